@@ -1,0 +1,203 @@
+/**
+ * The app: configuration, the task registry, and the client that sends tasks (Celery's `Celery()` object).
+ * One app per process is usual; nothing here is global, so tests create as many as they need.
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { RedisResultBackend } from '../backend/redis/redis-backend';
+import type { ResultBackend } from '../backend/backend';
+import type { Broker } from '../broker/broker';
+import { RedisBroker } from '../broker/redis/redis-broker';
+import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
+import { ConfigError } from '../errors';
+import { encodeTaskMessage, type Embed } from '../protocol/message';
+import { parseRateLimit } from '../task/rate-limit';
+import {
+  TASK_DEFAULTS,
+  type ResolvedTaskOptions,
+  type TaskDefinition,
+  type TaskFn,
+  type TaskOptions,
+} from '../task/task';
+import { AsyncResult } from './async-result';
+import { parseConfig, type AppConfig, type AppConfigInput } from './config';
+import { defaultLogger, type Logger } from './logger';
+
+/** Recognises an app across module loaders (a tsx-compiled CJS copy of this package is not `instanceof`). */
+export const APP_BRAND = Symbol.for('lovage.app');
+
+export interface ApplyOptions {
+  /** Seconds from now before the task may run. Celery: countdown. */
+  countdown?: number;
+  /** Earliest time the task may run. Celery: eta. */
+  eta?: Date;
+  /** Seconds from now, or a Date, after which the task is revoked instead of run. Celery: expires. */
+  expires?: number | Date | null;
+  queue?: string;
+  priority?: number;
+  /** Use this id instead of a new UUID. Celery: task_id. */
+  taskId?: string;
+  ignoreResult?: boolean;
+  timeLimit?: number | null;
+  softTimeLimit?: number | null;
+  /** Extra message headers (kept at the top level, like Celery's `headers=`). */
+  headers?: Record<string, unknown>;
+  /** @internal set by the worker for retries and child tasks */
+  retries?: number;
+  parentId?: string | null;
+  rootId?: string | null;
+  embed?: Partial<Embed>;
+}
+
+export interface CreateAppOptions extends AppConfigInput {
+  /** Logger for the app and its workers (pino-compatible). Default: pino at info level. */
+  logger?: Logger;
+}
+
+/** A registered task, bound to its app: call `delay` or `applyAsync` to send it. */
+export interface Task<A extends unknown[], R> extends TaskDefinition<A, R> {
+  delay(...args: A): Promise<AsyncResult<Awaited<R>>>;
+  applyAsync(
+    args: A,
+    options?: ApplyOptions & { kwargs?: Record<string, unknown> },
+  ): Promise<AsyncResult<Awaited<R>>>;
+}
+
+export class App {
+  readonly [APP_BRAND] = true;
+  readonly config: AppConfig;
+  readonly broker: Broker;
+  readonly backend: ResultBackend | null;
+  readonly logger: Logger;
+  readonly tasks = new Map<string, TaskDefinition>();
+  /** Producer node name, Celery's `origin` header: `gen<pid>@<host>`. */
+  readonly origin = `gen${process.pid}@${os.hostname()}`;
+
+  constructor(options: CreateAppOptions) {
+    const { logger, ...config } = options;
+    this.config = parseConfig(config);
+    this.logger = logger ?? defaultLogger();
+    const t = this.config.brokerTransportOptions;
+    this.broker = new RedisBroker(this.config.broker, {
+      globalKeyprefix: t.globalKeyprefix,
+      visibilityTimeout: t.visibilityTimeout,
+      pollInterval: t.pollInterval,
+    });
+    this.backend = this.config.backend
+      ? new RedisResultBackend(this.config.backend, { resultExpires: this.config.resultExpires })
+      : null;
+  }
+
+  /** Registers a task. The function receives the task context first, then the arguments. */
+  task<A extends unknown[], R>(name: string, fn: TaskFn<A, R>, options: TaskOptions = {}): Task<A, R> {
+    if (this.tasks.has(name)) throw new ConfigError(`task ${name} is already registered`);
+    parseRateLimit(options.rateLimit ?? null);
+    const defaults = Object.fromEntries(
+      Object.entries(this.config.taskDefaults).filter(([, v]) => v !== undefined),
+    ) as Partial<ResolvedTaskOptions>;
+    const resolved: ResolvedTaskOptions = {
+      ...TASK_DEFAULTS,
+      queue: this.config.defaultQueue,
+      ...defaults,
+      ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as TaskOptions),
+    };
+    const def: TaskDefinition<A, R> = { name, fn, options: resolved };
+    this.tasks.set(name, def as unknown as TaskDefinition);
+    return {
+      ...def,
+      delay: (...args: A) => this.send(def, args, {}, {}),
+      applyAsync: (args: A, opts: ApplyOptions & { kwargs?: Record<string, unknown> } = {}) =>
+        this.send(def, args, opts.kwargs ?? {}, opts),
+    };
+  }
+
+  /** Sends a task by name, defined here or elsewhere (a Python worker, say). Celery: send_task. */
+  sendTask<R = unknown>(
+    name: string,
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: ApplyOptions = {},
+  ): Promise<AsyncResult<R>> {
+    const def = this.tasks.get(name) ?? {
+      name,
+      options: { ...TASK_DEFAULTS, queue: this.config.defaultQueue },
+    };
+    return this.send(def as TaskDefinition<unknown[], R>, args, kwargs, options) as Promise<AsyncResult<R>>;
+  }
+
+  private async send<R>(
+    def: Pick<TaskDefinition<unknown[], R>, 'name' | 'options'>,
+    args: readonly unknown[],
+    kwargs: Record<string, unknown>,
+    opts: ApplyOptions,
+  ): Promise<AsyncResult<Awaited<R>>> {
+    const o = def.options;
+    const id = opts.taskId ?? randomUUID();
+    const now = Date.now();
+    const eta = opts.eta ?? (opts.countdown !== undefined ? new Date(now + opts.countdown * 1000) : null);
+    const exp = opts.expires !== undefined ? opts.expires : o.expires;
+    const expires = exp === null ? null : exp instanceof Date ? exp : new Date(now + exp * 1000);
+    const hard = opts.timeLimit !== undefined ? opts.timeLimit : null;
+    const soft = opts.softTimeLimit !== undefined ? opts.softTimeLimit : null;
+    const message = encodeTaskMessage({
+      id,
+      name: def.name,
+      args,
+      kwargs,
+      eta,
+      expires,
+      retries: opts.retries ?? 0,
+      timeLimit: [hard, soft],
+      rootId: opts.rootId ?? id,
+      parentId: opts.parentId ?? null,
+      ignoreResult: opts.ignoreResult ?? o.ignoreResult,
+      origin: this.origin,
+      priority: opts.priority ?? o.priority,
+      embed: opts.embed,
+      headers: opts.headers,
+    });
+    await this.broker.publish(opts.queue ?? o.queue, message);
+    return new AsyncResult<Awaited<R>>(id, this);
+  }
+
+  asyncResult<R = unknown>(id: string): AsyncResult<R> {
+    return new AsyncResult<R>(id, this);
+  }
+
+  /**
+   * Revokes tasks: recorded in Redis for `revokedTtl` seconds (so workers started later honour it) and
+   * broadcast as Celery's `revoke` control command, so running Lovage and Celery workers act at once.
+   * `terminate` also stops the task if it is running.
+   */
+  async revoke(
+    ids: string | string[],
+    options: { terminate?: boolean; signal?: string } = {},
+  ): Promise<void> {
+    const list = Array.isArray(ids) ? ids : [ids];
+    await this.broker.storeRevoked(list, this.config.revokedTtl);
+    await this.broker.publishFanout(
+      PIDBOX_EXCHANGE,
+      '',
+      encodeControlRequest('revoke', {
+        task_id: list.length === 1 ? list[0] : list,
+        terminate: options.terminate ?? false,
+        signal: options.signal ?? 'SIGTERM',
+      }),
+    );
+  }
+
+  /** Closes the broker and backend connections. */
+  async close(): Promise<void> {
+    await Promise.all([this.broker.close(), this.backend?.close()]);
+  }
+}
+
+export function createApp(options: CreateAppOptions): App {
+  return new App(options);
+}
+
+export function isApp(value: unknown): value is App {
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[APP_BRAND] === true
+  );
+}

@@ -1,0 +1,4 @@
+export * from './app';
+export * from './async-result';
+export * from './config';
+export * from './logger';

@@ -1,0 +1,27 @@
+/**
+ * The result backend contract. A backend stores task states in Celery's format and lets clients wait for a
+ * task to become ready without polling.
+ */
+import type { ResultMeta } from './meta';
+
+export interface StoreOptions {
+  traceback?: string | null;
+  parentId?: string | null;
+  groupId?: string | null;
+  children?: unknown[];
+}
+
+export interface ResultBackend {
+  /**
+   * Stores a state. `resultJson` is the result (or exception dict) already encoded as JSON text. A stored
+   * SUCCESS is never overwritten, as in Celery. Resolves true when the state was written.
+   */
+  store(taskId: string, status: string, resultJson: string, options?: StoreOptions): Promise<boolean>;
+  /** The stored meta, or null when nothing is stored (PENDING). */
+  get(taskId: string): Promise<ResultMeta | null>;
+  /** Resolves with the meta once the task is ready; rejects with ResultTimeoutError after `timeoutMs`. */
+  waitReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta>;
+  /** Deletes the stored state (Celery: AsyncResult.forget). */
+  forget(taskId: string): Promise<void>;
+  close(): Promise<void>;
+}

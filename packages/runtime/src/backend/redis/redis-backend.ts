@@ -1,0 +1,157 @@
+/**
+ * Celery's Redis result backend: `celery-task-meta-<id>` keys written with SET EX + PUBLISH on a channel of
+ * the same name. Waiting clients subscribe first, then read the key, then wait for a publish: no polling,
+ * and no window in which a result can be missed. After a reconnect every waited key is read again, since
+ * publishes sent while disconnected are lost.
+ */
+import type { Redis } from 'ioredis';
+import { ResultTimeoutError } from '../../errors';
+import { createRedis } from '../../redis/connection';
+import { loadLua } from '../../redis/scripts';
+import { isReady } from '../../task/states';
+import type { ResultBackend, StoreOptions } from '../backend';
+import { decodeMeta, encodeMeta, type ResultMeta } from '../meta';
+
+const STORE_RESULT = loadLua(new URL('.', import.meta.url), 'store-result');
+
+export interface RedisBackendOptions {
+  /** Seconds a result is kept; null keeps it forever. Celery: result_expires (86400). */
+  resultExpires: number | null;
+}
+
+interface Waiting {
+  resolve: (meta: ResultMeta) => void;
+}
+
+interface Subscription {
+  waiters: Set<Waiting>;
+  /** Resolves once Redis confirmed the SUBSCRIBE; every waiter reads the key only after it. */
+  subscribed: Promise<unknown>;
+}
+
+type RedisWithStore = Redis & {
+  lovageStoreResult(key: string, meta: string, ttl: number): Promise<number>;
+};
+
+export const resultKey = (taskId: string): string => `celery-task-meta-${taskId}`;
+
+export class RedisResultBackend implements ResultBackend {
+  private readonly client: RedisWithStore;
+  private subscriber: Redis | null = null;
+  private readonly waiting = new Map<string, Subscription>();
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: RedisBackendOptions,
+  ) {
+    this.client = createRedis(url, { connectionName: 'lovage:backend' }) as RedisWithStore;
+    this.client.defineCommand('lovageStoreResult', { numberOfKeys: 1, lua: STORE_RESULT });
+  }
+
+  async store(taskId: string, status: string, resultJson: string, opts: StoreOptions = {}): Promise<boolean> {
+    const meta = encodeMeta({ taskId, status, resultJson, ...opts });
+    const written = await this.client.lovageStoreResult(
+      resultKey(taskId),
+      meta,
+      this.options.resultExpires ?? 0,
+    );
+    return written === 1;
+  }
+
+  async get(taskId: string): Promise<ResultMeta | null> {
+    const text = await this.client.get(resultKey(taskId));
+    return text === null ? null : decodeMeta(text);
+  }
+
+  async forget(taskId: string): Promise<void> {
+    await this.client.del(resultKey(taskId));
+  }
+
+  private getSubscriber(): Redis {
+    if (this.subscriber) return this.subscriber;
+    const sub = createRedis(this.url, { connectionName: 'lovage:backend-sub', maxRetriesPerRequest: null });
+    sub.on('message', (channel: string, message: string) => {
+      const meta = decodeMeta(message);
+      if (meta && isReady(meta.status)) this.settle(channel.slice('celery-task-meta-'.length), meta);
+    });
+    let connectedBefore = false;
+    sub.on('ready', () => {
+      // ioredis re-subscribes by itself; publishes sent while we were away are lost, so read the keys again.
+      if (connectedBefore) void this.recheckAll();
+      connectedBefore = true;
+    });
+    sub.on('error', () => {
+      // Reconnects are handled by ioredis; a waiting get() times out if Redis stays away.
+    });
+    this.subscriber = sub;
+    return sub;
+  }
+
+  private async recheckAll(): Promise<void> {
+    const ids = [...this.waiting.keys()];
+    if (ids.length === 0 || this.closed) return;
+    const values = await this.client.mget(ids.map(resultKey)).catch(() => [] as (string | null)[]);
+    values.forEach((text, i) => {
+      const meta = text ? decodeMeta(text) : null;
+      if (meta && isReady(meta.status)) this.settle(ids[i]!, meta);
+    });
+  }
+
+  private settle(taskId: string, meta: ResultMeta): void {
+    const sub = this.waiting.get(taskId);
+    if (!sub) return;
+    this.waiting.delete(taskId);
+    void this.subscriber?.unsubscribe(resultKey(taskId)).catch(() => undefined);
+    for (const w of sub.waiters) w.resolve(meta);
+  }
+
+  async waitReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta> {
+    const sub = this.getSubscriber();
+    let waiter!: Waiting;
+    const ready = new Promise<ResultMeta>((resolve) => {
+      waiter = { resolve };
+    });
+    let entry = this.waiting.get(taskId);
+    if (!entry) {
+      entry = { waiters: new Set(), subscribed: sub.subscribe(resultKey(taskId)) };
+      this.waiting.set(taskId, entry);
+    }
+    entry.waiters.add(waiter);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout =
+      timeoutMs === null
+        ? null
+        : new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              const e = this.waiting.get(taskId);
+              e?.waiters.delete(waiter);
+              if (e && e.waiters.size === 0) {
+                this.waiting.delete(taskId);
+                void sub.unsubscribe(resultKey(taskId)).catch(() => undefined);
+              }
+              reject(new ResultTimeoutError(taskId, timeoutMs / 1000));
+            }, timeoutMs);
+          });
+    try {
+      const check = (async () => {
+        await entry.subscribed;
+        // Subscribed before reading: a result stored from here on is either in the key or in a publish.
+        const current = await this.get(taskId);
+        if (current && isReady(current.status)) this.settle(taskId, current);
+        return ready;
+      })();
+      return await (timeout ? Promise.race([check, timeout]) : check);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([
+      this.client.quit().catch(() => this.client.disconnect()),
+      this.subscriber?.quit().catch(() => this.subscriber?.disconnect()),
+    ]);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The broker contract. A broker moves task messages between producers and workers and owns everything about
+ * delivery guarantees: how a message is held while a worker has it, how it is acknowledged, what happens to
+ * the messages of a worker that dies. Workers and clients depend on this contract only; the Redis and AMQP
+ * adapters implement it and pass the conformance suite in `src/testing`.
+ */
+import type { InboundMessage, OutgoingMessage } from '../protocol/message';
+
+export interface BrokerCapabilities {
+  /** Unacknowledged messages survive a worker crash and return to the queue. */
+  redeliversUnacked: boolean;
+  /** Redelivery waits for a lease (visibility timeout) to lapse rather than a closed connection. */
+  leaseBased: boolean;
+}
+
+/** One message handed to a worker. Opaque to the worker except for the decoded message. */
+export interface Delivery {
+  readonly queue: string;
+  /** The message, or null when the transport envelope itself could not be read (see `envelopeError`). */
+  readonly message: InboundMessage | null;
+  readonly envelopeError: string | null;
+  /** The message exactly as the broker holds it, kept in dead letters. */
+  readonly raw: string;
+}
+
+export interface ConsumerOptions {
+  /** Unique per worker process: names its in-flight structures and its lease. */
+  consumerId: string;
+  queues: readonly string[];
+  /** Called when the broker finds that this consumer's lease lapsed and its messages went back to the queues. */
+  onLeaseLost?: () => void;
+}
+
+export interface Consumer {
+  /** Takes up to `max` messages; waits a short while (about a second) for the first one, then returns. */
+  reserve(max: number): Promise<Delivery[]>;
+  /** Acknowledges: the message is gone for good. */
+  ack(delivery: Delivery): Promise<void>;
+  /** Puts the message back: `front` to be consumed next (a release), `back` behind the others (a reject). */
+  requeue(delivery: Delivery, where: 'front' | 'back'): Promise<void>;
+  /** Removes the message from the queue and keeps it, raw, in the queue's dead letters with the reason. */
+  deadLetter(delivery: Delivery, reason: string): Promise<void>;
+  /** Stops consuming and returns every message not yet acknowledged to the front of its queue. */
+  close(): Promise<void>;
+}
+
+export interface DeadLetter {
+  queue: string;
+  reason: string;
+  raw: string;
+  /** Epoch milliseconds. */
+  at: number;
+  consumer: string | null;
+}
+
+export interface FanoutMessage {
+  message: InboundMessage;
+  routingKey: string;
+}
+
+export interface Broker {
+  readonly capabilities: BrokerCapabilities;
+  /** The URL with any password masked, for logs and the console. */
+  readonly displayUrl: string;
+  /** Sends a task message to a queue. Resolves once the broker stored it. */
+  publish(queue: string, message: OutgoingMessage): Promise<void>;
+  consumer(options: ConsumerOptions): Consumer;
+  /** Broadcasts on a fanout exchange (`celery.pidbox`, `celeryev`). Fire and forget. */
+  publishFanout(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void>;
+  /** Receives broadcasts on a fanout exchange until the returned function is called. */
+  subscribeFanout(exchange: string, handler: (msg: FanoutMessage) => void): Promise<() => Promise<void>>;
+  /** Records revoked task ids for `ttlSeconds`, so that workers started later honour them too. */
+  storeRevoked(ids: readonly string[], ttlSeconds: number): Promise<void>;
+  /** Revoked ids still in force. */
+  loadRevoked(): Promise<string[]>;
+  /** The dead letters of a queue, newest first. */
+  deadLetters(queue: string, offset?: number, limit?: number): Promise<DeadLetter[]>;
+  /** Messages waiting in a queue (all priorities). */
+  queueLength(queue: string): Promise<number>;
+  /** Deletes every waiting message of a queue; returns how many. */
+  purge(queue: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Masks the password of a broker or backend URL: `redis://:****@host:6379/0`. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^@/]*)@/, '//****@');
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Key and channel names of the Redis broker. Queue lists and bindings follow kombu's layout, so Celery
+ * producers and consumers on the same database see the same queues; Lovage's own structures live under
+ * `lovage:`. Every name starts with the transport's `globalKeyprefix` (kombu: global_keyprefix).
+ */
+export const SEP = '\x06\x16';
+/** kombu's priority_steps: a message of priority p goes to the largest step <= p. */
+export const PRIORITY_STEPS = [0, 3, 6, 9] as const;
+
+export class RedisKeys {
+  constructor(
+    readonly prefix: string,
+    readonly db: number,
+  ) {}
+
+  /** The list holding a queue's messages of one priority step. */
+  bucket(queue: string, step: number): string {
+    return step === 0 ? `${this.prefix}${queue}` : `${this.prefix}${queue}${SEP}${step}`;
+  }
+
+  bucketFor(queue: string, priority: number): string {
+    const p = Math.min(9, Math.max(0, Math.trunc(priority)));
+    let step = 0;
+    for (const s of PRIORITY_STEPS) if (s <= p) step = s;
+    return this.bucket(queue, step);
+  }
+
+  buckets(queue: string): string[] {
+    return PRIORITY_STEPS.map((s) => this.bucket(queue, s));
+  }
+
+  binding(queue: string): string {
+    return `${this.prefix}_kombu.binding.${queue}`;
+  }
+
+  bindingMember(queue: string): string {
+    return `${queue}${SEP}${SEP}${queue}`;
+  }
+
+  get workers(): string {
+    return `${this.prefix}lovage:workers`;
+  }
+
+  inflightIndex(consumerId: string): string {
+    return `${this.prefix}lovage:inflight-index:${consumerId}`;
+  }
+
+  inflight(consumerId: string, queue: string, step: number): string {
+    return `${this.prefix}lovage:inflight:${consumerId}:${queue}:${step}`;
+  }
+
+  get revoked(): string {
+    return `${this.prefix}lovage:revoked`;
+  }
+
+  dead(queue: string): string {
+    return `${this.prefix}lovage:dead:${queue}`;
+  }
+
+  /** kombu's fanout channel: `/<db>.<exchange>` plus `/<routing key>` when there is one. */
+  fanout(exchange: string, routingKey = ''): string {
+    return `${this.prefix}/${this.db}.${exchange}${routingKey ? `/${routingKey}` : ''}`;
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * The Redis broker: kombu-compatible queues with leases instead of a visibility timeout.
+ *
+ * Consuming moves a message atomically (Lua `reserve`, or BLMOVE while idle) from its queue into an
+ * in-flight list owned by the consumer, so a message is always either in a queue or in exactly one
+ * consumer's in-flight list. A live consumer renews its lease every third of `visibilityTimeout`; a consumer
+ * whose lease lapses (it died, or its event loop stalled for longer than the lease) is reaped by any other
+ * consumer, which returns its in-flight messages to the front of their queues. Hence: at-least-once
+ * delivery, and only messages in flight on a consumer that died can run twice.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { PublishError } from '../../errors';
+import type { OutgoingMessage } from '../../protocol/message';
+import { createRedis, redisDb } from '../../redis/connection';
+import { loadLua } from '../../redis/scripts';
+import {
+  maskUrl,
+  type Broker,
+  type Consumer,
+  type ConsumerOptions,
+  type DeadLetter,
+  type Delivery,
+  type FanoutMessage,
+} from '../broker';
+import { decodeEnvelope, encodeEnvelope } from './envelope';
+import { PRIORITY_STEPS, RedisKeys } from './keys';
+
+const dir = new URL('./scripts/', import.meta.url);
+const SCRIPTS = {
+  reserve: loadLua(dir, 'reserve'),
+  renew: loadLua(dir, 'renew'),
+  expired: loadLua(dir, 'expired'),
+  release: loadLua(dir, 'release'),
+  requeue: loadLua(dir, 'requeue'),
+  deadLetter: loadLua(dir, 'dead-letter'),
+};
+
+export interface RedisBrokerOptions {
+  /** Prefix of every key and channel. kombu: broker_transport_options.global_keyprefix (''). */
+  globalKeyprefix?: string;
+  /**
+   * Seconds a consumer's lease lasts without renewal; the messages of a consumer that stopped renewing go
+   * back to the queue after this long. Live consumers renew, so long tasks and far ETAs never run twice.
+   * kombu: visibility_timeout (Celery's default is 3600; ours is 30, since leases are renewed).
+   */
+  visibilityTimeout?: number;
+  /** Seconds a blocking read waits before checking the other priority buckets again (1). */
+  pollInterval?: number;
+}
+
+type Scripted = Redis & {
+  lovageReserve(...args: (string | number)[]): Promise<(string | number)[]>;
+  lovageRenew(workers: string, id: string, leaseMs: number): Promise<number>;
+  lovageExpired(workers: string, max: number): Promise<string[]>;
+  lovageRelease(...args: (string | number)[]): Promise<number>;
+  lovageRequeue(inflight: string, source: string, raw: string, where: string): Promise<number>;
+  lovageDeadLetter(inflight: string, dead: string, raw: string, entry: string): Promise<number>;
+};
+
+function withScripts(redis: Redis): Scripted {
+  redis.defineCommand('lovageReserve', { lua: SCRIPTS.reserve });
+  redis.defineCommand('lovageRenew', { numberOfKeys: 1, lua: SCRIPTS.renew });
+  redis.defineCommand('lovageExpired', { numberOfKeys: 1, lua: SCRIPTS.expired });
+  redis.defineCommand('lovageRelease', { lua: SCRIPTS.release });
+  redis.defineCommand('lovageRequeue', { numberOfKeys: 2, lua: SCRIPTS.requeue });
+  redis.defineCommand('lovageDeadLetter', { numberOfKeys: 2, lua: SCRIPTS.deadLetter });
+  return redis as Scripted;
+}
+
+interface Pair {
+  queue: string;
+  source: string;
+  inflight: string;
+}
+
+interface RedisDelivery extends Delivery {
+  readonly pair: Pair;
+}
+
+export class RedisBroker implements Broker {
+  readonly capabilities = { redeliversUnacked: true, leaseBased: true };
+  readonly displayUrl: string;
+  readonly keys: RedisKeys;
+  readonly leaseMs: number;
+  readonly pollSeconds: number;
+  /** The command connection. */
+  readonly redis: Scripted;
+  private subscriber: Redis | null = null;
+  private readonly fanoutHandlers = new Map<string, Set<(msg: FanoutMessage) => void>>();
+  private readonly declared = new Set<string>();
+  private readonly consumers = new Set<RedisConsumer>();
+
+  constructor(
+    readonly url: string,
+    options: RedisBrokerOptions = {},
+  ) {
+    this.displayUrl = maskUrl(url);
+    this.keys = new RedisKeys(options.globalKeyprefix ?? '', redisDb(url));
+    this.leaseMs = Math.round((options.visibilityTimeout ?? 30) * 1000);
+    this.pollSeconds = options.pollInterval ?? 1;
+    this.redis = withScripts(createRedis(url, { connectionName: 'lovage:broker' }));
+    this.redis.on('error', () => {
+      // ioredis reconnects by itself; commands wait in its offline queue or reject with a clear error.
+    });
+  }
+
+  /** A new connection with the broker's scripts, for blocking reads. */
+  connection(name: string): Scripted {
+    const c = withScripts(createRedis(this.url, { connectionName: name, maxRetriesPerRequest: null }));
+    c.on('error', () => undefined);
+    return c;
+  }
+
+  async publish(queue: string, message: OutgoingMessage): Promise<void> {
+    const envelope = encodeEnvelope(message, '', queue);
+    const bucket = this.keys.bucketFor(queue, message.properties.priority);
+    try {
+      if (!this.declared.has(queue)) {
+        // kombu's binding, so Celery tools that look queues up by binding find ours.
+        await this.redis.sadd(this.keys.binding(queue), this.keys.bindingMember(queue));
+        this.declared.add(queue);
+      }
+      await this.redis.lpush(bucket, envelope);
+    } catch (err) {
+      throw new PublishError(
+        `could not publish task ${String(message.headers.id)} to queue ${queue} on ${this.displayUrl}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  consumer(options: ConsumerOptions): Consumer {
+    const c = new RedisConsumer(this, options, () => this.consumers.delete(c));
+    this.consumers.add(c);
+    return c;
+  }
+
+  async publishFanout(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void> {
+    const env = encodeEnvelope(message, exchange, routingKey);
+    await this.redis.publish(this.keys.fanout(exchange, routingKey), env);
+  }
+
+  async subscribeFanout(
+    exchange: string,
+    handler: (msg: FanoutMessage) => void,
+  ): Promise<() => Promise<void>> {
+    if (!this.subscriber) {
+      const sub = createRedis(this.url, { connectionName: 'lovage:broker-sub', maxRetriesPerRequest: null });
+      sub.on('error', () => undefined);
+      sub.on('pmessage', (pattern: string, channel: string, raw: string) => {
+        const handlers = this.fanoutHandlers.get(pattern);
+        if (!handlers) return;
+        const decoded = decodeEnvelope(raw);
+        if ('error' in decoded) return;
+        const base = pattern.slice(0, -1);
+        const routingKey = channel.length > base.length ? channel.slice(base.length + 1) : '';
+        for (const h of handlers) h({ message: decoded.message, routingKey });
+      });
+      this.subscriber = sub;
+    }
+    // `/0.celery.pidbox*` matches the bare channel and `/0.celeryev/task.multi` alike.
+    const pattern = `${this.keys.fanout(exchange)}*`;
+    let set = this.fanoutHandlers.get(pattern);
+    if (!set) {
+      set = new Set();
+      this.fanoutHandlers.set(pattern, set);
+      await this.subscriber.psubscribe(pattern);
+    }
+    set.add(handler);
+    return async () => {
+      set.delete(handler);
+      if (set.size === 0) {
+        this.fanoutHandlers.delete(pattern);
+        await this.subscriber?.punsubscribe(pattern).catch(() => undefined);
+      }
+    };
+  }
+
+  async storeRevoked(ids: readonly string[], ttlSeconds: number): Promise<void> {
+    if (ids.length === 0) return;
+    const expiry = Date.now() + ttlSeconds * 1000;
+    const args = ids.flatMap((id) => [expiry, id]);
+    await this.redis
+      .multi()
+      .zadd(this.keys.revoked, ...args)
+      .zremrangebyscore(this.keys.revoked, '-inf', Date.now())
+      .exec();
+  }
+
+  async loadRevoked(): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.revoked, Date.now(), '+inf');
+  }
+
+  async deadLetters(queue: string, offset = 0, limit = 100): Promise<DeadLetter[]> {
+    const items = await this.redis.lrange(this.keys.dead(queue), offset, offset + limit - 1);
+    return items.map((s) => JSON.parse(s) as DeadLetter);
+  }
+
+  async queueLength(queue: string): Promise<number> {
+    const lens = await Promise.all(this.keys.buckets(queue).map((k) => this.redis.llen(k)));
+    return lens.reduce((a, b) => a + b, 0);
+  }
+
+  async purge(queue: string): Promise<number> {
+    const keys = this.keys.buckets(queue);
+    const res = await this.redis
+      .multi()
+      .eval(
+        "local n = 0 for i = 1, #KEYS do n = n + redis.call('LLEN', KEYS[i]) redis.call('DEL', KEYS[i]) end return n",
+        keys.length,
+        ...keys,
+      )
+      .exec();
+    return Number(res?.[0]?.[1] ?? 0);
+  }
+
+  /** Returns the in-flight messages of consumers whose lease lapsed. Any consumer runs this periodically. */
+  async reapExpired(): Promise<number> {
+    const ids = await this.redis.lovageExpired(this.keys.workers, 20);
+    let moved = 0;
+    for (const id of ids) moved += Math.max(0, await this.releaseConsumer(id, true));
+    return moved;
+  }
+
+  /** Returns a consumer's in-flight messages to their queues (`onlyIfExpired`: a reaper's check). */
+  async releaseConsumer(consumerId: string, onlyIfExpired: boolean): Promise<number> {
+    const index = this.keys.inflightIndex(consumerId);
+    const pairs = await this.redis.hgetall(index);
+    const keys = [this.keys.workers, index];
+    for (const [inflight, source] of Object.entries(pairs)) keys.push(inflight, source);
+    return this.redis.lovageRelease(keys.length, ...keys, consumerId, onlyIfExpired ? '1' : '0');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.close()));
+    await Promise.all([
+      this.redis.quit().catch(() => this.redis.disconnect()),
+      this.subscriber?.quit().catch(() => this.subscriber?.disconnect()),
+    ]);
+  }
+}
+
+class RedisConsumer implements Consumer {
+  private readonly pairs: Pair[];
+  /** One blocking connection per queue, each waiting on the queue's priority-0 bucket while idle. */
+  private readonly blockers = new Map<string, { conn: Scripted; pending: Promise<void> | null }>();
+  private readonly buffered: RedisDelivery[] = [];
+  private wake: (() => void) | null = null;
+  private rotation = 0;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private reapTimer: NodeJS.Timeout | null = null;
+  private registered: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly broker: RedisBroker,
+    private readonly options: ConsumerOptions,
+    private readonly onClose: () => void,
+  ) {
+    const k = broker.keys;
+    this.pairs = PRIORITY_STEPS.flatMap((step) =>
+      options.queues.map((queue) => ({
+        queue,
+        source: k.bucket(queue, step),
+        inflight: k.inflight(options.consumerId, queue, step),
+      })),
+    );
+  }
+
+  private register(): Promise<void> {
+    this.registered ??= (async () => {
+      const r = this.broker.redis;
+      const k = this.broker.keys;
+      const index: Record<string, string> = {};
+      for (const p of this.pairs) index[p.inflight] = p.source;
+      await r.hset(k.inflightIndex(this.options.consumerId), index);
+      await r.lovageRenew(k.workers, this.options.consumerId, this.broker.leaseMs);
+      const renewEvery = Math.max(100, Math.floor(this.broker.leaseMs / 3));
+      this.renewTimer = setInterval(() => void this.renew(), renewEvery);
+      this.reapTimer = setInterval(
+        () => void this.broker.reapExpired().catch(() => undefined),
+        Math.max(200, Math.floor(this.broker.leaseMs / 2)),
+      );
+      this.renewTimer.unref();
+      this.reapTimer.unref();
+      await this.broker.reapExpired();
+    })();
+    return this.registered;
+  }
+
+  private async renew(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const held = await this.broker.redis.lovageRenew(
+        this.broker.keys.workers,
+        this.options.consumerId,
+        this.broker.leaseMs,
+      );
+      if (held === 0) {
+        // Reaped while alive (the process stalled past the lease): what we hold is back in the queues.
+        this.buffered.length = 0;
+        this.options.onLeaseLost?.();
+      }
+    } catch {
+      // Redis away: the next tick tries again. The lease has slack of two missed renewals.
+    }
+  }
+
+  private toDelivery(pair: Pair, raw: string): RedisDelivery {
+    const decoded = decodeEnvelope(raw);
+    return {
+      queue: pair.queue,
+      raw,
+      pair,
+      message: 'message' in decoded ? decoded.message : null,
+      envelopeError: 'error' in decoded ? decoded.error : null,
+    };
+  }
+
+  private orderedPairs(): Pair[] {
+    // Priority-major; within a priority, rotate the queues so each gets a fair turn (as kombu does).
+    const nq = this.options.queues.length;
+    if (nq <= 1) return this.pairs;
+    const r = this.rotation++ % nq;
+    const out: Pair[] = [];
+    for (let s = 0; s < PRIORITY_STEPS.length; s++) {
+      for (let i = 0; i < nq; i++) out.push(this.pairs[s * nq + ((i + r) % nq)]!);
+    }
+    return out;
+  }
+
+  async reserve(max: number): Promise<Delivery[]> {
+    if (this.closed || max <= 0) return [];
+    await this.register();
+    if (this.buffered.length === 0) await this.take(max);
+    if (this.buffered.length === 0 && !this.closed) {
+      await this.block();
+      if (this.buffered.length < max) await this.take(max - this.buffered.length);
+    }
+    return this.buffered.splice(0, max);
+  }
+
+  private async take(max: number): Promise<void> {
+    const pairs = this.orderedPairs();
+    const keys = [this.broker.keys.workers];
+    for (const p of pairs) keys.push(p.source, p.inflight);
+    const out = await this.broker.redis.lovageReserve(
+      keys.length,
+      ...keys,
+      this.options.consumerId,
+      max,
+      this.broker.leaseMs,
+    );
+    for (let i = 0; i < out.length; i += 2) {
+      this.buffered.push(this.toDelivery(pairs[Number(out[i])]!, String(out[i + 1])));
+    }
+  }
+
+  /** Waits until a message arrives on any queue's main bucket, or the poll interval passes. */
+  private async block(): Promise<void> {
+    const arrived = new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+    for (const queue of this.options.queues) {
+      let b = this.blockers.get(queue);
+      if (!b) {
+        b = { conn: this.broker.connection(`lovage:consumer:${queue}`), pending: null };
+        this.blockers.set(queue, b);
+      }
+      if (b.pending) continue;
+      const pair = this.pairs.find((p) => p.queue === queue)!;
+      const blocker = b;
+      blocker.pending = (async () => {
+        try {
+          const raw = await blocker.conn.blmove(
+            pair.source,
+            pair.inflight,
+            'RIGHT',
+            'LEFT',
+            this.broker.pollSeconds,
+          );
+          if (raw !== null) this.buffered.push(this.toDelivery(pair, raw));
+        } catch {
+          // Disconnected (closing, or Redis away): whatever BLMOVE moved is in our in-flight list and is
+          // released on close or reaped after the lease.
+          if (!this.closed) await new Promise((r) => setTimeout(r, 200));
+        } finally {
+          blocker.pending = null;
+          this.wake?.();
+        }
+      })();
+    }
+    await arrived;
+    this.wake = null;
+  }
+
+  async ack(delivery: Delivery): Promise<void> {
+    const d = delivery as RedisDelivery;
+    await this.broker.redis.lrem(d.pair.inflight, 1, d.raw);
+  }
+
+  async requeue(delivery: Delivery, where: 'front' | 'back'): Promise<void> {
+    const d = delivery as RedisDelivery;
+    await this.broker.redis.lovageRequeue(d.pair.inflight, d.pair.source, d.raw, where);
+  }
+
+  async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    const d = delivery as RedisDelivery;
+    const entry: DeadLetter = {
+      queue: d.queue,
+      reason,
+      raw: d.raw,
+      at: Date.now(),
+      consumer: this.options.consumerId,
+    };
+    await this.broker.redis.lovageDeadLetter(
+      d.pair.inflight,
+      this.broker.keys.dead(d.queue),
+      d.raw,
+      JSON.stringify(entry),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.reapTimer) clearInterval(this.reapTimer);
+    this.wake?.();
+    for (const b of this.blockers.values()) b.conn.disconnect();
+    await Promise.all([...this.blockers.values()].map((b) => b.pending));
+    this.buffered.length = 0;
+    if (this.registered) {
+      await this.registered.catch(() => undefined);
+      await this.broker.releaseConsumer(this.options.consumerId, false);
+    }
+    this.onClose();
+  }
+}
+
+export function newConsumerId(hostname: string): string {
+  return `${hostname}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}

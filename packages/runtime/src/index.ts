@@ -1,0 +1,10 @@
+/** @lovage/runtime: a Celery-compatible task queue for TypeScript. */
+export * from './app';
+export * from './backend';
+export * from './broker';
+export * from './control';
+export * from './errors';
+export * from './pool';
+export * from './protocol';
+export * from './task';
+export * from './worker';

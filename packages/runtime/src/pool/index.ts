@@ -1,0 +1,3 @@
+export * from './async-pool';
+export * from './execute';
+export * from './pool';

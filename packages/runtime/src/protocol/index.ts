@@ -1,0 +1,4 @@
+export * from './json';
+export * from './message';
+export * from './repr';
+export * from './time';

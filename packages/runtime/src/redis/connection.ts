@@ -1,0 +1,31 @@
+/**
+ * ioredis connections as the broker and the result backend use them: auto-pipelining (commands issued in
+ * the same tick share one write), endless reconnects with a capped backoff, and commands issued while
+ * disconnected queued until the connection is back or `maxRetriesPerRequest` reconnects have failed.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export interface RedisConnectionOptions {
+  /** Reconnect attempts a queued command waits through before it is rejected (ioredis, default 20). */
+  maxRetriesPerRequest?: number | null;
+  /** Label in CLIENT LIST, to tell Lovage's connections apart. */
+  connectionName?: string;
+}
+
+export function createRedis(url: string, opts: RedisConnectionOptions = {}): Redis {
+  const options: RedisOptions = {
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: opts.maxRetriesPerRequest === undefined ? 20 : opts.maxRetriesPerRequest,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    lazyConnect: true,
+    connectionName: opts.connectionName ?? 'lovage',
+  };
+  return new Redis(url, options);
+}
+
+/** The database number of a redis:// URL (`/1` → 1), for pub/sub channel names such as `/0.celery.pidbox`. */
+export function redisDb(url: string): number {
+  const path = new URL(url).pathname.replace(/^\//, '');
+  const n = path === '' ? 0 : Number(path);
+  return Number.isInteger(n) ? n : 0;
+}

@@ -1,0 +1,4 @@
+export * from './rate-limit';
+export * from './retry';
+export * from './states';
+export * from './task';

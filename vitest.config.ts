@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests talk to real Redis, RabbitMQ and PostgreSQL and spawn worker processes, so timeouts are generous,
+// each file runs in its own child process, and at most two files run at once (CI machines have 2 cores).
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    fileParallelism: true,
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
