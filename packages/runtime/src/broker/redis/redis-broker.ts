@@ -84,8 +84,10 @@ export class RedisBroker implements Broker {
   readonly keys: RedisKeys;
   readonly leaseMs: number;
   readonly pollSeconds: number;
-  /** The command connection. */
+  /** The command connection (auto-pipelined: consumers issue many commands at once). */
   readonly redis: Scripted;
+  /** Publishing connection, not auto-pipelined: a producer usually awaits one publish at a time. */
+  private readonly publisher: Redis;
   private subscriber: Redis | null = null;
   private readonly fanoutHandlers = new Map<string, Set<(msg: FanoutMessage) => void>>();
   private readonly declared = new Set<string>();
@@ -100,9 +102,12 @@ export class RedisBroker implements Broker {
     this.leaseMs = Math.round((options.visibilityTimeout ?? 30) * 1000);
     this.pollSeconds = options.pollInterval ?? 1;
     this.redis = withScripts(createRedis(url, { connectionName: 'lovage:broker' }));
-    this.redis.on('error', () => {
-      // ioredis reconnects by itself; commands wait in its offline queue or reject with a clear error.
-    });
+    this.publisher = createRedis(url, { connectionName: 'lovage:publisher', autoPipelining: false });
+    for (const c of [this.redis, this.publisher]) {
+      c.on('error', () => {
+        // ioredis reconnects by itself; commands wait in its offline queue or reject with a clear error.
+      });
+    }
   }
 
   /** A new connection with the broker's scripts, for blocking reads. */
@@ -118,10 +123,10 @@ export class RedisBroker implements Broker {
     try {
       if (!this.declared.has(queue)) {
         // kombu's binding, so Celery tools that look queues up by binding find ours.
-        await this.redis.sadd(this.keys.binding(queue), this.keys.bindingMember(queue));
+        await this.publisher.sadd(this.keys.binding(queue), this.keys.bindingMember(queue));
         this.declared.add(queue);
       }
-      await this.redis.lpush(bucket, envelope);
+      await this.publisher.lpush(bucket, envelope);
     } catch (err) {
       throw new PublishError(
         `could not publish task ${String(message.headers.id)} to queue ${queue} on ${this.displayUrl}: ${(err as Error).message}`,
@@ -236,6 +241,7 @@ export class RedisBroker implements Broker {
     await Promise.all([...this.consumers].map((c) => c.close()));
     await Promise.all([
       this.redis.quit().catch(() => this.redis.disconnect()),
+      this.publisher.quit().catch(() => this.publisher.disconnect()),
       this.subscriber?.quit().catch(() => this.subscriber?.disconnect()),
     ]);
   }
