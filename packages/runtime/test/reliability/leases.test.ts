@@ -53,7 +53,7 @@ describe('a worker killed with SIGKILL mid-task (acksLate)', () => {
     const app = clientApp(prefix);
     const env = { PREFIX: prefix, QUEUE: queue, VT: '1', ACKS_LATE: '1', CONCURRENCY: '4' };
     const a = track(await startWorkerProcess(env));
-    const sent = [];
+    const sent: Awaited<ReturnType<typeof app.sendTask>>[] = [];
     for (let i = 0; i < 24; i++) sent.push(await app.sendTask('rel.slow', [300], {}, { queue }));
 
     // Kill while some tasks are done and some are running.

@@ -1,0 +1,57 @@
+"""Celery 5.2.6 side of Lovage's interop tests (celery-interop.test.ts).
+
+Configured from environment variables set by the test:
+  LOVAGE_BROKER   broker URL   (default redis://127.0.0.1:6379/0)
+  LOVAGE_BACKEND  backend URL  (default redis://127.0.0.1:6379/1)
+  LOVAGE_PREFIX   broker_transport_options.global_keyprefix (required, unique per test file)
+"""
+import os
+import time
+
+import redis
+from celery import Celery
+
+BROKER = os.environ.get('LOVAGE_BROKER', 'redis://127.0.0.1:6379/0')
+BACKEND = os.environ.get('LOVAGE_BACKEND', 'redis://127.0.0.1:6379/1')
+PREFIX = os.environ['LOVAGE_PREFIX']
+
+app = Celery('pytasks', broker=BROKER, backend=BACKEND)
+app.conf.update(
+    broker_transport_options={'global_keyprefix': PREFIX},
+    task_serializer='json',
+    result_serializer='json',
+    accept_content=['json'],
+    result_expires=600,
+    enable_utc=True,
+)
+
+
+@app.task(name='py.add')
+def add(a, b):
+    return a + b
+
+
+@app.task(name='py.fail')
+def fail(message):
+    raise ValueError(message)
+
+
+@app.task(name='py.flaky', bind=True, max_retries=3)
+def flaky(self, x):
+    """Retries once (0.1 s later), then succeeds; reports how many retries it took."""
+    if self.request.retries < 1:
+        raise self.retry(countdown=0.1)
+    return {'value': x * 2, 'retries': self.request.retries}
+
+
+@app.task(name='py.now')
+def now():
+    """The wall-clock time (epoch seconds) at which the task ran."""
+    return time.time()
+
+
+@app.task(name='py.mark', bind=True)
+def mark(self):
+    """Leaves a trace in Redis (<prefix>ran:<id>) so a test can tell that the task ran."""
+    redis.Redis.from_url(BROKER).set(f'{PREFIX}ran:{self.request.id}', '1', ex=600)
+    return 'ran'
