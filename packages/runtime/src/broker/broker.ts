@@ -45,6 +45,8 @@ export interface Consumer {
 }
 
 export interface DeadLetter {
+  /** Identifies the entry for requeue and delete. */
+  id: string;
   queue: string;
   reason: string;
   raw: string;
@@ -75,6 +77,10 @@ export interface Broker {
   loadRevoked(): Promise<string[]>;
   /** The dead letters of a queue, newest first. */
   deadLetters(queue: string, offset?: number, limit?: number): Promise<DeadLetter[]>;
+  /** Puts a dead letter's raw message back on its queue (behind the others). False when there is no such entry. */
+  requeueDeadLetter(queue: string, id: string): Promise<boolean>;
+  /** Deletes a dead letter. False when there is no such entry. */
+  deleteDeadLetter(queue: string, id: string): Promise<boolean>;
   /** Messages waiting in a queue (all priorities). */
   queueLength(queue: string): Promise<number>;
   /** Deletes every waiting message of a queue; returns how many. */

@@ -104,4 +104,25 @@ describe('malformed messages', () => {
     const r = await app.sendTask('no.such.task', [1], {}, { queue });
     await expect(r.get({ timeout: 10 })).rejects.toMatchObject({ name: 'NotRegistered', message: 'no.such.task' });
   });
+
+  it('requeues a dead letter once its cause is fixed, and deletes one', async () => {
+    const r = await app.sendTask('late.task', [20], {}, { queue });
+    const letter = await waitFor('the dead letter', async () =>
+      (await app.broker.deadLetters(queue, 0, 1000)).find((l) => l.raw.includes(r.id)),
+    );
+    app.task('late.task', (_ctx, n: number) => n + 1);
+    expect(await app.broker.requeueDeadLetter(queue, letter.id)).toBe(true);
+    // A stored NotRegistered FAILURE is overwritten by the new outcome (only SUCCESS is final).
+    await waitFor('the requeued task to succeed', async () => (await r.state()) === 'SUCCESS');
+    expect(await r.get({ timeout: 5 })).toBe(21);
+    expect((await app.broker.deadLetters(queue, 0, 1000)).some((l) => l.id === letter.id)).toBe(false);
+
+    await redis.lpush(`${prefix}${queue}`, 'not json at all');
+    const bad = await waitFor('the dead letter', async () =>
+      (await app.broker.deadLetters(queue, 0, 1000)).find((l) => l.raw === 'not json at all'),
+    );
+    expect(await app.broker.deleteDeadLetter(queue, bad.id)).toBe(true);
+    expect(await app.broker.deleteDeadLetter(queue, bad.id)).toBe(false);
+    expect((await app.broker.deadLetters(queue, 0, 1000)).some((l) => l.id === bad.id)).toBe(false);
+  });
 });

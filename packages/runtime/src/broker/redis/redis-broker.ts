@@ -34,6 +34,7 @@ const SCRIPTS = {
   release: loadLua(dir, 'release'),
   requeue: loadLua(dir, 'requeue'),
   deadLetter: loadLua(dir, 'dead-letter'),
+  deadLetterTake: loadLua(dir, 'dead-letter-take'),
 };
 
 export interface RedisBrokerOptions {
@@ -56,6 +57,7 @@ type Scripted = Redis & {
   lovageRelease(...args: (string | number)[]): Promise<number>;
   lovageRequeue(inflight: string, source: string, raw: string, where: string): Promise<number>;
   lovageDeadLetter(inflight: string, dead: string, raw: string, entry: string): Promise<number>;
+  lovageDeadLetterTake(dead: string, bucket: string, id: string, mode: 'requeue' | 'delete'): Promise<number>;
 };
 
 function withScripts(redis: Redis): Scripted {
@@ -65,6 +67,7 @@ function withScripts(redis: Redis): Scripted {
   redis.defineCommand('lovageRelease', { lua: SCRIPTS.release });
   redis.defineCommand('lovageRequeue', { numberOfKeys: 2, lua: SCRIPTS.requeue });
   redis.defineCommand('lovageDeadLetter', { numberOfKeys: 2, lua: SCRIPTS.deadLetter });
+  redis.defineCommand('lovageDeadLetterTake', { numberOfKeys: 2, lua: SCRIPTS.deadLetterTake });
   return redis as Scripted;
 }
 
@@ -159,6 +162,8 @@ export class RedisBroker implements Broker {
         const decoded = decodeEnvelope(raw);
         if ('error' in decoded) return;
         const base = pattern.slice(0, -1);
+        // The pattern also matches exchanges whose names merely start with ours (`x` and `x.other`).
+        if (channel.length > base.length && channel[base.length] !== '/') return;
         const routingKey = channel.length > base.length ? channel.slice(base.length + 1) : '';
         for (const h of handlers) h({ message: decoded.message, routingKey });
       });
@@ -200,6 +205,16 @@ export class RedisBroker implements Broker {
   async deadLetters(queue: string, offset = 0, limit = 100): Promise<DeadLetter[]> {
     const items = await this.redis.lrange(this.keys.dead(queue), offset, offset + limit - 1);
     return items.map((s) => JSON.parse(s) as DeadLetter);
+  }
+
+  async requeueDeadLetter(queue: string, id: string): Promise<boolean> {
+    const n = await this.redis.lovageDeadLetterTake(this.keys.dead(queue), this.keys.bucket(queue, 0), id, 'requeue');
+    return n === 1;
+  }
+
+  async deleteDeadLetter(queue: string, id: string): Promise<boolean> {
+    const n = await this.redis.lovageDeadLetterTake(this.keys.dead(queue), this.keys.bucket(queue, 0), id, 'delete');
+    return n === 1;
   }
 
   async queueLength(queue: string): Promise<number> {
@@ -414,6 +429,7 @@ class RedisConsumer implements Consumer {
   async deadLetter(delivery: Delivery, reason: string): Promise<void> {
     const d = delivery as RedisDelivery;
     const entry: DeadLetter = {
+      id: randomUUID(),
       queue: d.queue,
       reason,
       raw: d.raw,

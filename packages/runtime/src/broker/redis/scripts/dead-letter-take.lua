@@ -1,0 +1,18 @@
+-- dead-letter-take: remove one dead letter by id, and optionally put its raw message back on its queue.
+-- KEYS[1]  lovage:dead:<queue>   list of JSON entries {id, queue, reason, raw, at, consumer}
+-- KEYS[2]  the queue's priority-0 bucket (where a requeued message goes, behind the others)
+-- ARGV[1]  the entry id
+-- ARGV[2]  'requeue' or 'delete'
+-- Returns  1 when the entry was found (and moved or deleted), 0 when there is no such entry
+local entries = redis.call('LRANGE', KEYS[1], 0, -1)
+local needle = '"id":"' .. ARGV[1] .. '"'
+for _, entry in ipairs(entries) do
+  if string.find(entry, needle, 1, true) then
+    redis.call('LREM', KEYS[1], 1, entry)
+    if ARGV[2] == 'requeue' then
+      redis.call('LPUSH', KEYS[2], cjson.decode(entry).raw)
+    end
+    return 1
+  end
+end
+return 0

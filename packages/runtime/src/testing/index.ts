@@ -1,0 +1,2 @@
+/** Conformance suites that every adapter runs in its own tests (`@lovage/runtime/testing`). */
+export * from './broker-conformance';
