@@ -200,6 +200,35 @@ export function describeBrokerConformance(name: string, makeBroker: MakeBroker):
       expect(await c2.reserve(10)).toEqual([]);
     });
 
+    it('a dead letter can be requeued or deleted by id, once', async () => {
+      const { broker } = await make();
+      const q = queue();
+      for (const n of [1, 2, 3]) await broker.publish(q, message(n));
+      const c = consume(broker, [q]);
+      const [d1, d2] = await reserveN(c, 2);
+      await c.deadLetter(d1!, 'one');
+      await c.deadLetter(d2!, 'two');
+      const dead = await broker.deadLetters(q);
+      const ids = dead.map((x) => x.id);
+      expect(new Set(ids).size).toBe(2);
+      ids.forEach((id) => expect(typeof id).toBe('string'));
+      const [two, one] = dead;
+
+      expect(await broker.requeueDeadLetter(q, one!.id)).toBe(true);
+      expect(await broker.requeueDeadLetter(q, one!.id)).toBe(false);
+      expect((await broker.deadLetters(q)).map((x) => x.id)).toEqual([two!.id]);
+      // Requeued behind the message that was still waiting, byte for byte.
+      const again = await reserveN(c, 2);
+      expect(again.map(nOf)).toEqual([3, 1]);
+      expect(again[1]!.raw).toBe(d1!.raw);
+
+      expect(await broker.deleteDeadLetter(q, two!.id)).toBe(true);
+      expect(await broker.deleteDeadLetter(q, two!.id)).toBe(false);
+      expect(await broker.deadLetters(q)).toEqual([]);
+      expect(await broker.queueLength(q)).toBe(0);
+      expect(await broker.requeueDeadLetter(q, randomUUID())).toBe(false);
+    });
+
     it('close returns un-acknowledged deliveries to the front of their queue, oldest first', async () => {
       const { broker } = await make();
       const q = queue();

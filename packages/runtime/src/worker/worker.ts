@@ -78,6 +78,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private slotFreed: (() => void) | null = null;
   private unsubscribe: (() => Promise<void>) | null = null;
   private revokedTimer: NodeJS.Timeout | null = null;
+  private stopping: Promise<void> | null = null;
+  private cold = false;
   processed = 0;
 
   constructor(
@@ -415,7 +417,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * `acksLate` tasks (they run again elsewhere), without waiting.
    */
   async stop(options: { cold?: boolean } = {}): Promise<void> {
+    // A cold stop may follow a warm one that is still waiting (a second Ctrl-C): it escalates it.
+    if (options.cold && !this.cold) {
+      this.cold = true;
+      this.abandonActive();
+    }
+    if (this.stopping) return this.stopping;
     if (!this.running) return;
+    this.stopping = this.shutdown();
+    return this.stopping;
+  }
+
+  private abandonActive(): void {
+    for (const id of this.active.keys()) this.pool.terminate(id);
+    this.active.clear();
+    this.slotFreed?.();
+    this.slotFreed = null;
+  }
+
+  private async shutdown(): Promise<void> {
     this.running = false;
     for (const h of this.scheduled) clearTimeout(h.timer);
     this.scheduled.clear();
@@ -423,21 +443,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.revokedTimer) clearInterval(this.revokedTimer);
     this.slotFreed?.();
     const consumer = this.consumer!;
-    if (!options.cold) {
-      while (this.active.size > 0) {
-        await new Promise<void>((resolve) => {
-          this.slotFreed = resolve;
-        });
-      }
-    } else {
-      for (const id of this.active.keys()) this.pool.terminate(id);
-      this.active.clear();
+    while (this.active.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.slotFreed = resolve;
+      });
     }
     await consumer.close();
     await this.loop;
     await this.unsubscribe?.();
     await this.pool.stop();
     this.consumer = null;
-    this.log.info({ processed: this.processed, cold: !!options.cold }, 'worker stopped');
+    this.log.info({ processed: this.processed, cold: this.cold }, 'worker stopped');
   }
 }

@@ -23,6 +23,14 @@ function makeApp(runs: Map<string, number>) {
     brokerTransportOptions: { globalKeyprefix: prefix },
     logger: pino({ level: 'silent' }),
   });
+  app.task(
+    'stop.late',
+    async (ctx) => {
+      runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 20_000));
+    },
+    { acksLate: true },
+  );
   app.task('stop.work', async (ctx, ms: number) => {
     runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1);
     await new Promise((r) => setTimeout(r, ms));
@@ -61,5 +69,21 @@ describe('warm stop', () => {
     expect(runs.size).toBe(6);
     await w2.stop();
     await app2.close();
+  });
+
+  it('escalates to cold when stopped again: running acksLate tasks go back to the queue at once', async () => {
+    const runs = new Map<string, number>();
+    const app = makeApp(runs);
+    const w = new Worker(app, { queues: [queue], concurrency: 1 });
+    await w.start();
+    const r = await app.sendTask('stop.late', [], {}, { queue });
+    await waitFor('the task to start', async () => runs.get(r.id) === 1);
+    const warm = w.stop();
+    await w.stop({ cold: true });
+    await warm;
+    expect(await app.broker.queueLength(queue)).toBe(1);
+    expect(await r.state()).toBe('PENDING');
+    await app.broker.purge(queue);
+    await app.close();
   });
 });

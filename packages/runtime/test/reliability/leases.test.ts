@@ -57,7 +57,10 @@ describe('a worker killed with SIGKILL mid-task (acksLate)', () => {
     for (let i = 0; i < 24; i++) sent.push(await app.sendTask('rel.slow', [300], {}, { queue }));
 
     // Kill while some tasks are done and some are running.
-    await waitFor('some finished tasks', async () => Object.keys(await counts(prefix, 'finishes')).length >= 4);
+    await waitFor(
+      'some finished tasks',
+      async () => Object.keys(await counts(prefix, 'finishes')).length >= 4,
+    );
     await kill(a, 'SIGKILL');
     const startsAtKill = await counts(prefix, 'starts');
     const finishesAtKill = await counts(prefix, 'finishes');
@@ -66,7 +69,9 @@ describe('a worker killed with SIGKILL mid-task (acksLate)', () => {
         .map((v, i) => (v && v.includes('"SUCCESS"') ? sent[i]!.id : null))
         .filter((x): x is string => x !== null),
     );
-    const runningAtKill = Object.keys(startsAtKill).filter((id) => (finishesAtKill[id] ?? 0) < startsAtKill[id]!);
+    const runningAtKill = Object.keys(startsAtKill).filter(
+      (id) => (finishesAtKill[id] ?? 0) < startsAtKill[id]!,
+    );
     expect(runningAtKill.length).toBeGreaterThan(0);
 
     track(await startWorkerProcess(env));
@@ -154,7 +159,9 @@ describe('10,000 tasks through 2 worker processes', () => {
     expect(new Set(ids)).toEqual(new Set(Object.keys(starts)));
     expect(await app.broker.queueLength(queue)).toBe(0);
     // Both processes took part.
-    const pids = Object.keys(await redis.hgetall(`${prefix}pids`)).map(Number).sort();
+    const pids = Object.keys(await redis.hgetall(`${prefix}pids`))
+      .map(Number)
+      .sort();
     expect(pids).toEqual(workers.map((w) => w.pid).sort());
   }, 90_000);
 });

@@ -16,8 +16,19 @@ let app: App;
 let worker: Worker;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const goodHeaders = (task = 'ok.add') => ({ lang: 'py', task, id: randomUUID(), retries: 0, timelimit: [null, null] });
-function envelope(over: { body?: string; headers?: unknown; contentType?: string | null; properties?: unknown }) {
+const goodHeaders = (task = 'ok.add') => ({
+  lang: 'py',
+  task,
+  id: randomUUID(),
+  retries: 0,
+  timelimit: [null, null],
+});
+function envelope(over: {
+  body?: string;
+  headers?: unknown;
+  contentType?: string | null;
+  properties?: unknown;
+}) {
   const env: Record<string, unknown> = {
     body: over.body ?? b64(JSON.stringify([[1, 2], {}, {}])),
     'content-encoding': 'utf-8',
@@ -35,31 +46,59 @@ function envelope(over: { body?: string; headers?: unknown; contentType?: string
 }
 
 const cases: { name: string; raw: string; reason: RegExp }[] = [
-  { name: 'a body that is not a 3-element array', raw: envelope({ body: b64('[[1,2],{}]') }), reason: /3-element array/ },
+  {
+    name: 'a body that is not a 3-element array',
+    raw: envelope({ body: b64('[[1,2],{}]') }),
+    reason: /3-element array/,
+  },
   {
     name: 'an envelope without delivery_tag',
     raw: envelope({ properties: { body_encoding: 'base64', priority: 0 } }),
     reason: /delivery_tag/,
   },
   { name: 'no content type', raw: envelope({ contentType: null }), reason: /no content type/ },
-  { name: 'text/plain content', raw: envelope({ contentType: 'text/plain' }), reason: /unsupported content type/ },
+  {
+    name: 'text/plain content',
+    raw: envelope({ contentType: 'text/plain' }),
+    reason: /unsupported content type/,
+  },
   { name: 'an envelope that is not JSON', raw: '{"body": "abc", nope', reason: /not valid JSON/ },
   { name: 'a body that is not base64', raw: envelope({ body: '!!!not-base64!!!' }), reason: /base64/ },
-  { name: 'a body that is not JSON', raw: envelope({ body: b64('[[1,2],{},{}') }), reason: /body is not valid JSON/ },
-  { name: 'no task or id header', raw: envelope({ headers: { lang: 'py' } }), reason: /header task is missing/ },
+  {
+    name: 'a body that is not JSON',
+    raw: envelope({ body: b64('[[1,2],{},{}') }),
+    reason: /body is not valid JSON/,
+  },
+  {
+    name: 'no task or id header',
+    raw: envelope({ headers: { lang: 'py' } }),
+    reason: /header task is missing/,
+  },
   {
     name: 'a missing id header',
     raw: envelope({ headers: { lang: 'py', task: 'ok.add' } }),
     reason: /header id/,
   },
-  { name: 'args that are not a list', raw: envelope({ body: b64('[{"a":1},{},{}]') }), reason: /args must be a list/ },
-  { name: 'kwargs that are not an object', raw: envelope({ body: b64('[[1],[2],{}]') }), reason: /kwargs must be an object/ },
+  {
+    name: 'args that are not a list',
+    raw: envelope({ body: b64('[{"a":1},{},{}]') }),
+    reason: /args must be a list/,
+  },
+  {
+    name: 'kwargs that are not an object',
+    raw: envelope({ body: b64('[[1],[2],{}]') }),
+    reason: /kwargs must be an object/,
+  },
   {
     name: 'an eta that is not a date',
     raw: envelope({ headers: { ...goodHeaders(), eta: 'tomorrow-ish' } }),
     reason: /eta/,
   },
-  { name: 'an unknown task name', raw: envelope({ headers: goodHeaders('no.such.task') }), reason: /unregistered task/ },
+  {
+    name: 'an unknown task name',
+    raw: envelope({ headers: goodHeaders('no.such.task') }),
+    reason: /unregistered task/,
+  },
 ];
 
 beforeAll(async () => {
@@ -102,7 +141,10 @@ describe('malformed messages', () => {
 
   it('stores FAILURE NotRegistered for an unknown task, so a waiting client learns it', async () => {
     const r = await app.sendTask('no.such.task', [1], {}, { queue });
-    await expect(r.get({ timeout: 10 })).rejects.toMatchObject({ name: 'NotRegistered', message: 'no.such.task' });
+    await expect(r.get({ timeout: 10 })).rejects.toMatchObject({
+      name: 'NotRegistered',
+      message: 'no.such.task',
+    });
   });
 
   it('requeues a dead letter once its cause is fixed, and deletes one', async () => {

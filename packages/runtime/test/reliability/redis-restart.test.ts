@@ -31,7 +31,20 @@ function ping(): boolean {
 async function startRedis(): Promise<void> {
   spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+    ],
     { stdio: 'ignore', detached: true },
   ).unref();
   await waitFor('redis to start', async () => ping(), 10_000);
@@ -85,7 +98,9 @@ describe('Redis restarted mid-stream', () => {
     );
     await new Promise((r) => setTimeout(r, 500)); // the outage lasts a while
     await startRedis();
-    const after = await Promise.all(Array.from({ length: 100 }, (_, i) => app.sendTask('r.echo', [2000 + i])));
+    const after = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => app.sendTask('r.echo', [2000 + i])),
+    );
 
     const duringResults = await Promise.all(during);
     for (const d of duringResults) {

@@ -208,12 +208,22 @@ export class RedisBroker implements Broker {
   }
 
   async requeueDeadLetter(queue: string, id: string): Promise<boolean> {
-    const n = await this.redis.lovageDeadLetterTake(this.keys.dead(queue), this.keys.bucket(queue, 0), id, 'requeue');
+    const n = await this.redis.lovageDeadLetterTake(
+      this.keys.dead(queue),
+      this.keys.bucket(queue, 0),
+      id,
+      'requeue',
+    );
     return n === 1;
   }
 
   async deleteDeadLetter(queue: string, id: string): Promise<boolean> {
-    const n = await this.redis.lovageDeadLetterTake(this.keys.dead(queue), this.keys.bucket(queue, 0), id, 'delete');
+    const n = await this.redis.lovageDeadLetterTake(
+      this.keys.dead(queue),
+      this.keys.bucket(queue, 0),
+      id,
+      'delete',
+    );
     return n === 1;
   }
 

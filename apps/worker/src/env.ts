@@ -1,0 +1,32 @@
+/**
+ * The worker's environment: the only place in apps/worker/src that touches `process.env`.
+ *
+ * Read: `LOVAGE_LOG_FORMAT` (`pretty` or `json`; default: pretty when stdout is a terminal, JSON otherwise).
+ * Written: `LOVAGE_BROKER_URL` and `LOVAGE_RESULT_BACKEND`, set from `--broker` / `--result-backend` before
+ * the tasks module is imported. The module is expected to read them when it creates its app (see
+ * examples/tasks.ts); the CLI checks afterwards that the app really uses them.
+ */
+import { z } from 'zod';
+
+const schema = z.object({
+  LOVAGE_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+});
+
+export type WorkerEnv = z.output<typeof schema>;
+
+export class EnvError extends Error {}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  const res = schema.safeParse({ LOVAGE_LOG_FORMAT: env.LOVAGE_LOG_FORMAT || undefined });
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    throw new EnvError(`invalid environment variable ${issue.path.join('.')}: ${issue.message}`);
+  }
+  return res.data;
+}
+
+/** Hands the connection URLs given on the command line to the tasks module. */
+export function exportConnectionUrls(urls: { broker?: string; resultBackend?: string }): void {
+  if (urls.broker !== undefined) process.env.LOVAGE_BROKER_URL = urls.broker;
+  if (urls.resultBackend !== undefined) process.env.LOVAGE_RESULT_BACKEND = urls.resultBackend;
+}

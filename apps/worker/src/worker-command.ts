@@ -1,0 +1,148 @@
+/**
+ * `lovage worker`: loads the app, starts a Worker and handles signals as Celery does.
+ *
+ * First SIGINT/SIGTERM: warm shutdown (stop consuming, let running tasks finish, return the rest to the
+ * queues). Second: cold shutdown (stop at once; whatever is not acknowledged goes back to the queues).
+ * Then the app's connections are closed and the process exits 0.
+ */
+import type { App, Logger as RuntimeLogger } from '@lovage/runtime';
+import { Worker } from '@lovage/runtime';
+import type { Logger } from 'pino';
+import { exportConnectionUrls, readEnv } from './env';
+import { UsageError } from './errors';
+import { expandHostname } from './hostname';
+import { loadApp } from './load-app';
+import { createLogger, type LogLevelName } from './logger';
+
+export interface WorkerCommandOptions {
+  app: string;
+  queues?: string[];
+  concurrency: number;
+  prefetchMultiplier: number;
+  hostname: string;
+  loglevel: LogLevelName;
+  broker?: string;
+  resultBackend?: string;
+}
+
+/** How long a cold shutdown waits for Redis connections to close before exiting anyway. */
+const CLOSE_GRACE_MS = 5000;
+
+export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
+  const env = (() => {
+    try {
+      return readEnv();
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  })();
+  const logger = createLogger(
+    opts.loglevel,
+    env.LOVAGE_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+  );
+  // Task code that forgets an `await` must not take the worker (and every running task) down.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection (the worker keeps running)');
+  });
+
+  exportConnectionUrls({ broker: opts.broker, resultBackend: opts.resultBackend });
+  const app = await loadApp(opts.app);
+  checkConnectionFlags(app, opts);
+  adoptLogger(app, logger);
+  logger.info({ app: opts.app, tasks: [...app.tasks.keys()] }, 'tasks module loaded');
+
+  const worker = new Worker(app, {
+    logger,
+    queues: opts.queues,
+    concurrency: opts.concurrency,
+    prefetchMultiplier: opts.prefetchMultiplier,
+    hostname: expandHostname(opts.hostname),
+  });
+  const started = worker.start();
+  handleSignals(worker, app, logger, started);
+  try {
+    await started;
+  } catch (err) {
+    logger.fatal({ err }, 'worker could not start');
+    await closeApp(app, logger);
+    process.exit(1);
+  }
+}
+
+/** `--broker` and `--result-backend` only work if the module built its app from the exported variables. */
+function checkConnectionFlags(app: App, opts: WorkerCommandOptions): void {
+  if (opts.broker !== undefined && app.config.broker !== opts.broker) {
+    throw new UsageError(
+      `--broker was given but the app in ${opts.app} does not use it (create the app with broker: process.env.LOVAGE_BROKER_URL)`,
+    );
+  }
+  if (opts.resultBackend !== undefined && app.config.backend !== opts.resultBackend) {
+    throw new UsageError(
+      `--result-backend was given but the app in ${opts.app} does not use it (create the app with backend: process.env.LOVAGE_RESULT_BACKEND)`,
+    );
+  }
+}
+
+/**
+ * The worker logs through its own `logger` option; the app's logger (what task code reaches as `app.logger`)
+ * is swapped too so that everything the process prints has one format and level, as Celery's worker
+ * takes over the root logger. `App.logger` is readonly in its type only.
+ */
+function adoptLogger(app: App, logger: RuntimeLogger): void {
+  (app as { logger: RuntimeLogger }).logger = logger;
+}
+
+function handleSignals(worker: Worker, app: App, logger: Logger, started: Promise<void>): void {
+  let phase: 'running' | 'warm' | 'cold' = 'running';
+  let exiting = false;
+  const exit = async () => {
+    if (exiting) return;
+    exiting = true;
+    await closeApp(app, logger);
+    process.exit(0);
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (phase === 'running') {
+      phase = 'warm';
+      logger.info(
+        { signal },
+        'warm shutdown: waiting for running tasks to finish (send the signal again for a cold shutdown)',
+      );
+      void (async () => {
+        await started.catch(() => undefined);
+        await worker.stop();
+        await exit();
+      })().catch((err: unknown) => {
+        logger.error({ err }, 'warm shutdown failed');
+        void exit();
+      });
+    } else if (phase === 'warm') {
+      phase = 'cold';
+      logger.warn({ signal }, 'cold shutdown: abandoning running tasks');
+      // Escalates the warm stop under way: running tasks are abandoned and everything not acknowledged
+      // (acksLate tasks included) goes back to the front of its queue; the warm path then exits.
+      void worker.stop({ cold: true }).catch((err: unknown) => {
+        logger.error({ err }, 'cold shutdown failed');
+        void exit();
+      });
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function closeApp(app: App, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), CLOSE_GRACE_MS);
+  });
+  try {
+    const outcome = await Promise.race([app.close().then(() => 'closed' as const), grace]);
+    if (outcome === 'timeout') logger.warn('connections did not close in time; exiting anyway');
+  } catch (err) {
+    logger.error({ err }, 'could not close the connections cleanly');
+  } finally {
+    clearTimeout(timer);
+  }
+}
