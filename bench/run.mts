@@ -36,7 +36,11 @@ async function cleanup(prefix: string): Promise<void> {
 
 async function lovage(): Promise<void> {
   const prefix = `bench-${randomUUID().slice(0, 8)}:`;
-  const app = createApp({ broker: REDIS, brokerTransportOptions: { globalKeyprefix: prefix }, logger: silent });
+  const app = createApp({
+    broker: REDIS,
+    brokerTransportOptions: { globalKeyprefix: prefix },
+    logger: silent,
+  });
   const noop = app.task('bench.noop', () => null, { ignoreResult: true });
 
   let t = performance.now();
