@@ -2,7 +2,7 @@
  * Celery's result meta (shared/celery-protocol.md §4): the JSON stored at `celery-task-meta-<id>`, and
  * exceptions as `{exc_type, exc_message, exc_module}`.
  */
-import { LovageError, TaskFailedError } from '../errors';
+import { errorTypeName, LovageError, TaskFailedError } from '../errors';
 import { toJsonValue } from '../protocol/json';
 import { toNaiveUtcIso } from '../protocol/time';
 import { isReady } from '../task/states';
@@ -64,11 +64,11 @@ export function serializeException(err: unknown): SerializedException {
     const module =
       typeof custom.excModule === 'string'
         ? custom.excModule
-        : PY_BUILTINS.has(err.name)
+        : PY_BUILTINS.has(errorTypeName(err))
           ? 'builtins'
           : 'lovage.errors';
     const args = Array.isArray(custom.excArgs) ? custom.excArgs : [err.message];
-    return { exc_type: err.name || 'Error', exc_message: safeArgs(args), exc_module: module };
+    return { exc_type: errorTypeName(err), exc_message: safeArgs(args), exc_module: module };
   }
   return { exc_type: 'Error', exc_message: [String(err)], exc_module: 'lovage.errors' };
 }

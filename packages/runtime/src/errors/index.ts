@@ -196,3 +196,13 @@ export class RetryRequested extends LovageError {
     this.exc = init.exc;
   }
 }
+
+/**
+ * An error's type name as stored in `exc_type`: its `name`, or its class name when a subclass left `name`
+ * as the inherited `'Error'` (`class PaymentDeclined extends Error {}`).
+ */
+export function errorTypeName(err: Error): string {
+  if (err.name && err.name !== 'Error') return err.name;
+  const ctor = (err as { constructor?: { name?: string } }).constructor?.name;
+  return ctor && ctor !== 'Object' ? ctor : 'Error';
+}

@@ -18,5 +18,8 @@ export function backoffDelay(
 ): number {
   const factor = opts.retryBackoff === true ? 1 : Number(opts.retryBackoff) || 0;
   const countdown = Math.min(opts.retryBackoffMax, factor * 2 ** retries);
-  return opts.retryJitter ? Math.floor(random() * (countdown + 1)) : countdown;
+  if (!opts.retryJitter) return countdown;
+  // Celery's randrange(countdown + 1) for whole seconds; a fractional factor (which Celery does not take)
+  // would let that exceed the countdown, so it draws uniformly in [0, countdown] instead.
+  return Number.isInteger(countdown) ? Math.floor(random() * (countdown + 1)) : random() * countdown;
 }

@@ -2,6 +2,7 @@
  * A task's definition: its name, function and options. The app binds definitions to a client
  * (`delay`/`applyAsync`); the worker looks them up by name and runs them.
  */
+import { errorTypeName } from '../errors';
 import type { TaskRequest } from '../protocol/message';
 
 /** An error class, or an error name (`'TypeError'`), that `autoretryFor` matches with `instanceof` or by name. */
@@ -101,7 +102,7 @@ export interface TaskDefinition<A extends unknown[] = unknown[], R = unknown> {
 export function matchesError(err: unknown, matchers: readonly ErrorMatcher[]): boolean {
   return matchers.some((m) =>
     typeof m === 'string'
-      ? err instanceof Error && err.name === m
+      ? err instanceof Error && errorTypeName(err) === m
       : err instanceof (m as abstract new () => Error),
   );
 }

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, createApp, parseConfig, type CreateAppOptions } from '../../src';
+import { silentLogger } from '../helpers';
+
+const base = { broker: 'redis://127.0.0.1:6379/0' };
+
+function configError(input: Record<string, unknown>): ConfigError {
+  try {
+    parseConfig(input as Parameters<typeof parseConfig>[0]);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('CONFIG_INVALID');
+    return err as ConfigError;
+  }
+  throw new Error('expected ConfigError, but the config was accepted');
+}
+
+describe('app/config', () => {
+  it('applies Celery-like defaults', () => {
+    const c = parseConfig(base);
+    expect(c).toMatchObject({
+      resultExpires: 86400,
+      defaultQueue: 'celery',
+      revokedTtl: 10800,
+      brokerTransportOptions: { globalKeyprefix: '', visibilityTimeout: 30, pollInterval: 1 },
+      taskDefaults: {},
+    });
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['broker', { broker: 'http://localhost' }, 'broker'],
+    ['backend', { ...base, backend: 'mysql://x' }, 'backend'],
+    ['resultExpires', { ...base, resultExpires: -1 }, 'resultExpires'],
+    ['defaultQueue', { ...base, defaultQueue: '' }, 'defaultQueue'],
+    ['revokedTtl', { ...base, revokedTtl: 0 }, 'revokedTtl'],
+    [
+      'visibilityTimeout',
+      { ...base, brokerTransportOptions: { visibilityTimeout: -5 } },
+      'brokerTransportOptions.visibilityTimeout',
+    ],
+    [
+      'pollInterval',
+      { ...base, brokerTransportOptions: { pollInterval: 60 } },
+      'brokerTransportOptions.pollInterval',
+    ],
+    ['taskDefaults.rateLimit', { ...base, taskDefaults: { rateLimit: 'fast' } }, 'taskDefaults.rateLimit'],
+    ['taskDefaults.maxRetries', { ...base, taskDefaults: { maxRetries: 1.5 } }, 'taskDefaults.maxRetries'],
+    ['taskDefaults.timeLimit', { ...base, taskDefaults: { timeLimit: 0 } }, 'taskDefaults.timeLimit'],
+  ])('rejects a bad %s and names the field', (_label, input, field) => {
+    expect(configError(input).message).toContain(`at ${field}:`);
+  });
+
+  it('rejects a missing broker', () => {
+    expect(configError({}).message).toContain('at broker:');
+  });
+
+  it('createApp validates too, and app.task rejects a bad rate limit and duplicate names', async () => {
+    expect(() => createApp({ broker: 'amqp://x', logger: silentLogger() } as CreateAppOptions)).toThrow(
+      /at broker:/,
+    );
+    const app = createApp({ ...base, logger: silentLogger() });
+    try {
+      expect(() => app.task('t.bad', () => 1, { rateLimit: '5 per second' })).toThrow(ConfigError);
+      app.task('t.once', () => 1);
+      expect(() => app.task('t.once', () => 2)).toThrow(/already registered/);
+    } finally {
+      await app.close();
+    }
+  });
+});
