@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import {
   createApp,
   resultKey,
+  TaskFailedError,
   Worker,
   type App,
   type CreateAppOptions,
@@ -181,4 +182,16 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
     open = r;
   });
   return { promise, open };
+}
+
+/** Awaits a promise that must reject with a TaskFailedError (a task's failure seen through `get`). */
+export async function rejection(p: Promise<unknown>): Promise<TaskFailedError> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected the task to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TaskFailedError);
+  return err as TaskFailedError;
 }

@@ -6,13 +6,14 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, Worker } from '../../src/index';
-import { deleteByPrefix, REDIS, uniq, waitFor } from './helpers';
+import { REDIS, uniq, waitFor } from './helpers';
+import { deleteMatching } from '../helpers';
 
 const redis = new Redis(REDIS);
 const prefix = `${uniq('stop')}:`;
 const queue = uniq('q');
 afterAll(async () => {
-  await deleteByPrefix(redis, prefix);
+  await deleteMatching(REDIS, `${prefix}*`);
   redis.disconnect();
 });
 

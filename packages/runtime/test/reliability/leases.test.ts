@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createApp, Worker, type App } from '../../src/index';
-import { deleteByPrefix, kill, REDIS, startWorkerProcess, uniq, waitFor } from './helpers';
+import { kill, REDIS, startWorkerProcess, uniq, waitFor } from './helpers';
+import { deleteMatching } from '../helpers';
 
 const redis = new Redis(REDIS);
 const results = new Redis('redis://127.0.0.1:6379/1');
@@ -31,7 +32,7 @@ function clientApp(prefix: string, vt = 1): App {
   });
   cleanups.push(async () => {
     await app.close();
-    await deleteByPrefix(redis, prefix);
+    await deleteMatching(REDIS, `${prefix}*`);
   });
   return app;
 }
@@ -57,10 +58,10 @@ describe('a worker killed with SIGKILL mid-task (acksLate)', () => {
     for (let i = 0; i < 24; i++) sent.push(await app.sendTask('rel.slow', [300], {}, { queue }));
 
     // Kill while some tasks are done and some are running.
-    await waitFor(
-      'some finished tasks',
-      async () => Object.keys(await counts(prefix, 'finishes')).length >= 4,
-    );
+    await waitFor('some tasks finished and some running', async () => {
+      const [s, f] = await Promise.all([counts(prefix, 'starts'), counts(prefix, 'finishes')]);
+      return Object.keys(f).length >= 4 && Object.keys(s).length > Object.keys(f).length;
+    });
     await kill(a, 'SIGKILL');
     const startsAtKill = await counts(prefix, 'starts');
     const finishesAtKill = await counts(prefix, 'finishes');

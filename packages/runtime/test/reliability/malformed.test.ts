@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, Worker, type App } from '../../src/index';
-import { deleteByPrefix, REDIS, uniq, waitFor } from './helpers';
+import { REDIS, uniq, waitFor } from './helpers';
+import { deleteMatching } from '../helpers';
 
 const redis = new Redis(REDIS);
 const prefix = `${uniq('malformed')}:`;
@@ -116,7 +117,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker.stop();
   await app.close();
-  await deleteByPrefix(redis, prefix);
+  await deleteMatching(REDIS, `${prefix}*`);
   redis.disconnect();
 });
 

@@ -3,20 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { resultKey, ResultTimeoutError, TaskFailedError } from '../../src';
-import { BACKEND_URL, gate, nextEvent, useTestApps, waitFor } from '../helpers';
+import { BACKEND_URL, gate, nextEvent, useTestApps, waitFor, rejection } from '../helpers';
 
 const testApp = useTestApps();
-
-async function rejection(p: Promise<unknown>): Promise<TaskFailedError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected the task to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TaskFailedError);
-  return err as TaskFailedError;
-}
 
 describe('worker results', () => {
   it('runs a task and returns its result through get()', async () => {

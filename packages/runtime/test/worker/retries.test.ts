@@ -1,20 +1,8 @@
 /** The worker against real Redis: ctx.retry, exhausted retries, and automatic retries with backoff. */
 import { describe, expect, it } from 'vitest';
-import { TaskFailedError } from '../../src';
-import { gate, nextEvent, useTestApps } from '../helpers';
+import { gate, nextEvent, useTestApps, rejection } from '../helpers';
 
 const testApp = useTestApps();
-
-async function rejection(p: Promise<unknown>): Promise<TaskFailedError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected the task to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TaskFailedError);
-  return err as TaskFailedError;
-}
 
 describe('worker retries', () => {
   it('ctx.retry with a countdown stores RETRY, runs again no earlier than the countdown, then succeeds', async () => {

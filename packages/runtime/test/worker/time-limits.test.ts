@@ -1,20 +1,8 @@
 /** The worker against real Redis: soft and hard time limits. */
 import { describe, expect, it } from 'vitest';
-import { TaskFailedError } from '../../src';
-import { gate, nextEvent, useTestApps } from '../helpers';
+import { gate, nextEvent, useTestApps, rejection } from '../helpers';
 
 const testApp = useTestApps();
-
-async function rejection(p: Promise<unknown>): Promise<TaskFailedError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected the task to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TaskFailedError);
-  return err as TaskFailedError;
-}
 
 describe('worker time limits', () => {
   it('softTimeLimit fires ctx.signal; a task that rejects with signal.reason ends SoftTimeLimitExceeded', async () => {
