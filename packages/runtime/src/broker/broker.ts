@@ -64,6 +64,8 @@ export interface Broker {
   readonly capabilities: BrokerCapabilities;
   /** The URL with any password masked, for logs and the console. */
   readonly displayUrl: string;
+  /** Checks the broker answers within `timeoutMs`; rejects with a BrokerError saying where and why not. */
+  ping(timeoutMs?: number): Promise<void>;
   /** Sends a task message to a queue. Resolves once the broker stored it. */
   publish(queue: string, message: OutgoingMessage): Promise<void>;
   consumer(options: ConsumerOptions): Consumer;

@@ -35,3 +35,13 @@ export function redisDb(url: string): number {
   const n = path === '' ? 0 : Number(path);
   return Number.isInteger(n) ? n : 0;
 }
+
+/** Closes a connection: QUIT when it is up (pending replies arrive first), otherwise drop it at once. */
+export async function closeRedis(redis: Redis | null | undefined): Promise<void> {
+  if (!redis) return;
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect());
+  } else {
+    redis.disconnect();
+  }
+}

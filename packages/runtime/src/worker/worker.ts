@@ -108,6 +108,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   async start(): Promise<void> {
     if (this.running) return;
+    await this.app.broker.ping();
     this.running = true;
     await this.pool.start();
     for (const id of await this.app.broker.loadRevoked()) this.revoked.add(id);

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ResultTimeoutError } from '../../errors';
-import { createRedis } from '../../redis/connection';
+import { closeRedis, createRedis } from '../../redis/connection';
 import { loadLua } from '../../redis/scripts';
 import { isReady } from '../../task/states';
 import type { ResultBackend, StoreOptions } from '../backend';
@@ -149,9 +149,6 @@ export class RedisResultBackend implements ResultBackend {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([
-      this.client.quit().catch(() => this.client.disconnect()),
-      this.subscriber?.quit().catch(() => this.subscriber?.disconnect()),
-    ]);
+    await Promise.all([closeRedis(this.client), closeRedis(this.subscriber)]);
   }
 }

@@ -10,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { PublishError } from '../../errors';
+import { BrokerError, PublishError } from '../../errors';
 import type { OutgoingMessage } from '../../protocol/message';
-import { createRedis, redisDb } from '../../redis/connection';
+import { closeRedis, createRedis, redisDb } from '../../redis/connection';
 import { loadLua } from '../../redis/scripts';
 import {
   maskUrl,
@@ -95,6 +95,7 @@ export class RedisBroker implements Broker {
   private readonly fanoutHandlers = new Map<string, Set<(msg: FanoutMessage) => void>>();
   private readonly declared = new Set<string>();
   private readonly consumers = new Set<RedisConsumer>();
+  private lastError: Error | null = null;
 
   constructor(
     readonly url: string,
@@ -107,8 +108,9 @@ export class RedisBroker implements Broker {
     this.redis = withScripts(createRedis(url, { connectionName: 'lovage:broker' }));
     this.publisher = createRedis(url, { connectionName: 'lovage:publisher', autoPipelining: false });
     for (const c of [this.redis, this.publisher]) {
-      c.on('error', () => {
+      c.on('error', (err: Error) => {
         // ioredis reconnects by itself; commands wait in its offline queue or reject with a clear error.
+        this.lastError = err;
       });
     }
   }
@@ -118,6 +120,23 @@ export class RedisBroker implements Broker {
     const c = withScripts(createRedis(this.url, { connectionName: name, maxRetriesPerRequest: null }));
     c.on('error', () => undefined);
     return c;
+  }
+
+  async ping(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const why = this.lastError ? ` (${this.lastError.message})` : '';
+        reject(
+          new BrokerError(`cannot reach the broker at ${this.displayUrl}${why}: is Redis running there?`),
+        );
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([this.redis.ping(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async publish(queue: string, message: OutgoingMessage): Promise<void> {
@@ -264,11 +283,7 @@ export class RedisBroker implements Broker {
 
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.close()));
-    await Promise.all([
-      this.redis.quit().catch(() => this.redis.disconnect()),
-      this.publisher.quit().catch(() => this.publisher.disconnect()),
-      this.subscriber?.quit().catch(() => this.subscriber?.disconnect()),
-    ]);
+    await Promise.all([closeRedis(this.redis), closeRedis(this.publisher), closeRedis(this.subscriber)]);
   }
 }
 
