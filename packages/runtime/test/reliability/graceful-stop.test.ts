@@ -68,6 +68,7 @@ describe('warm stop', () => {
     expect(await Promise.all(all.map((r) => r.get({ timeout: 10 })))).toEqual([400, 400, 1, 1, 1, 1]);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
     expect(runs.size).toBe(6);
+    await Promise.all(all.map((r) => r.forget()));
     await w2.stop();
     await app2.close();
   });

@@ -77,6 +77,7 @@ describe('a worker killed with SIGKILL mid-task (acksLate)', () => {
 
     track(await startWorkerProcess(env));
     const values = await Promise.all(sent.map((r) => r.get({ timeout: 30 })));
+    cleanups.push(async () => void (await Promise.all(sent.map((r) => r.forget()))));
     expect(values).toEqual(sent.map(() => 300));
 
     const starts = await counts(prefix, 'starts');
@@ -121,6 +122,7 @@ describe('leases of a live worker', () => {
     let runs = 0;
     const app = await twoWorkers(prefix, queue, () => runs++);
     const r = await app.sendTask('rel.long', [3000], {}, { queue });
+    cleanups.push(() => r.forget());
     expect(await r.get({ timeout: 15 })).toBe('done');
     expect(runs).toBe(1);
   });
@@ -132,6 +134,7 @@ describe('leases of a live worker', () => {
     const app = await twoWorkers(prefix, queue, () => runs++);
     const sentAt = Date.now();
     const r = await app.sendTask('rel.long', [10], {}, { queue, countdown: 3.5 });
+    cleanups.push(() => r.forget());
     expect(await r.get({ timeout: 15 })).toBe('done');
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(3400);
     expect(runs).toBe(1);
