@@ -4,6 +4,7 @@
  * the messages of a worker that dies. Workers and clients depend on this contract only; the Redis and AMQP
  * adapters implement it and pass the conformance suite in `src/testing`.
  */
+import { randomUUID } from 'node:crypto';
 import type { InboundMessage, OutgoingMessage } from '../protocol/message';
 
 export interface BrokerCapabilities {
@@ -88,6 +89,11 @@ export interface Broker {
   /** Deletes every waiting message of a queue; returns how many. */
   purge(queue: string): Promise<number>;
   close(): Promise<void>;
+}
+
+/** A consumer id unique per worker process: names its in-flight structures and its lease. */
+export function newConsumerId(hostname: string): string {
+  return `${hostname}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
 /** Masks the password of a broker or backend URL: `redis://:****@host:6379/0`. */

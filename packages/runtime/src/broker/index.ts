@@ -1,3 +1,3 @@
 export * from './broker';
-export { RedisBroker, newConsumerId, type RedisBrokerOptions } from './redis/redis-broker';
+export { RedisBroker, type RedisBrokerOptions } from './redis/redis-broker';
 export { RedisKeys } from './redis/keys';

@@ -226,24 +226,17 @@ export class RedisBroker implements Broker {
     return items.map((s) => JSON.parse(s) as DeadLetter);
   }
 
-  async requeueDeadLetter(queue: string, id: string): Promise<boolean> {
-    const n = await this.redis.lovageDeadLetterTake(
-      this.keys.dead(queue),
-      this.keys.bucket(queue, 0),
-      id,
-      'requeue',
-    );
-    return n === 1;
+  requeueDeadLetter(queue: string, id: string): Promise<boolean> {
+    return this.takeDeadLetter(queue, id, 'requeue');
   }
 
-  async deleteDeadLetter(queue: string, id: string): Promise<boolean> {
-    const n = await this.redis.lovageDeadLetterTake(
-      this.keys.dead(queue),
-      this.keys.bucket(queue, 0),
-      id,
-      'delete',
-    );
-    return n === 1;
+  deleteDeadLetter(queue: string, id: string): Promise<boolean> {
+    return this.takeDeadLetter(queue, id, 'delete');
+  }
+
+  private async takeDeadLetter(queue: string, id: string, mode: 'requeue' | 'delete'): Promise<boolean> {
+    const dead = this.keys.dead(queue);
+    return (await this.redis.lovageDeadLetterTake(dead, this.keys.bucket(queue, 0), id, mode)) === 1;
   }
 
   async queueLength(queue: string): Promise<number> {
@@ -484,8 +477,4 @@ class RedisConsumer implements Consumer {
     }
     this.onClose();
   }
-}
-
-export function newConsumerId(hostname: string): string {
-  return `${hostname}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
