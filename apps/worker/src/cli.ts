@@ -1,17 +1,26 @@
 /**
  * The `lovage` command line (started by bin/lovage.mjs, which registers tsx first).
  *
- *   lovage worker -A ./tasks.ts [-Q q1,q2] [-c N] [--prefetch-multiplier M] [-n name@%h] [-l info]
- *                 [--broker URL] [--result-backend URL]
+ *   lovage worker -A ./tasks.ts [-P prefork|threads|async] [-c N] [-Q q1,q2] [--prefetch-multiplier M]
+ *                 [--max-tasks-per-child K] [--max-memory-per-child MB] [--time-limit S] [--soft-time-limit S]
+ *                 [-E] [-n name@%h] [-l info] [--broker URL] [--result-backend URL]
+ *   lovage inspect active|reserved|scheduled|stats|registered|revoked|active_queues|conf|ping|query_task|report
+ *   lovage control revoke|rate_limit|time_limit|pool_grow|pool_shrink|add_consumer|cancel_consumer|shutdown …
+ *   lovage monitor       (folds events into the console's task-state index in Redis)
+ *   lovage purge -Q q1,q2 [--force]
  *
  * Usage errors (bad flags, a missing or broken tasks module, no app in it) print one `lovage: error: …` line
  * on stderr and exit with code 2; commander's own errors are routed through the same format.
  */
 import os from 'node:os';
+import { INSPECT_METHODS, POOL_KINDS, type InspectMethod } from '@lovage/runtime';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { oneLine, UsageError } from './errors';
 import { DEFAULT_NODENAME } from './hostname';
 import { LOG_LEVELS, type LogLevelName } from './logger';
+import { runMonitor } from './monitor-command';
+import { runPurge } from './purge-command';
+import { CONTROL_METHODS, runControl, runInspect, type ControlMethod } from './remote-command';
 import { runWorker, type WorkerCommandOptions } from './worker-command';
 
 function fail(message: string): never {
@@ -24,6 +33,21 @@ function positiveInt(value: string): number {
     throw new InvalidArgumentError('expected an integer >= 1');
   }
   return Number(value);
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0');
+  return n;
+}
+
+function nameList(value: string, previous: string[] | undefined): string[] {
+  const names = value
+    .split(',')
+    .map((q) => q.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError('expected a comma-separated list of node names');
+  return [...(previous ?? []), ...names];
 }
 
 function queueList(value: string, previous: string[] | undefined): string[] {
@@ -71,8 +95,27 @@ export function buildProgram(): Command {
       "comma-separated queues to consume (default: the app's default queue)",
       queueList,
     )
-    .option('-c, --concurrency <n>', 'tasks run at once', positiveInt, os.availableParallelism())
+    .addOption(
+      new Option('-P, --pool <kind>', 'prefork (child processes), threads (worker_threads) or async (event loop)')
+        .choices(POOL_KINDS)
+        .default('prefork'),
+    )
+    .option(
+      '-c, --concurrency <n>',
+      'tasks run at once: child processes, threads, or async slots',
+      positiveInt,
+      os.availableParallelism(),
+    )
     .option('--prefetch-multiplier <m>', 'messages reserved ahead per concurrency slot', positiveInt, 4)
+    .option('--max-tasks-per-child <k>', 'replace a pool process after it ran this many tasks', positiveInt)
+    .option(
+      '--max-memory-per-child <mb>',
+      'replace a pool process once its resident memory passes this many MB (threads: heap used)',
+      positiveInt,
+    )
+    .option('--time-limit <seconds>', 'hard time limit for tasks that set none', positiveNumber)
+    .option('--soft-time-limit <seconds>', 'soft time limit for tasks that set none', positiveNumber)
+    .option('-E, --task-events', 'send task events (monitors and the console need them)', false)
     .option(
       '-n, --hostname <name>',
       'node name; %h is the host name, %n its first label, %d its domain',
@@ -93,7 +136,71 @@ export function buildProgram(): Command {
       'result backend URL; exported as LOVAGE_RESULT_BACKEND before the tasks module loads, which must use it',
       redisUrl,
     )
-    .action((opts: WorkerCommandOptions) => runWorker(opts));
+    .action((opts: WorkerCommandOptions, cmd: Command) => {
+      const pinned = ['pool', 'concurrency', 'prefetchMultiplier', 'maxTasksPerChild', 'maxMemoryPerChild', 'timeLimit', 'softTimeLimit']
+        .filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      return runWorker({ ...opts, pinned });
+    });
+
+  const target = (cmd: Command) =>
+    cmd
+      .option('-A, --app <module>', "tasks module whose app's broker to use")
+      .option('-b, --broker <url>', 'broker URL (default: LOVAGE_BROKER_URL, else redis://127.0.0.1:6379/0)', redisUrl)
+      .option('--key-prefix <prefix>', "the broker's global key prefix, with --broker", '');
+  const remote = (cmd: Command) =>
+    target(cmd)
+      .option('-d, --destination <names>', 'comma-separated node names (default: every worker)', nameList)
+      .option('-t, --timeout <seconds>', 'how long to wait for replies', positiveNumber, 1)
+      .option('-j, --json', 'print the replies as JSON', false);
+
+  remote(
+    program
+      .command('inspect')
+      .description('Ask workers (Lovage or Celery) what they are doing.')
+      .argument('<method>', INSPECT_METHODS.join(' | '), (v: string) => {
+        if (!(INSPECT_METHODS as readonly string[]).includes(v)) {
+          throw new InvalidArgumentError(`expected one of ${INSPECT_METHODS.join(', ')}`);
+        }
+        return v;
+      })
+      .argument('[args...]', 'task ids for query_task'),
+  ).action((method: InspectMethod, args: string[], opts) => runInspect(method, args, opts));
+
+  remote(
+    program
+      .command('control')
+      .description('Change running workers (Lovage or Celery).')
+      .argument('<method>', CONTROL_METHODS.join(' | '), (v: string) => {
+        if (!(CONTROL_METHODS as readonly string[]).includes(v)) {
+          throw new InvalidArgumentError(`expected one of ${CONTROL_METHODS.join(', ')}`);
+        }
+        return v;
+      })
+      .argument('[args...]', 'the command\'s arguments, e.g. `revoke <id>`, `rate_limit <task> 10/m`, `pool_grow 2`')
+      .option('--terminate', 'revoke: also stop the task if it is running', false)
+      .option('--signal <name>', 'revoke --terminate: the signal Celery workers send', 'SIGTERM'),
+  ).action((method: ControlMethod, args: string[], opts) => runControl(method, args, opts));
+
+  target(
+    program
+      .command('monitor')
+      .description("Fold the workers' events into the task-state index in Redis that the console reads.")
+      .option('--max-tasks <n>', 'tasks kept in the index', positiveInt, 1_000_000)
+      .option('--max-age <seconds>', 'seconds a task is kept in the index', positiveInt, 7 * 86_400)
+      .addOption(
+        new Option('-l, --loglevel <level>', `log level: ${Object.keys(LOG_LEVELS).join(', ')}`)
+          .argParser(logLevel)
+          .default('info'),
+      ),
+  ).action((opts) => runMonitor(opts));
+
+  target(
+    program
+      .command('purge')
+      .description('Delete every waiting message of queues (asks first).')
+      .option('-Q, --queues <queues>', "comma-separated queues (default: the app's default queue)", queueList)
+      .option('-f, --force', 'do not ask for confirmation', false),
+  ).action((opts) => runPurge(opts));
 
   return program;
 }

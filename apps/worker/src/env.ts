@@ -1,7 +1,8 @@
 /**
  * The worker's environment: the only place in apps/worker/src that touches `process.env`.
  *
- * Read: `LOVAGE_LOG_FORMAT` (`pretty` or `json`; default: pretty when stdout is a terminal, JSON otherwise).
+ * Read: `LOVAGE_LOG_FORMAT` (`pretty` or `json`; default: pretty when stdout is a terminal, JSON otherwise),
+ * and `LOVAGE_BROKER_URL` as the default broker of `inspect`, `control`, `monitor` and `purge`.
  * Written: `LOVAGE_BROKER_URL` and `LOVAGE_RESULT_BACKEND`, set from `--broker` / `--result-backend` before
  * the tasks module is imported. The module is expected to read them when it creates its app (see
  * examples/tasks.ts); the CLI checks afterwards that the app really uses them.
@@ -10,6 +11,10 @@ import { z } from 'zod';
 
 const schema = z.object({
   LOVAGE_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  LOVAGE_BROKER_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+    .optional(),
 });
 
 export type WorkerEnv = z.output<typeof schema>;
@@ -17,7 +22,10 @@ export type WorkerEnv = z.output<typeof schema>;
 export class EnvError extends Error {}
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
-  const res = schema.safeParse({ LOVAGE_LOG_FORMAT: env.LOVAGE_LOG_FORMAT || undefined });
+  const res = schema.safeParse({
+    LOVAGE_LOG_FORMAT: env.LOVAGE_LOG_FORMAT || undefined,
+    LOVAGE_BROKER_URL: env.LOVAGE_BROKER_URL || undefined,
+  });
   if (!res.success) {
     const issue = res.error.issues[0]!;
     throw new EnvError(`invalid environment variable ${issue.path.join('.')}: ${issue.message}`);

@@ -5,24 +5,59 @@
  * queues). Second: cold shutdown (stop at once; whatever is not acknowledged goes back to the queues).
  * Then the app's connections are closed and the process exits 0.
  */
-import type { App, Logger as RuntimeLogger } from '@lovage/runtime';
-import { Worker } from '@lovage/runtime';
+import path from 'node:path';
+import type { App, Logger as RuntimeLogger, PoolKind, SettingKey, WorkerSettings } from '@lovage/runtime';
+import { SettingsStore, Worker } from '@lovage/runtime';
 import type { Logger } from 'pino';
 import { exportConnectionUrls, readEnv } from './env';
 import { UsageError } from './errors';
 import { expandHostname } from './hostname';
 import { loadApp } from './load-app';
 import { createLogger, type LogLevelName } from './logger';
+import { createPool } from './pools';
 
 export interface WorkerCommandOptions {
   app: string;
   queues?: string[];
+  pool: PoolKind;
   concurrency: number;
   prefetchMultiplier: number;
+  maxTasksPerChild?: number;
+  maxMemoryPerChild?: number;
+  timeLimit?: number;
+  softTimeLimit?: number;
+  taskEvents: boolean;
   hostname: string;
   loglevel: LogLevelName;
   broker?: string;
   resultBackend?: string;
+  /** Settings given as flags on the command line: they win over the stored settings. */
+  pinned?: string[];
+}
+
+/**
+ * The settings a worker starts with: its command-line flags, then the console's stored version, then the
+ * CLI's defaults (the CPU count, prefork, a prefetch multiplier of 4).
+ */
+export function resolveSettings(
+  opts: WorkerCommandOptions,
+  stored: WorkerSettings,
+): { settings: WorkerSettings; pinned: SettingKey[] } {
+  const pinned = (opts.pinned ?? []) as SettingKey[];
+  const flags: WorkerSettings = {
+    pool: opts.pool,
+    concurrency: opts.concurrency,
+    prefetchMultiplier: opts.prefetchMultiplier,
+    maxTasksPerChild: opts.maxTasksPerChild,
+    maxMemoryPerChild: opts.maxMemoryPerChild,
+    timeLimit: opts.timeLimit,
+    softTimeLimit: opts.softTimeLimit,
+  };
+  const settings: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) settings[k] = v; // CLI defaults
+  for (const [k, v] of Object.entries(stored)) if (v !== undefined) settings[k] = v;
+  for (const k of pinned) settings[k] = flags[k];
+  return { settings: settings as WorkerSettings, pinned };
 }
 
 /** How long a cold shutdown waits for Redis connections to close before exiting anyway. */
@@ -51,19 +86,50 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
   adoptLogger(app, logger);
   logger.info({ app: opts.app, tasks: [...app.tasks.keys()] }, 'tasks module loaded');
 
+  const hostname = expandHostname(opts.hostname);
+  const store = new SettingsStore(app.config.broker, {
+    prefix: app.config.brokerTransportOptions.globalKeyprefix,
+  });
+  let stored;
+  try {
+    await app.broker.ping();
+    stored = await store.current();
+  } catch (err) {
+    logger.fatal({ err }, 'worker could not start');
+    await store.close();
+    await closeApp(app, logger);
+    process.exit(1);
+  }
+  const { settings, pinned } = resolveSettings(opts, stored?.settings ?? {});
+  if (stored) logger.info({ version: stored.version, pinned }, 'stored settings loaded');
+
+  const pool = createPool(settings.pool ?? 'prefork', {
+    app,
+    appModule: path.resolve(opts.app),
+    size: settings.concurrency ?? opts.concurrency,
+    hostname,
+    logger,
+    maxTasksPerChild: settings.maxTasksPerChild ?? null,
+    maxMemoryPerChild: settings.maxMemoryPerChild ?? null,
+  });
   const worker = new Worker(app, {
     logger,
     queues: opts.queues,
-    concurrency: opts.concurrency,
-    prefetchMultiplier: opts.prefetchMultiplier,
-    hostname: expandHostname(opts.hostname),
+    pool,
+    prefetchMultiplier: settings.prefetchMultiplier ?? opts.prefetchMultiplier,
+    hostname,
+    taskEvents: opts.taskEvents,
+    settings,
+    settingsSource: { store, version: stored?.version ?? 0, pinned },
   });
   const started = worker.start();
-  handleSignals(worker, app, logger, started);
+  const shutdown = handleSignals(worker, app, logger, started, store);
+  worker.on('shutdown-requested', () => shutdown('SIGTERM'));
   try {
     await started;
   } catch (err) {
     logger.fatal({ err }, 'worker could not start');
+    await store.close().catch(() => undefined);
     await closeApp(app, logger);
     process.exit(1);
   }
@@ -92,12 +158,19 @@ function adoptLogger(app: App, logger: RuntimeLogger): void {
   (app as { logger: RuntimeLogger }).logger = logger;
 }
 
-function handleSignals(worker: Worker, app: App, logger: Logger, started: Promise<void>): void {
+function handleSignals(
+  worker: Worker,
+  app: App,
+  logger: Logger,
+  started: Promise<void>,
+  store: SettingsStore,
+): (signal: NodeJS.Signals) => void {
   let phase: 'running' | 'warm' | 'cold' = 'running';
   let exiting = false;
   const exit = async () => {
     if (exiting) return;
     exiting = true;
+    await store.close().catch(() => undefined);
     await closeApp(app, logger);
     process.exit(0);
   };
@@ -130,6 +203,7 @@ function handleSignals(worker: Worker, app: App, logger: Logger, started: Promis
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  return onSignal;
 }
 
 async function closeApp(app: App, logger: Logger): Promise<void> {

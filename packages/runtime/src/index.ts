@@ -8,3 +8,4 @@ export * from './pool';
 export * from './protocol';
 export * from './task';
 export * from './worker';
+export * from './settings';

@@ -8,6 +8,7 @@ import { RedisResultBackend } from '../backend/redis/redis-backend';
 import type { ResultBackend } from '../backend/backend';
 import type { Broker } from '../broker/broker';
 import { RedisBroker } from '../broker/redis/redis-broker';
+import { Control } from '../control/control';
 import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
 import { ConfigError } from '../errors';
 import { encodeTaskMessage, type Embed } from '../protocol/message';
@@ -20,6 +21,7 @@ import {
   type TaskOptions,
 } from '../task/task';
 import { AsyncResult } from './async-result';
+import { Hooks, type Hook, type HookName } from './hooks';
 import { parseConfig, type AppConfig, type AppConfigInput } from './config';
 import { defaultLogger, type Logger } from './logger';
 
@@ -70,6 +72,9 @@ export class App {
   readonly backend: ResultBackend | null;
   readonly logger: Logger;
   readonly tasks = new Map<string, TaskDefinition>();
+  private controlClient: Control | null = null;
+  /** Lifecycle hooks (Celery's signals); register with `app.on(...)`. */
+  readonly hooks = new Hooks();
   /** Producer node name, Celery's `origin` header: `gen<pid>@<host>`. */
   readonly origin = `gen${process.pid}@${os.hostname()}`;
 
@@ -88,6 +93,15 @@ export class App {
       : null;
   }
 
+  /**
+   * Registers a lifecycle hook: `workerProcessInit` to open a connection in each pool process,
+   * `workerProcessShutdown` to close it, `taskPrerun`/`taskPostrun`/`taskFailure`/`taskRetry` around tasks.
+   * Returns a function that removes the hook.
+   */
+  on<K extends HookName>(name: K, hook: Hook<K>): () => void {
+    return this.hooks.on(name, hook);
+  }
+
   /** Registers a task. The function receives the task context first, then the arguments. */
   task<A extends unknown[], R>(name: string, fn: TaskFn<A, R>, options: TaskOptions = {}): Task<A, R> {
     if (this.tasks.has(name)) throw new ConfigError(`task ${name} is already registered`);
@@ -101,7 +115,12 @@ export class App {
       ...defaults,
       ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as TaskOptions),
     };
-    const def: TaskDefinition<A, R> = { name, fn, options: resolved };
+    const explicit = new Set(
+      Object.entries(options)
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => k as keyof TaskOptions),
+    );
+    const def: TaskDefinition<A, R> = { name, fn, options: resolved, explicit };
     this.tasks.set(name, def as unknown as TaskDefinition);
     return {
       ...def,
@@ -158,6 +177,11 @@ export class App {
     });
     await this.broker.publish(opts.queue ?? o.queue, message);
     return new AsyncResult<Awaited<R>>(id, this);
+  }
+
+  /** Remote control and inspection of running workers (Celery's `app.control`). */
+  get control(): Control {
+    return (this.controlClient ??= new Control(this.broker));
   }
 
   asyncResult<R = unknown>(id: string): AsyncResult<R> {

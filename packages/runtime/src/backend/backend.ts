@@ -9,6 +9,8 @@ export interface StoreOptions {
   parentId?: string | null;
   groupId?: string | null;
   children?: unknown[];
+  /** Seconds to keep this result, overriding the backend's `resultExpires` (null: forever). */
+  expires?: number | null;
 }
 
 export interface ResultBackend {

@@ -28,6 +28,8 @@ export interface ConsumerOptions {
   /** Unique per worker process: names its in-flight structures and its lease. */
   consumerId: string;
   queues: readonly string[];
+  /** Lease seconds for this consumer, overriding the broker's `visibilityTimeout`. */
+  visibilityTimeout?: number;
   /** Called when the broker finds that this consumer's lease lapsed and its messages went back to the queues. */
   onLeaseLost?: () => void;
 }
@@ -35,6 +37,11 @@ export interface ConsumerOptions {
 export interface Consumer {
   /** Takes up to `max` messages; waits a short while (about a second) for the first one, then returns. */
   reserve(max: number): Promise<Delivery[]>;
+  /**
+   * Changes the queues consumed from now on (remote control add_consumer / cancel_consumer). Messages
+   * already reserved from a dropped queue stay held until acknowledged or released.
+   */
+  setQueues(queues: readonly string[]): void;
   /** Acknowledges: the message is gone for good. */
   ack(delivery: Delivery): Promise<void>;
   /** Puts the message back: `front` to be consumed next (a release), `back` behind the others (a reject). */
@@ -61,6 +68,14 @@ export interface FanoutMessage {
   routingKey: string;
 }
 
+/** A private queue that receives direct-exchange messages for one routing key (a control requester's replies). */
+export interface ReplyQueue {
+  /** Waits up to `timeoutMs` for the next message; null when none came. */
+  take(timeoutMs: number): Promise<InboundMessage | null>;
+  /** Unbinds and deletes the queue. */
+  close(): Promise<void>;
+}
+
 export interface Broker {
   readonly capabilities: BrokerCapabilities;
   /** The URL with any password masked, for logs and the console. */
@@ -74,6 +89,13 @@ export interface Broker {
   publishFanout(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void>;
   /** Receives broadcasts on a fanout exchange until the returned function is called. */
   subscribeFanout(exchange: string, handler: (msg: FanoutMessage) => void): Promise<() => Promise<void>>;
+  /**
+   * Sends to every queue bound to a direct exchange with this routing key; dropped when none is (kombu's
+   * behaviour). Remote-control replies travel this way to `reply.celery.pidbox`.
+   */
+  publishDirect(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void>;
+  /** Declares a queue bound to `exchange` with `routingKey` and reads it (Celery's `<oid>.reply.celery.pidbox`). */
+  replyQueue(exchange: string, routingKey: string): Promise<ReplyQueue>;
   /** Records revoked task ids for `ttlSeconds`, so that workers started later honour them too. */
   storeRevoked(ids: readonly string[], ttlSeconds: number): Promise<void>;
   /** Revoked ids still in force. */

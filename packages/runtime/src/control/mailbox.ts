@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { InboundMessage, OutgoingMessage } from '../protocol/message';
 
 export const PIDBOX_EXCHANGE = 'celery.pidbox';
+export const REPLY_EXCHANGE = 'reply.celery.pidbox';
 
 export interface ControlRequest {
   method: string;
@@ -22,17 +23,24 @@ let clock = 0;
 export function encodeControlRequest(
   method: string,
   args: Record<string, unknown>,
-  opts: { destination?: string[] | null; replyTo?: string | null; timeoutSeconds?: number } = {},
+  opts: {
+    destination?: string[] | null;
+    pattern?: string | null;
+    matcher?: 'glob' | 'pcre' | null;
+    replyTo?: string | null;
+    timeoutSeconds?: number;
+    ticket?: string;
+  } = {},
 ): OutgoingMessage {
-  const ticket = randomUUID();
+  const ticket = opts.ticket ?? randomUUID();
   const req: ControlRequest = {
     method,
     arguments: args,
     destination: opts.destination ?? null,
-    pattern: null,
-    matcher: null,
+    pattern: opts.pattern ?? null,
+    matcher: opts.pattern ? (opts.matcher ?? 'glob') : null,
     ticket,
-    reply_to: opts.replyTo ? { exchange: 'reply.celery.pidbox', routing_key: opts.replyTo } : null,
+    reply_to: opts.replyTo ? { exchange: REPLY_EXCHANGE, routing_key: opts.replyTo } : null,
   };
   return {
     headers: { clock: ++clock, expires: Date.now() / 1000 + (opts.timeoutSeconds ?? 1) },
@@ -76,4 +84,27 @@ export function addressedTo(req: ControlRequest, hostname: string): boolean {
     return re.test(hostname);
   }
   return true;
+}
+
+/** A worker's reply: `{<hostname>: payload}` with the request's ticket in the headers (§7.1). */
+export function encodeControlReply(hostname: string, payload: unknown, ticket: string): OutgoingMessage {
+  return {
+    headers: { ticket, clock: ++clock },
+    properties: { correlation_id: ticket, priority: 0, delivery_mode: 1 },
+    body: JSON.stringify({ [hostname]: payload === undefined ? null : payload }),
+    contentType: 'application/json',
+    contentEncoding: 'utf-8',
+  };
+}
+
+/** Reads a reply, or null when it is not one or belongs to another request. */
+export function decodeControlReply(msg: InboundMessage, ticket: string): Record<string, unknown> | null {
+  if (msg.headers?.ticket !== ticket) return null;
+  try {
+    const body = JSON.parse(msg.body) as unknown;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+    return body as Record<string, unknown>;
+  } catch {
+    return null;
+  }
 }

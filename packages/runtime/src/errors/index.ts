@@ -18,7 +18,10 @@ export type ErrorCode =
   | 'TIME_LIMIT'
   | 'WORKER_LOST'
   | 'RESULT_TIMEOUT'
-  | 'BACKEND_DISABLED';
+  | 'BACKEND_DISABLED'
+  | 'SETTINGS_INVALID'
+  | 'SETTINGS_CONFLICT'
+  | 'CONTROL_ERROR';
 
 export class LovageError extends Error {
   readonly code: ErrorCode;
@@ -134,6 +137,33 @@ export class ResultTimeoutError extends LovageError {
   override excModule = 'celery.exceptions';
   constructor(taskId: string, seconds: number) {
     super('RESULT_TIMEOUT', `task ${taskId} did not finish within ${seconds}s`);
+  }
+}
+
+/** Stored worker settings that do not pass the settings schema; the message names the field. */
+export class SettingsInvalidError extends LovageError {
+  constructor(message: string) {
+    super('SETTINGS_INVALID', message);
+  }
+}
+
+/** Someone saved a newer settings version since the one an edit started from. */
+export class SettingsConflictError extends LovageError {
+  constructor(
+    readonly expectedVersion: number,
+    readonly currentVersion: number,
+  ) {
+    super(
+      'SETTINGS_CONFLICT',
+      `the settings changed while you edited them (you started from version ${expectedVersion}, the current one is ${currentVersion})`,
+    );
+  }
+}
+
+/** A remote-control request that could not be sent, or a bad argument to one. */
+export class ControlError extends LovageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONTROL_ERROR', message, options);
   }
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../errors';
 import { encodeJson } from '../protocol/json';
 import { argsRepr, kwargsRepr } from '../protocol/repr';
+import type { HookName, HookArgs, Hooks } from '../app/hooks';
 import { backoffDelay } from '../task/retry';
 import { matchesError, type RetryOptions, type TaskContext, type TaskDefinition } from '../task/task';
 import type { Job, JobOutcome } from './pool';
@@ -67,7 +68,21 @@ export interface Execution {
   abort(reason: Error): void;
 }
 
-export function executeTask(def: TaskDefinition, job: Job): Execution {
+export interface ExecuteOptions {
+  /** The app's hooks: taskPrerun, taskPostrun, taskFailure and taskRetry run around the task. */
+  hooks?: Hooks;
+  /** A task hook threw: reported here, the task's outcome stays as it was. */
+  onHookError?: (hook: HookName, err: unknown) => void;
+}
+
+export function executeTask(
+  taskDef: TaskDefinition,
+  job: Job,
+  options: ExecuteOptions = {},
+): Execution {
+  const def: TaskDefinition = job.overrides
+    ? { ...taskDef, options: { ...taskDef.options, ...job.overrides } }
+    : taskDef;
   const controller = new AbortController();
   const req = job.request;
   const started = performance.now();
@@ -114,12 +129,26 @@ export function executeTask(def: TaskDefinition, job: Job): Execution {
     );
   }
 
-  const run = (async (): Promise<JobOutcome> => {
+  const { hooks } = options;
+  const hook = async <K extends HookName>(name: K, args: HookArgs[K]): Promise<void> => {
+    if (!hooks?.has(name)) return;
+    try {
+      await hooks.run(name, args);
+    } catch (err) {
+      options.onHookError?.(name, err);
+    }
+  };
+  const base = { taskId: req.id, task: def.name, args: req.args, kwargs: req.kwargs, request: req };
+  let retval: unknown;
+
+  const attempt = async (): Promise<JobOutcome> => {
     try {
       const value = await def.fn(ctx, ...req.args);
+      retval = value;
       const resultJson = encodeJson(value === undefined ? null : value, 'result');
       return { kind: 'success', resultJson, runtime: (performance.now() - started) / 1000 };
     } catch (err) {
+      retval = err instanceof RetryRequested ? (err.exc ?? err) : err;
       if (err instanceof RetryRequested) return retryOutcome(def, job, err, maxRetries, started);
       if (controller.signal.aborted && controller.signal.reason instanceof Error) {
         // A task that gave up because its signal fired ends with the signal's reason (soft limit, revoke).
@@ -138,8 +167,29 @@ export function executeTask(def: TaskDefinition, job: Job): Execution {
         const r = new RetryRequested({ countdown, eta: null, exc: err, message: `Retry in ${countdown}s` });
         return retryOutcome(def, job, r, maxRetries, started);
       }
+      retval = err;
       return failure(err, started);
     }
+  };
+
+  const run = (async (): Promise<JobOutcome> => {
+    await hook('taskPrerun', base);
+    const outcome = await attempt();
+    if (outcome.kind === 'failure') {
+      await hook('taskFailure', { ...base, error: retval, traceback: outcome.traceback });
+    } else if (outcome.kind === 'retry') {
+      await hook('taskRetry', { ...base, reason: retval, eta: new Date(outcome.eta) });
+    }
+    const state =
+      outcome.kind === 'success'
+        ? 'SUCCESS'
+        : outcome.kind === 'retry'
+          ? 'RETRY'
+          : outcome.exc.exc_type === 'TaskRevokedError'
+            ? 'REVOKED'
+            : 'FAILURE';
+    await hook('taskPostrun', { ...base, state, retval });
+    return outcome;
   })();
 
   const outcome = Promise.race([run, early]).finally(() => timers.forEach(clearTimeout));

@@ -39,6 +39,11 @@ export interface TaskOptions {
   softTimeLimit?: number | null;
   /** Store STARTED when a worker begins the task. Celery: track_started (false). */
   trackStarted?: boolean;
+  /**
+   * With `acksLate`: when the pool process running the task dies (crash, OOM kill), put the message back on
+   * the queue instead of failing the task with WorkerLostError. Celery: reject_on_worker_lost (false).
+   */
+  rejectOnWorkerLost?: boolean;
 }
 
 export type ResolvedTaskOptions = Required<Omit<TaskOptions, 'expires' | 'rateLimit'>> & {
@@ -62,6 +67,7 @@ export const TASK_DEFAULTS: ResolvedTaskOptions = {
   timeLimit: null,
   softTimeLimit: null,
   trackStarted: false,
+  rejectOnWorkerLost: false,
 };
 
 export interface RetryOptions {
@@ -97,6 +103,8 @@ export interface TaskDefinition<A extends unknown[] = unknown[], R = unknown> {
   readonly name: string;
   readonly fn: TaskFn<A, R>;
   readonly options: ResolvedTaskOptions;
+  /** Options the task set itself (not inherited from the app's defaults); worker settings fill in the rest. */
+  readonly explicit?: ReadonlySet<keyof TaskOptions>;
 }
 
 export function matchesError(err: unknown, matchers: readonly ErrorMatcher[]): boolean {

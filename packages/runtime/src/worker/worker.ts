@@ -14,13 +14,26 @@ import type { App } from '../app/app';
 import type { Logger } from '../app/logger';
 import { serializeException } from '../backend/meta';
 import { newConsumerId, type Consumer, type Delivery } from '../broker/broker';
-import { addressedTo, decodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
-import { MalformedMessageError, NotRegistered, TaskRevokedError } from '../errors';
+import {
+  addressedTo,
+  decodeControlRequest,
+  encodeControlReply,
+  PIDBOX_EXCHANGE,
+  REPLY_EXCHANGE,
+  type ControlRequest,
+} from '../control/mailbox';
+import { MalformedMessageError, NotRegistered, TaskRevokedError, WorkerLostError } from '../errors';
+import { WorkerEventPublisher } from '../events';
 import { decodeTaskMessage, type TaskRequest } from '../protocol/message';
+import { argsRepr, kwargsRepr, pyRepr } from '../protocol/repr';
 import { AsyncPool } from '../pool/async-pool';
 import type { JobOutcome, Pool } from '../pool/pool';
+import type { SettingKey, TaskLimits, WorkerSettings } from '../settings/schema';
+import type { SettingsStore } from '../settings/store';
 import { parseRateLimit, TokenBucket } from '../task/rate-limit';
-import type { TaskDefinition } from '../task/task';
+import type { ResolvedTaskOptions, TaskDefinition } from '../task/task';
+import { handleControl } from './control-handlers';
+import { applyStoredSettings, type SettingsReport } from './settings-apply';
 
 export interface WorkerOptions {
   /** Queues to consume. Default: the app's default queue. Celery: -Q. */
@@ -31,9 +44,25 @@ export interface WorkerOptions {
   prefetchMultiplier?: number;
   /** Node name. Default `lovage@<host>`. Celery: --hostname. */
   hostname?: string;
-  /** Where tasks run. Default: the async pool on this event loop. */
+  /** Where tasks run. Default: the async pool on this event loop, `concurrency` wide. */
   pool?: Pool;
   logger?: Logger;
+  /** Send task events (Celery: -E / worker_send_task_events). Worker online/heartbeat/offline are always sent. */
+  taskEvents?: boolean;
+  /** Publish events at all (true). */
+  events?: boolean;
+  /** Seconds between worker heartbeats (2, as Celery). */
+  heartbeatInterval?: number;
+  /** Answer remote control on the pidbox (true). */
+  control?: boolean;
+  /**
+   * Settings this worker runs with (from the console's stored version, under the CLI's flags): worker-wide
+   * task defaults (acksLate, maxRetries, defaultRetryDelay, time limits), per-task limits, result expiry and
+   * the lease. Tasks' own options win over the worker-wide defaults, as in Celery.
+   */
+  settings?: WorkerSettings;
+  /** Where the settings came from: the worker reloads them on `apply_settings` and reports drift. */
+  settingsSource?: { store: SettingsStore; version: number; pinned: readonly SettingKey[] };
 }
 
 export interface WorkerEvents {
@@ -45,33 +74,49 @@ export interface WorkerEvents {
   'task-revoked': [TaskRequest, { reason: 'revoked' | 'expired' | 'terminated' }];
   'message-dead-lettered': [{ queue: string; reason: string }];
   'lease-lost': [];
+  /** Remote control asked this worker to stop (`shutdown`); the service decides how to exit. */
+  'shutdown-requested': [];
+  /** Stored settings were applied (or found to need a restart). */
+  'settings-applied': [SettingsReport];
 }
 
-interface Held {
+/** A message this worker holds: ready, scheduled, or running. */
+export interface Held {
   delivery: Delivery;
   request: TaskRequest;
   def: TaskDefinition;
   timer?: NodeJS.Timeout;
+  /** Epoch ms the task started running. */
+  startedAt?: number;
+  acknowledged: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly hostname: string;
-  readonly queues: string[];
-  readonly concurrency: number;
+  queues: string[];
   readonly prefetchMultiplier: number;
   readonly pool: Pool;
   readonly consumerId: string;
-  private readonly log: Logger;
+  readonly startedAt = Date.now();
+  readonly log: Logger;
+  readonly events: WorkerEventPublisher | null;
+  settings: WorkerSettings;
+  settingsSource: { store: SettingsStore; version: number; pinned: readonly SettingKey[] } | null;
   private consumer: Consumer | null = null;
   /** Reserved, ready to run, waiting for a free slot. */
-  private readonly ready: Held[] = [];
+  readonly ready: Held[] = [];
   /** ETA tasks and rate-limited tasks waiting for their time. */
-  private readonly scheduled = new Set<Held>();
-  private readonly active = new Map<string, Held>();
-  private readonly revoked = new Set<string>();
+  readonly scheduled = new Set<Held>();
+  readonly active = new Map<string, Held>();
+  readonly revoked = new Set<string>();
   private readonly buckets = new Map<string, TokenBucket | null>();
+  /** Per-task limits set at run time (remote control rate_limit/time_limit, console settings). */
+  readonly taskLimits = new Map<string, TaskLimits>();
+  /** Tasks finished per name, for `stats`. */
+  readonly totals = new Map<string, number>();
+  private readonly answerControl: boolean;
   private running = false;
   private loop: Promise<void> | null = null;
   private slotFreed: (() => void) | null = null;
@@ -87,12 +132,99 @@ export class Worker extends EventEmitter<WorkerEvents> {
   ) {
     super();
     this.hostname = options.hostname ?? `lovage@${os.hostname()}`;
-    this.queues = options.queues?.length ? options.queues : [app.config.defaultQueue];
-    this.concurrency = Math.max(1, options.concurrency ?? os.availableParallelism());
+    this.queues = options.queues?.length ? [...options.queues] : [app.config.defaultQueue];
     this.prefetchMultiplier = Math.max(1, options.prefetchMultiplier ?? 4);
-    this.pool = options.pool ?? new AsyncPool(app.tasks);
-    this.consumerId = newConsumerId(this.hostname);
     this.log = (options.logger ?? app.logger).child({ worker: this.hostname });
+    this.pool =
+      options.pool ??
+      new AsyncPool(app.tasks, {
+        size: Math.max(1, options.concurrency ?? os.availableParallelism()),
+        hooks: app.hooks,
+        hostname: this.hostname,
+        logger: this.log,
+      });
+    this.consumerId = newConsumerId(this.hostname);
+    this.settings = options.settings ?? {};
+    this.settingsSource = options.settingsSource ?? null;
+    for (const [name, limits] of Object.entries(this.settings.taskLimits ?? {})) this.taskLimits.set(name, limits);
+    this.answerControl = options.control ?? true;
+    this.events =
+      options.events === false
+        ? null
+        : new WorkerEventPublisher(app.broker, {
+            hostname: this.hostname,
+            taskEvents: options.taskEvents ?? false,
+            freq: options.heartbeatInterval ?? 2,
+            logger: this.log,
+            stats: () => ({
+              active: this.active.size,
+              processed: this.processed,
+              lovage: this.describe(),
+            }),
+          });
+  }
+
+  /** Tasks run at once: the pool's size (it grows and shrinks at run time). */
+  get concurrency(): number {
+    return this.pool.size;
+  }
+
+  /** What this worker runs with, for heartbeats, `stats` and the console's drift view. */
+  describe() {
+    return {
+      pool: this.pool.kind,
+      concurrency: this.concurrency,
+      prefetchMultiplier: this.prefetchMultiplier,
+      queues: this.queues,
+      settingsVersion: this.settingsSource?.version ?? null,
+      pinned: this.settingsSource?.pinned ?? [],
+    };
+  }
+
+  /** Changes how many tasks run at once (remote control pool_grow/pool_shrink, console settings). */
+  async setConcurrency(n: number): Promise<void> {
+    await this.pool.resize(Math.max(1, Math.trunc(n)));
+    this.slotFreed?.();
+    this.slotFreed = null;
+    this.pump();
+  }
+
+  /** Starts or stops consuming from queues at run time (remote control add_consumer/cancel_consumer). */
+  setQueues(queues: string[]): void {
+    this.queues = [...new Set(queues)];
+    this.consumer?.setQueues(this.queues);
+  }
+
+  /** The task's options after worker settings: the task's own choices win, then settings, then defaults. */
+  effectiveOptions(def: TaskDefinition): ResolvedTaskOptions {
+    const s = this.settings;
+    const own = def.explicit;
+    const pick = <K extends keyof ResolvedTaskOptions & keyof WorkerSettings>(k: K) =>
+      !own?.has(k) && s[k] !== undefined ? { [k]: s[k] } : {};
+    return {
+      ...def.options,
+      ...pick('acksLate'),
+      ...pick('maxRetries'),
+      ...pick('defaultRetryDelay'),
+      ...pick('timeLimit'),
+      ...pick('softTimeLimit'),
+    } as ResolvedTaskOptions;
+  }
+
+  /** Sets a task's rate limit at run time: null runs it unlimited, undefined goes back to the task's own. */
+  setRateLimit(name: string, rateLimit: string | null | undefined): void {
+    parseRateLimit(rateLimit);
+    this.taskLimits.set(name, { ...this.taskLimits.get(name), rateLimit });
+    this.buckets.delete(name);
+  }
+
+  setTimeLimits(name: string, hard: number | null, soft: number | null): void {
+    this.taskLimits.set(name, { ...this.taskLimits.get(name), timeLimit: hard, softTimeLimit: soft });
+  }
+
+  /** Reloads the stored settings version and applies what can change live. */
+  applySettings(): Promise<SettingsReport> {
+    return applyStoredSettings(this);
   }
 
   /** Tasks reserved, scheduled and running, for inspection. */
@@ -108,12 +240,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async start(): Promise<void> {
     if (this.running) return;
     await this.app.broker.ping();
+    await this.app.hooks.run('workerInit', { hostname: this.hostname, pid: process.pid });
     this.running = true;
     await this.pool.start();
     for (const id of await this.app.broker.loadRevoked()) this.revoked.add(id);
     this.unsubscribe = await this.app.broker.subscribeFanout(PIDBOX_EXCHANGE, ({ message }) => {
       const req = decodeControlRequest(message);
-      if (req?.method === 'revoke' && addressedTo(req, this.hostname)) this.onRevoke(req.arguments);
+      if (!req || !addressedTo(req, this.hostname)) return;
+      if (req.method === 'revoke' || this.answerControl) void this.onControl(req);
     });
     // Broadcasts sent while we were disconnected are lost; the stored set catches them up.
     this.revokedTimer = setInterval(() => void this.reloadRevoked(), 30_000);
@@ -121,9 +255,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.consumer = this.app.broker.consumer({
       consumerId: this.consumerId,
       queues: this.queues,
+      visibilityTimeout: this.settings.visibilityTimeout,
       onLeaseLost: () => this.onLeaseLost(),
     });
     this.loop = this.consume();
+    await this.events?.start();
     this.log.info(
       {
         queues: this.queues,
@@ -143,13 +279,34 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private onRevoke(args: Record<string, unknown>): void {
-    const raw = args.task_id;
-    const ids = (Array.isArray(raw) ? raw : [raw]).filter((x): x is string => typeof x === 'string');
+  private async onControl(req: ControlRequest): Promise<void> {
+    let reply: unknown;
+    try {
+      reply = await handleControl(this, req);
+    } catch (err) {
+      const e = err as Error;
+      reply = { error: `${e.name ?? 'Error'}(${JSON.stringify(e.message ?? String(err))})` };
+    }
+    if (!req.reply_to || reply === undefined) return;
+    try {
+      await this.app.broker.publishDirect(
+        req.reply_to.exchange || REPLY_EXCHANGE,
+        req.reply_to.routing_key,
+        encodeControlReply(this.hostname, reply, req.ticket),
+      );
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, method: req.method }, 'could not reply to a control command');
+    }
+  }
+
+  /** Flags tasks as revoked; with `terminate`, stops the ones running here. Returns the ids terminated. */
+  revokeTasks(ids: string[], terminate: boolean): string[] {
+    const terminated: string[] = [];
     for (const id of ids) {
       this.revoked.add(id);
-      if (args.terminate === true && this.active.has(id)) this.pool.terminate(id);
+      if (terminate && this.active.has(id) && this.pool.terminate(id)) terminated.push(id);
     }
+    return terminated;
   }
 
   private onLeaseLost(): void {
@@ -217,8 +374,23 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await this.storeException(request, 'FAILURE', new NotRegistered(request.name), null);
         return await this.deadLetter(d, `unregistered task ${JSON.stringify(request.name)}`);
       }
-      const held: Held = { delivery: d, request, def };
+      const held: Held = { delivery: d, request, def, acknowledged: false };
       this.emit('task-received', request);
+      this.events?.task('task-received', {
+        uuid: request.id,
+        name: request.name,
+        args: request.argsrepr || argsRepr(request.args),
+        kwargs: request.kwargsrepr || kwargsRepr(request.kwargs),
+        root_id: request.rootId,
+        parent_id: request.parentId,
+        retries: request.retries,
+        eta: request.eta?.toISOString() ?? null,
+        expires: request.expires?.toISOString() ?? null,
+        // Not in Celery's event: the queue, and the arguments as JSON so the console can retry the task.
+        queue: d.queue,
+        args_json: safeJson(request.args),
+        kwargs_json: safeJson(request.kwargs),
+      });
       if (this.discardIfRevoked(held)) return;
       if (request.eta && request.eta.getTime() > Date.now())
         return this.schedule(held, request.eta.getTime() - Date.now());
@@ -246,11 +418,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.log.info({ id: h.request.id, task: h.request.name, reason }, 'task discarded');
     try {
       await this.storeException(h.request, 'REVOKED', new TaskRevokedError(reason), null, h.def);
-      await this.consumer!.ack(h.delivery);
+      if (!h.acknowledged) await this.consumer!.ack(h.delivery);
+      h.acknowledged = true;
     } catch (err) {
       this.log.error({ err: (err as Error).message, id: h.request.id }, 'could not record a revoked task');
     }
     this.emit('task-revoked', h.request, { reason });
+    this.events?.task('task-revoked', {
+      uuid: h.request.id,
+      terminated: reason === 'terminated',
+      signum: reason === 'terminated' ? 15 : null,
+      expired: reason === 'expired',
+    });
   }
 
   private schedule(h: Held, delayMs: number): void {
@@ -267,7 +446,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private bucket(def: TaskDefinition): TokenBucket | null {
     let b = this.buckets.get(def.name);
     if (b === undefined) {
-      const rate = parseRateLimit(def.options.rateLimit);
+      const override = this.taskLimits.get(def.name);
+      const rate = parseRateLimit(
+        override && override.rateLimit !== undefined ? override.rateLimit : def.options.rateLimit,
+      );
       b = rate === null ? null : new TokenBucket(rate);
       this.buckets.set(def.name, b);
     }
@@ -289,32 +471,61 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async run(h: Held): Promise<void> {
     const { request, def, delivery } = h;
+    const opts = this.effectiveOptions(def);
     this.active.set(request.id, h);
     try {
-      if (!def.options.acksLate) await this.consumer!.ack(delivery);
+      if (!opts.acksLate) {
+        await this.consumer!.ack(delivery);
+        h.acknowledged = true;
+      }
       if (this.revoked.has(request.id)) {
         await this.finishRevoked(h, 'revoked');
         return;
       }
+      h.startedAt = Date.now();
       this.emit('task-started', request);
-      if (def.options.trackStarted && !this.ignoresResult(h)) {
+      this.events?.task('task-started', { uuid: request.id });
+      if (opts.trackStarted && !this.ignoresResult(h)) {
         await this.app.backend?.store(
           request.id,
           'STARTED',
           JSON.stringify({ pid: process.pid, hostname: this.hostname }),
+          { expires: this.settings.resultExpires },
         );
       }
       const [hard, soft] = request.timeLimit;
-      const outcome = await this.pool.execute({
-        request,
-        timeLimit: hard ?? def.options.timeLimit,
-        softTimeLimit: soft ?? def.options.softTimeLimit,
-        hostname: this.hostname,
-      });
+      const limits = this.taskLimits.get(def.name);
+      let outcome: JobOutcome;
+      try {
+        outcome = await this.pool.execute({
+          request,
+          timeLimit: hard ?? limits?.timeLimit ?? opts.timeLimit,
+          softTimeLimit: soft ?? limits?.softTimeLimit ?? opts.softTimeLimit,
+          hostname: this.hostname,
+          overrides: { maxRetries: opts.maxRetries, defaultRetryDelay: opts.defaultRetryDelay },
+        });
+      } catch (err) {
+        if (!(err instanceof WorkerLostError)) throw err;
+        if (this.active.get(request.id) !== h) return;
+        if (opts.acksLate && opts.rejectOnWorkerLost) {
+          // The message is still ours, unacknowledged: it goes back to the queue and runs again.
+          this.log.warn({ id: request.id, task: request.name }, 'pool process lost; task requeued');
+          await this.consumer!.requeue(delivery, 'back');
+          this.events?.task('task-rejected', { uuid: request.id, requeue: true });
+          return;
+        }
+        outcome = {
+          kind: 'failure',
+          exc: serializeException(err),
+          traceback: null,
+          runtime: (Date.now() - (h.startedAt ?? Date.now())) / 1000,
+        };
+      }
       if (this.active.get(request.id) !== h) return; // abandoned by a cold stop
       await this.finish(h, outcome);
-      if (def.options.acksLate) await this.consumer!.ack(delivery);
+      if (opts.acksLate) await this.consumer!.ack(delivery);
       this.processed++;
+      this.totals.set(def.name, (this.totals.get(def.name) ?? 0) + 1);
     } catch (err) {
       // The result or ack could not be written (Redis away). With acksLate the message is still in flight
       // and will run again; without, the task ran and only its bookkeeping is lost.
@@ -347,34 +558,55 @@ export class Worker extends EventEmitter<WorkerEvents> {
       traceback,
       parentId: request.parentId,
       groupId: request.group,
+      expires: this.settings.resultExpires,
     });
   }
 
   private async finish(h: Held, outcome: JobOutcome): Promise<void> {
     const { request } = h;
     const backend = this.ignoresResult(h) ? null : this.app.backend;
-    const opts = { parentId: request.parentId, groupId: request.group };
+    const opts = {
+      parentId: request.parentId,
+      groupId: request.group,
+      expires: this.settings.resultExpires,
+    };
     switch (outcome.kind) {
       case 'success':
         await backend?.store(request.id, 'SUCCESS', outcome.resultJson, opts);
         this.emit('task-succeeded', request, outcome);
+        this.events?.task('task-succeeded', {
+          uuid: request.id,
+          result: resultRepr(outcome.resultJson),
+          runtime: outcome.runtime,
+        });
         return;
       case 'failure': {
         if (outcome.exc.exc_type === 'TaskRevokedError') {
           await backend?.store(request.id, 'REVOKED', JSON.stringify(outcome.exc), opts);
           this.emit('task-revoked', request, { reason: 'terminated' });
+          this.events?.task('task-revoked', {
+            uuid: request.id,
+            terminated: true,
+            signum: 15,
+            expired: false,
+          });
           return;
         }
         await backend?.store(request.id, 'FAILURE', JSON.stringify(outcome.exc), {
           ...opts,
           traceback: outcome.traceback,
         });
-        const exception = `${outcome.exc.exc_type}(${outcome.exc.exc_message.map((m) => JSON.stringify(m)).join(', ')})`;
+        const exception = excRepr(outcome.exc);
         this.log.warn({ id: request.id, task: request.name, exception }, 'task failed');
         this.emit('task-failed', request, {
           exception,
           traceback: outcome.traceback,
           runtime: outcome.runtime,
+        });
+        this.events?.task('task-failed', {
+          uuid: request.id,
+          exception,
+          traceback: outcome.traceback ?? '',
         });
         return;
       }
@@ -406,6 +638,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
           children: [[[request.id, null], null]],
         });
         this.emit('task-retried', request, { exception: outcome.exc ? outcome.exc.exc_type : null, eta });
+        this.events?.task('task-retried', {
+          uuid: request.id,
+          exception: excRepr(exc),
+          traceback: outcome.traceback ?? '',
+        });
         return;
       }
     }
@@ -451,8 +688,36 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await consumer.close();
     await this.loop;
     await this.unsubscribe?.();
+    await this.events?.stop();
     await this.pool.stop();
     this.consumer = null;
     this.log.info({ processed: this.processed, cold: this.cold }, 'worker stopped');
+    try {
+      await this.app.hooks.run('workerShutdown', { hostname: this.hostname, pid: process.pid });
+    } catch (err) {
+      this.log.error({ err }, 'a workerShutdown hook failed');
+    }
   }
+}
+
+function safeJson(value: unknown): string | null {
+  try {
+    return JSON.stringify(value) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Celery's `repr` of a result for task-succeeded events: `5`, `'text'`, `{'a': 1}`. */
+function resultRepr(resultJson: string): string {
+  try {
+    return pyRepr(JSON.parse(resultJson));
+  } catch {
+    return resultJson;
+  }
+}
+
+/** `ValueError('boom')`, as Celery's events show exceptions. */
+export function excRepr(exc: { exc_type: string; exc_message: unknown[] }): string {
+  return `${exc.exc_type}(${exc.exc_message.map((m) => pyRepr(m)).join(', ')})`;
 }

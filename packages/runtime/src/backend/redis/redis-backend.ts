@@ -50,11 +50,12 @@ export class RedisResultBackend implements ResultBackend {
   }
 
   async store(taskId: string, status: string, resultJson: string, opts: StoreOptions = {}): Promise<boolean> {
-    const meta = encodeMeta({ taskId, status, resultJson, ...opts });
+    const { expires, ...metaOpts } = opts;
+    const meta = encodeMeta({ taskId, status, resultJson, ...metaOpts });
     const written = await this.client.lovageStoreResult(
       resultKey(taskId),
       meta,
-      this.options.resultExpires ?? 0,
+      (expires !== undefined ? expires : this.options.resultExpires) ?? 0,
     );
     return written === 1;
   }

@@ -22,9 +22,10 @@ import {
   type DeadLetter,
   type Delivery,
   type FanoutMessage,
+  type ReplyQueue,
 } from '../broker';
 import { decodeEnvelope, encodeEnvelope } from './envelope';
-import { PRIORITY_STEPS, RedisKeys } from './keys';
+import { PRIORITY_STEPS, RedisKeys, SEP } from './keys';
 
 const dir = new URL('./scripts/', import.meta.url);
 const SCRIPTS = {
@@ -206,6 +207,40 @@ export class RedisBroker implements Broker {
     };
   }
 
+  async publishDirect(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void> {
+    const members = await this.redis.smembers(this.keys.binding(exchange));
+    const queues = new Set<string>();
+    for (const m of members) {
+      const [key, , queue] = m.split(SEP);
+      if (key === routingKey && queue) queues.add(queue);
+    }
+    if (queues.size === 0) return;
+    const env = encodeEnvelope(message, exchange, routingKey);
+    await Promise.all([...queues].map((q) => this.redis.lpush(this.keys.bucketFor(q, 0), env)));
+  }
+
+  async replyQueue(exchange: string, routingKey: string): Promise<ReplyQueue> {
+    const queue = `${routingKey}.${exchange}`;
+    const binding = this.keys.binding(exchange);
+    const member = `${routingKey}${SEP}${SEP}${queue}`;
+    const bucket = this.keys.bucket(queue, 0);
+    await this.redis.sadd(binding, member);
+    const conn = createRedis(this.url, { connectionName: 'lovage:reply', maxRetriesPerRequest: null });
+    conn.on('error', () => undefined);
+    return {
+      take: async (timeoutMs) => {
+        const res = await conn.brpop(bucket, Math.max(0.01, timeoutMs / 1000));
+        if (!res) return null;
+        const decoded = decodeEnvelope(res[1]);
+        return 'error' in decoded ? null : decoded.message;
+      },
+      close: async () => {
+        conn.disconnect();
+        await this.redis.multi().srem(binding, member).del(bucket).exec();
+      },
+    };
+  }
+
   async storeRevoked(ids: readonly string[], ttlSeconds: number): Promise<void> {
     if (ids.length === 0) return;
     const expiry = Date.now() + ttlSeconds * 1000;
@@ -281,7 +316,9 @@ export class RedisBroker implements Broker {
 }
 
 class RedisConsumer implements Consumer {
-  private readonly pairs: Pair[];
+  private pairs: Pair[];
+  private queues: readonly string[];
+  private readonly leaseMs: number;
   /** One blocking connection per queue, each waiting on the queue's priority-0 bucket while idle. */
   private readonly blockers = new Map<string, { conn: Scripted; pending: Promise<void> | null }>();
   private readonly buffered: RedisDelivery[] = [];
@@ -297,14 +334,42 @@ class RedisConsumer implements Consumer {
     private readonly options: ConsumerOptions,
     private readonly onClose: () => void,
   ) {
-    const k = broker.keys;
-    this.pairs = PRIORITY_STEPS.flatMap((step) =>
-      options.queues.map((queue) => ({
+    this.leaseMs = options.visibilityTimeout
+      ? Math.round(options.visibilityTimeout * 1000)
+      : broker.leaseMs;
+    this.queues = [...options.queues];
+    this.pairs = this.pairsFor(this.queues);
+  }
+
+  private pairsFor(queues: readonly string[]): Pair[] {
+    const k = this.broker.keys;
+    return PRIORITY_STEPS.flatMap((step) =>
+      queues.map((queue) => ({
         queue,
         source: k.bucket(queue, step),
-        inflight: k.inflight(options.consumerId, queue, step),
+        inflight: k.inflight(this.options.consumerId, queue, step),
       })),
     );
+  }
+
+  setQueues(queues: readonly string[]): void {
+    const next = [...new Set(queues)];
+    const added = this.pairsFor(next.filter((q) => !this.queues.includes(q)));
+    this.queues = next;
+    this.pairs = this.pairsFor(next);
+    for (const [queue, b] of this.blockers) {
+      if (!next.includes(queue)) {
+        this.blockers.delete(queue);
+        // Its pending BLMOVE may still move one message into our in-flight list; it is delivered or released.
+        void Promise.resolve(b.pending).finally(() => b.conn.disconnect());
+      }
+    }
+    // In-flight lists of dropped queues stay in the index, so release and reaping still cover them.
+    if (added.length > 0 && this.registered) {
+      const index: Record<string, string> = {};
+      for (const p of added) index[p.inflight] = p.source;
+      void this.broker.redis.hset(this.broker.keys.inflightIndex(this.options.consumerId), index).catch(() => undefined);
+    }
   }
 
   private register(): Promise<void> {
@@ -314,12 +379,12 @@ class RedisConsumer implements Consumer {
       const index: Record<string, string> = {};
       for (const p of this.pairs) index[p.inflight] = p.source;
       await r.hset(k.inflightIndex(this.options.consumerId), index);
-      await r.lovageRenew(k.workers, this.options.consumerId, this.broker.leaseMs);
-      const renewEvery = Math.max(100, Math.floor(this.broker.leaseMs / 3));
+      await r.lovageRenew(k.workers, this.options.consumerId, this.leaseMs);
+      const renewEvery = Math.max(100, Math.floor(this.leaseMs / 3));
       this.renewTimer = setInterval(() => void this.renew(), renewEvery);
       this.reapTimer = setInterval(
         () => void this.broker.reapExpired().catch(() => undefined),
-        Math.max(200, Math.floor(this.broker.leaseMs / 2)),
+        Math.max(200, Math.floor(this.leaseMs / 2)),
       );
       this.renewTimer.unref();
       this.reapTimer.unref();
@@ -334,7 +399,7 @@ class RedisConsumer implements Consumer {
       const held = await this.broker.redis.lovageRenew(
         this.broker.keys.workers,
         this.options.consumerId,
-        this.broker.leaseMs,
+        this.leaseMs,
       );
       if (held === 0) {
         // Reaped while alive (the process stalled past the lease): what we hold is back in the queues.
@@ -359,7 +424,7 @@ class RedisConsumer implements Consumer {
 
   private orderedPairs(): Pair[] {
     // Priority-major; within a priority, rotate the queues so each gets a fair turn (as kombu does).
-    const nq = this.options.queues.length;
+    const nq = this.queues.length;
     if (nq <= 1) return this.pairs;
     const r = this.rotation++ % nq;
     const out: Pair[] = [];
@@ -389,7 +454,7 @@ class RedisConsumer implements Consumer {
       ...keys,
       this.options.consumerId,
       max,
-      this.broker.leaseMs,
+      this.leaseMs,
     );
     for (let i = 0; i < out.length; i += 2) {
       this.buffered.push(this.toDelivery(pairs[Number(out[i])]!, String(out[i + 1])));
@@ -401,7 +466,7 @@ class RedisConsumer implements Consumer {
     const arrived = new Promise<void>((resolve) => {
       this.wake = resolve;
     });
-    for (const queue of this.options.queues) {
+    for (const queue of this.queues) {
       let b = this.blockers.get(queue);
       if (!b) {
         b = { conn: this.broker.connection(`lovage:consumer:${queue}`), pending: null };
