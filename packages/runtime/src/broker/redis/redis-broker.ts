@@ -360,8 +360,8 @@ class RedisConsumer implements Consumer {
     for (const [queue, b] of this.blockers) {
       if (!next.includes(queue)) {
         this.blockers.delete(queue);
-        // Its pending BLMOVE may still move one message into our in-flight list; it is delivered or released.
-        void Promise.resolve(b.pending).finally(() => b.conn.disconnect());
+        // Dropping the connection cancels its pending BLMOVE, so no message of that queue arrives later.
+        b.conn.disconnect();
       }
     }
     // In-flight lists of dropped queues stay in the index, so release and reaping still cover them.
