@@ -37,7 +37,8 @@ function positiveInt(value: string): number {
 
 function positiveNumber(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0');
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('expected a number > 0');
   return n;
 }
 
@@ -96,7 +97,10 @@ export function buildProgram(): Command {
       queueList,
     )
     .addOption(
-      new Option('-P, --pool <kind>', 'prefork (child processes), threads (worker_threads) or async (event loop)')
+      new Option(
+        '-P, --pool <kind>',
+        'prefork (child processes), threads (worker_threads) or async (event loop)',
+      )
         .choices(POOL_KINDS)
         .default('prefork'),
     )
@@ -137,15 +141,26 @@ export function buildProgram(): Command {
       redisUrl,
     )
     .action((opts: WorkerCommandOptions, cmd: Command) => {
-      const pinned = ['pool', 'concurrency', 'prefetchMultiplier', 'maxTasksPerChild', 'maxMemoryPerChild', 'timeLimit', 'softTimeLimit']
-        .filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      const pinned = [
+        'pool',
+        'concurrency',
+        'prefetchMultiplier',
+        'maxTasksPerChild',
+        'maxMemoryPerChild',
+        'timeLimit',
+        'softTimeLimit',
+      ].filter((k) => cmd.getOptionValueSource(k) === 'cli');
       return runWorker({ ...opts, pinned });
     });
 
   const target = (cmd: Command) =>
     cmd
       .option('-A, --app <module>', "tasks module whose app's broker to use")
-      .option('-b, --broker <url>', 'broker URL (default: LOVAGE_BROKER_URL, else redis://127.0.0.1:6379/0)', redisUrl)
+      .option(
+        '-b, --broker <url>',
+        'broker URL (default: LOVAGE_BROKER_URL, else redis://127.0.0.1:6379/0)',
+        redisUrl,
+      )
       .option('--key-prefix <prefix>', "the broker's global key prefix, with --broker", '');
   const remote = (cmd: Command) =>
     target(cmd)
@@ -176,7 +191,10 @@ export function buildProgram(): Command {
         }
         return v;
       })
-      .argument('[args...]', 'the command\'s arguments, e.g. `revoke <id>`, `rate_limit <task> 10/m`, `pool_grow 2`')
+      .argument(
+        '[args...]',
+        "the command's arguments, e.g. `revoke <id>`, `rate_limit <task> 10/m`, `pool_grow 2`",
+      )
       .option('--terminate', 'revoke: also stop the task if it is running', false)
       .option('--signal <name>', 'revoke --terminate: the signal Celery workers send', 'SIGTERM'),
   ).action((method: ControlMethod, args: string[], opts) => runControl(method, args, opts));

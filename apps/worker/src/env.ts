@@ -11,6 +11,8 @@ import { z } from 'zod';
 
 const schema = z.object({
   LOVAGE_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  /** Set by `lovage worker` for its pool's children and threads, so they log like the main process. */
+  LOVAGE_LOG_LEVEL: z.enum(['debug', 'info', 'warning', 'error', 'critical']).optional(),
   LOVAGE_BROKER_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
@@ -24,6 +26,7 @@ export class EnvError extends Error {}
 export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
   const res = schema.safeParse({
     LOVAGE_LOG_FORMAT: env.LOVAGE_LOG_FORMAT || undefined,
+    LOVAGE_LOG_LEVEL: env.LOVAGE_LOG_LEVEL || undefined,
     LOVAGE_BROKER_URL: env.LOVAGE_BROKER_URL || undefined,
   });
   if (!res.success) {
@@ -37,4 +40,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
 export function exportConnectionUrls(urls: { broker?: string; resultBackend?: string }): void {
   if (urls.broker !== undefined) process.env.LOVAGE_BROKER_URL = urls.broker;
   if (urls.resultBackend !== undefined) process.env.LOVAGE_RESULT_BACKEND = urls.resultBackend;
+}
+
+/** Hands the worker's log level and format to its pool's children and threads (they inherit the env). */
+export function exportLogSettings(level: string, format: 'pretty' | 'json'): void {
+  process.env.LOVAGE_LOG_LEVEL = level;
+  process.env.LOVAGE_LOG_FORMAT = format;
 }

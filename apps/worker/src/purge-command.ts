@@ -20,7 +20,9 @@ export async function runPurge(opts: PurgeOptions): Promise<void> {
     const total = counts.reduce((a, b) => a + b, 0);
     if (!opts.force) {
       if (!process.stdin.isTTY) {
-        throw new UsageError(`refusing to purge ${queues.join(', ')} without confirmation (stdin is not a terminal); pass --force`);
+        throw new UsageError(
+          `refusing to purge ${queues.join(', ')} without confirmation (stdin is not a terminal); pass --force`,
+        );
       }
       const rl = createInterface({ input: process.stdin, output: process.stdout });
       const answer = await rl.question(
@@ -34,7 +36,9 @@ export async function runPurge(opts: PurgeOptions): Promise<void> {
     }
     let purged = 0;
     for (const q of queues) purged += await app.broker.purge(q);
-    process.stdout.write(`Purged ${purged} message${purged === 1 ? '' : 's'} from ${queues.length} known task queue${queues.length === 1 ? '' : 's'}.\n`);
+    process.stdout.write(
+      `Purged ${purged} message${purged === 1 ? '' : 's'} from ${queues.length} known task queue${queues.length === 1 ? '' : 's'}.\n`,
+    );
   } finally {
     await app.close().catch(() => undefined);
   }

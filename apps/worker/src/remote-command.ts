@@ -42,7 +42,10 @@ function print(replies: Replies, json: boolean | undefined): void {
       const isError = typeof payload === 'object' && payload !== null && 'error' in payload;
       process.stdout.write(`-> ${host}: ${isError ? 'ERROR' : 'OK'}\n`);
       const body =
-        typeof payload === 'object' && payload !== null && !Array.isArray(payload) && Object.keys(payload).length === 1
+        typeof payload === 'object' &&
+        payload !== null &&
+        !Array.isArray(payload) &&
+        Object.keys(payload).length === 1
           ? Object.values(payload)[0]
           : payload;
       const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2);
@@ -81,7 +84,11 @@ export async function runInspect(method: InspectMethod, args: string[], opts: Re
   const extra: Record<string, unknown> = method === 'query_task' ? { ids: args } : {};
   if (method === 'query_task' && args.length === 0) throw new UsageError('query_task needs task ids');
   await withApp(opts, async (app) => {
-    const replies = await app.control.broadcast(method, { ...inspectDefaults(method), ...extra }, broadcastOptions(opts));
+    const replies = await app.control.broadcast(
+      method,
+      { ...inspectDefaults(method), ...extra },
+      broadcastOptions(opts),
+    );
     finish(replies, opts);
   });
 }
@@ -95,7 +102,8 @@ function inspectDefaults(method: InspectMethod): Record<string, unknown> {
 
 function number(value: string | undefined, what: string): number {
   const n = Number(value);
-  if (value === undefined || !Number.isFinite(n) || n <= 0) throw new UsageError(`${what} must be a positive number, got ${JSON.stringify(value ?? '')}`);
+  if (value === undefined || !Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${what} must be a positive number, got ${JSON.stringify(value ?? '')}`);
   return n;
 }
 
@@ -111,22 +119,31 @@ export function controlArguments(
   switch (method) {
     case 'revoke':
       need(1, '<task id>… [--terminate]');
-      return { task_id: args.length === 1 ? args[0] : args, terminate: flags.terminate ?? false, signal: flags.signal ?? 'SIGTERM' };
+      return {
+        task_id: args.length === 1 ? args[0] : args,
+        terminate: flags.terminate ?? false,
+        signal: flags.signal ?? 'SIGTERM',
+      };
     case 'rate_limit':
       need(2, '<task name> <rate limit, e.g. 10/m>');
-      if (!/^\d+(\.\d+)?(\/[smh])?$/.test(args[1]!)) throw new UsageError(`invalid rate limit ${JSON.stringify(args[1])}: expected e.g. 10/s, 100/m or 1000/h`);
+      if (!/^\d+(\.\d+)?(\/[smh])?$/.test(args[1]!))
+        throw new UsageError(
+          `invalid rate limit ${JSON.stringify(args[1])}: expected e.g. 10/s, 100/m or 1000/h`,
+        );
       return { task_name: args[0], rate_limit: args[1] };
     case 'time_limit': {
       need(2, '<task name> <soft seconds> [hard seconds]');
       const soft = number(args[1], 'the soft time limit');
       const hard = args[2] === undefined ? null : number(args[2], 'the hard time limit');
-      if (hard !== null && soft >= hard) throw new UsageError('the soft time limit must be below the hard one');
+      if (hard !== null && soft >= hard)
+        throw new UsageError('the soft time limit must be below the hard one');
       return { task_name: args[0], soft, hard };
     }
     case 'pool_grow':
     case 'pool_shrink': {
       const n = args[0] === undefined ? 1 : Number(args[0]);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${method} takes a whole number >= 1, got ${JSON.stringify(args[0])}`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new UsageError(`${method} takes a whole number >= 1, got ${JSON.stringify(args[0])}`);
       return { n };
     }
     case 'add_consumer':
@@ -154,7 +171,9 @@ export async function runControl(
     }
     if (method === 'revoke') {
       // Also recorded in Redis, so workers started later honour it.
-      const ids = Array.isArray(payload.task_id) ? (payload.task_id as string[]) : [payload.task_id as string];
+      const ids = Array.isArray(payload.task_id)
+        ? (payload.task_id as string[])
+        : [payload.task_id as string];
       await app.broker.storeRevoked(ids, app.config.revokedTtl);
     }
     finish(await app.control.broadcast(method, payload, broadcastOptions(opts)), opts);

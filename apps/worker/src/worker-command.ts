@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { App, Logger as RuntimeLogger, PoolKind, SettingKey, WorkerSettings } from '@lovage/runtime';
 import { SettingsStore, Worker } from '@lovage/runtime';
 import type { Logger } from 'pino';
-import { exportConnectionUrls, readEnv } from './env';
+import { exportConnectionUrls, exportLogSettings, readEnv } from './env';
 import { UsageError } from './errors';
 import { expandHostname } from './hostname';
 import { loadApp } from './load-app';
@@ -71,10 +71,9 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
       throw new UsageError((err as Error).message);
     }
   })();
-  const logger = createLogger(
-    opts.loglevel,
-    env.LOVAGE_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
-  );
+  const format = env.LOVAGE_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const logger = createLogger(opts.loglevel, format);
+  exportLogSettings(opts.loglevel, format);
   // Task code that forgets an `await` must not take the worker (and every running task) down.
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason }, 'unhandled promise rejection (the worker keeps running)');

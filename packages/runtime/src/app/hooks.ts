@@ -25,7 +25,13 @@ export interface HookArgs {
   /** The main process after the worker stopped. Celery: worker_shutdown. */
   workerShutdown: WorkerHookInfo;
   /** Before a task runs, where it runs. Celery: task_prerun. */
-  taskPrerun: { taskId: string; task: string; args: unknown[]; kwargs: Record<string, unknown>; request: TaskRequest };
+  taskPrerun: {
+    taskId: string;
+    task: string;
+    args: unknown[];
+    kwargs: Record<string, unknown>;
+    request: TaskRequest;
+  };
   /** After a task ran, whatever the outcome. Celery: task_postrun. */
   taskPostrun: {
     taskId: string;
@@ -39,7 +45,13 @@ export interface HookArgs {
     retval: unknown;
   };
   /** A task failed. Celery: task_failure. */
-  taskFailure: { taskId: string; task: string; error: unknown; traceback: string | null; request: TaskRequest };
+  taskFailure: {
+    taskId: string;
+    task: string;
+    error: unknown;
+    traceback: string | null;
+    request: TaskRequest;
+  };
   /** A task asked to be retried. Celery: task_retry. */
   taskRetry: { taskId: string; task: string; reason: unknown; eta: Date; request: TaskRequest };
 }

@@ -9,12 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../broker/broker';
 import { ControlError } from '../errors';
-import {
-  decodeControlReply,
-  encodeControlRequest,
-  PIDBOX_EXCHANGE,
-  REPLY_EXCHANGE,
-} from './mailbox';
+import { decodeControlReply, encodeControlRequest, PIDBOX_EXCHANGE, REPLY_EXCHANGE } from './mailbox';
 
 export interface BroadcastOptions {
   /** Hostnames to address; all workers when absent. Celery: destination. */

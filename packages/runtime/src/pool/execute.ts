@@ -75,11 +75,7 @@ export interface ExecuteOptions {
   onHookError?: (hook: HookName, err: unknown) => void;
 }
 
-export function executeTask(
-  taskDef: TaskDefinition,
-  job: Job,
-  options: ExecuteOptions = {},
-): Execution {
+export function executeTask(taskDef: TaskDefinition, job: Job, options: ExecuteOptions = {}): Execution {
   const def: TaskDefinition = job.overrides
     ? { ...taskDef, options: { ...taskDef.options, ...job.overrides } }
     : taskDef;

@@ -11,7 +11,10 @@ import { z } from 'zod';
 
 const RATE = /^\d+(\.\d+)?(\/[smh])?$/;
 const seconds = (max: number) =>
-  z.number({ error: 'must be a number of seconds' }).positive('must be more than 0 seconds').max(max, `must be at most ${max} seconds`);
+  z
+    .number({ error: 'must be a number of seconds' })
+    .positive('must be more than 0 seconds')
+    .max(max, `must be at most ${max} seconds`);
 
 export const rateLimitSchema = z
   .string()
@@ -37,8 +40,18 @@ export type PoolKind = (typeof POOL_KINDS)[number];
 export const workerSettingsSchema = z
   .object({
     pool: z.enum(POOL_KINDS, { error: 'must be prefork, threads or async' }).optional(),
-    concurrency: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
-    prefetchMultiplier: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
+    concurrency: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(1000, 'must be at most 1000')
+      .optional(),
+    prefetchMultiplier: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(1000, 'must be at most 1000')
+      .optional(),
     /** Defaults for every task without its own limit. */
     timeLimit: seconds(86_400).nullable().optional(),
     softTimeLimit: seconds(86_400).nullable().optional(),
@@ -47,10 +60,26 @@ export const workerSettingsSchema = z
     visibilityTimeout: seconds(86_400).optional(),
     acksLate: z.boolean().optional(),
     maxRetries: z.number().int('must be a whole number').min(0, 'must be 0 or more').nullable().optional(),
-    defaultRetryDelay: z.number().min(0, 'must be 0 or more').max(86_400 * 7, 'must be at most a week').optional(),
-    resultExpires: seconds(86_400 * 365).nullable().optional(),
-    maxTasksPerChild: z.number().int('must be a whole number').min(1, 'must be at least 1').nullable().optional(),
-    maxMemoryPerChild: z.number().int('must be a whole number (MB)').min(16, 'must be at least 16 MB').nullable().optional(),
+    defaultRetryDelay: z
+      .number()
+      .min(0, 'must be 0 or more')
+      .max(86_400 * 7, 'must be at most a week')
+      .optional(),
+    resultExpires: seconds(86_400 * 365)
+      .nullable()
+      .optional(),
+    maxTasksPerChild: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .nullable()
+      .optional(),
+    maxMemoryPerChild: z
+      .number()
+      .int('must be a whole number (MB)')
+      .min(16, 'must be at least 16 MB')
+      .nullable()
+      .optional(),
   })
   .strict()
   .refine((s) => !(s.timeLimit && s.softTimeLimit && s.softTimeLimit >= s.timeLimit), {

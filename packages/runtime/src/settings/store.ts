@@ -103,4 +103,3 @@ export class SettingsStore {
     if (this.ownsConnection) await closeRedis(this.redis);
   }
 }
-

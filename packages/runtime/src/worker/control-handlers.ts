@@ -21,7 +21,7 @@ function requestInfo(w: Worker, h: Held) {
     time_start: h.startedAt ? h.startedAt / 1000 : null,
     acknowledged: h.acknowledged,
     delivery_info: { exchange: '', routing_key: h.delivery.queue, priority: r.priority, redelivered: null },
-    worker_pid: h.startedAt ? w.pool.info().processes[0] ?? process.pid : null,
+    worker_pid: h.startedAt ? (w.pool.info().processes[0] ?? process.pid) : null,
   };
 }
 
@@ -35,7 +35,8 @@ function ids(raw: unknown): string[] {
 function seconds(v: unknown): number | null {
   if (v === null || v === undefined) return null;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`time limit must be a positive number, got ${String(v)}`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new RangeError(`time limit must be a positive number, got ${String(v)}`);
   return n;
 }
 
@@ -70,8 +71,10 @@ export async function handleControl(w: Worker, req: ControlRequest): Promise<unk
     case 'query_task': {
       const wanted = new Set(ids(a.ids));
       const out: Record<string, [string, unknown]> = {};
-      for (const h of w.active.values()) if (wanted.has(h.request.id)) out[h.request.id] = ['active', requestInfo(w, h)];
-      for (const h of w.ready) if (wanted.has(h.request.id)) out[h.request.id] = ['reserved', requestInfo(w, h)];
+      for (const h of w.active.values())
+        if (wanted.has(h.request.id)) out[h.request.id] = ['active', requestInfo(w, h)];
+      for (const h of w.ready)
+        if (wanted.has(h.request.id)) out[h.request.id] = ['reserved', requestInfo(w, h)];
       for (const h of w.scheduled)
         if (wanted.has(h.request.id)) out[h.request.id] = ['scheduled', requestInfo(w, h)];
       return out;
@@ -171,7 +174,8 @@ export async function handleControl(w: Worker, req: ControlRequest): Promise<unk
       if (!w.app.tasks.has(name)) return nok('unknown task');
       const hard = seconds(a.hard);
       const soft = seconds(a.soft);
-      if (hard !== null && soft !== null && soft >= hard) return nok('soft time limit must be below the hard limit');
+      if (hard !== null && soft !== null && soft >= hard)
+        return nok('soft time limit must be below the hard limit');
       w.setTimeLimits(name, hard, soft);
       return ok('time limits set successfully');
     }

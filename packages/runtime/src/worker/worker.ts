@@ -146,7 +146,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.consumerId = newConsumerId(this.hostname);
     this.settings = options.settings ?? {};
     this.settingsSource = options.settingsSource ?? null;
-    for (const [name, limits] of Object.entries(this.settings.taskLimits ?? {})) this.taskLimits.set(name, limits);
+    for (const [name, limits] of Object.entries(this.settings.taskLimits ?? {}))
+      this.taskLimits.set(name, limits);
     this.answerControl = options.control ?? true;
     this.events =
       options.events === false
@@ -295,7 +296,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         encodeControlReply(this.hostname, reply, req.ticket),
       );
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, method: req.method }, 'could not reply to a control command');
+      this.log.warn(
+        { err: (err as Error).message, method: req.method },
+        'could not reply to a control command',
+      );
     }
   }
 

@@ -24,7 +24,10 @@ describe('remote control of a Lovage worker', () => {
       await sleep(ms, undefined, { signal: ctx.signal });
       return ms;
     });
-    const worker = await t.startWorker({ concurrency: options.concurrency ?? 2, hostname: `w-${t.queue}@test` });
+    const worker = await t.startWorker({
+      concurrency: options.concurrency ?? 2,
+      hostname: `w-${t.queue}@test`,
+    });
     return { ...t, worker, gate };
   }
 
@@ -47,26 +50,49 @@ describe('remote control of a Lovage worker', () => {
     const running = await app.sendTask('ctl.block', [], {}, { queue: worker.queues[0] });
     const waiting = await app.sendTask('ctl.add', [1, 2], {}, { queue: worker.queues[0] });
     const later = await app.sendTask('ctl.add', [3, 4], {}, { queue: worker.queues[0], countdown: 60 });
-    await waitFor(() => worker.stats.active === 1 && worker.stats.ready === 1 && worker.stats.scheduled === 1, {
-      what: 'one active, one reserved, one scheduled',
-    });
+    await waitFor(
+      () => worker.stats.active === 1 && worker.stats.ready === 1 && worker.stats.scheduled === 1,
+      {
+        what: 'one active, one reserved, one scheduled',
+      },
+    );
     const h = worker.hostname;
-    const active = (await app.control.inspect('active', { destination: [worker.hostname] }))[h] as Array<Record<string, unknown>>;
+    const active = (await app.control.inspect('active', { destination: [worker.hostname] }))[h] as Array<
+      Record<string, unknown>
+    >;
     expect(active.map((t) => t.id)).toEqual([running.id]);
     expect(active[0]).toMatchObject({ name: 'ctl.block', acknowledged: true, hostname: h });
     expect(typeof active[0]!.time_start).toBe('number');
-    const reserved = (await app.control.inspect('reserved', { destination: [worker.hostname] }))[h] as Array<Record<string, unknown>>;
+    const reserved = (await app.control.inspect('reserved', { destination: [worker.hostname] }))[h] as Array<
+      Record<string, unknown>
+    >;
     expect(reserved.map((t) => t.id)).toEqual([waiting.id]);
     expect(reserved[0]).toMatchObject({ args: [1, 2], time_start: null });
-    const scheduled = (await app.control.inspect('scheduled', { destination: [worker.hostname] }))[h] as Array<{ eta: string; request: { id: string } }>;
+    const scheduled = (await app.control.inspect('scheduled', { destination: [worker.hostname] }))[
+      h
+    ] as Array<{ eta: string; request: { id: string } }>;
     expect(scheduled.map((s) => s.request.id)).toEqual([later.id]);
     expect(Date.parse(scheduled[0]!.eta)).toBeGreaterThan(Date.now() + 50_000);
-    const query = (await app.control.inspect('query_task', { destination: [worker.hostname], args: { ids: [running.id, waiting.id] } }))[h];
-    expect(query).toMatchObject({ [running.id]: ['active', { id: running.id }], [waiting.id]: ['reserved', {}] });
+    const query = (
+      await app.control.inspect('query_task', {
+        destination: [worker.hostname],
+        args: { ids: [running.id, waiting.id] },
+      })
+    )[h];
+    expect(query).toMatchObject({
+      [running.id]: ['active', { id: running.id }],
+      [waiting.id]: ['reserved', {}],
+    });
     gate.open!();
     expect(await running.get({ timeout: 5 })).toBe('done');
     await waitFor(() => worker.processed >= 2, { what: 'both tasks done' });
-    const stats = (await app.control.inspect('stats', { destination: [worker.hostname] }))[h] as Record<string, any>;
+    const stats = (await app.control.inspect('stats', { destination: [worker.hostname] }))[h] as {
+      total: Record<string, number>;
+      pool: Record<string, unknown>;
+      pid: number;
+      prefetch_count: number;
+      lovage: Record<string, unknown>;
+    };
     expect(stats.total).toMatchObject({ 'ctl.block': 1, 'ctl.add': 1 });
     expect(stats.pool['max-concurrency']).toBe(1);
     expect(stats.pid).toBe(process.pid);
@@ -78,18 +104,25 @@ describe('remote control of a Lovage worker', () => {
   it('registered, revoked, active_queues, conf and report', async () => {
     const { app, worker } = await setup();
     const h = worker.hostname;
-    expect(((await app.control.inspect('registered', { destination: [worker.hostname] }))[h] as string[]).sort()).toEqual([
-      'ctl.add [rate_limit=100/s]',
-      'ctl.block',
-      'ctl.wait',
-    ]);
+    expect(
+      ((await app.control.inspect('registered', { destination: [worker.hostname] }))[h] as string[]).sort(),
+    ).toEqual(['ctl.add [rate_limit=100/s]', 'ctl.block', 'ctl.wait']);
     await app.control.revoke('some-task-id', { destination: [worker.hostname] });
-    expect((await app.control.inspect('revoked', { destination: [worker.hostname] }))[h]).toContain('some-task-id');
-    const queues = (await app.control.inspect('active_queues', { destination: [worker.hostname] }))[h] as Array<{ name: string }>;
+    expect((await app.control.inspect('revoked', { destination: [worker.hostname] }))[h]).toContain(
+      'some-task-id',
+    );
+    const queues = (await app.control.inspect('active_queues', { destination: [worker.hostname] }))[
+      h
+    ] as Array<{ name: string }>;
     expect(queues.map((q) => q.name)).toEqual(worker.queues);
-    const conf = (await app.control.inspect('conf', { destination: [worker.hostname] }))[h] as Record<string, unknown>;
+    const conf = (await app.control.inspect('conf', { destination: [worker.hostname] }))[h] as Record<
+      string,
+      unknown
+    >;
     expect(conf).toMatchObject({ worker_pool: 'async', worker_concurrency: 2 });
-    const report = (await app.control.inspect('report', { destination: [worker.hostname] }))[h] as { ok: string };
+    const report = (await app.control.inspect('report', { destination: [worker.hostname] }))[h] as {
+      ok: string;
+    };
     expect(report.ok).toContain(`node -> ${h}`);
   });
 
@@ -100,26 +133,38 @@ describe('remote control of a Lovage worker', () => {
     const replies = await app.control.revoke(r.id, { terminate: true, destination: [worker.hostname] });
     expect(replies).toEqual([{ [worker.hostname]: { ok: `terminate: ${r.id}` } }]);
     expect(await r.state()).toBe('REVOKED');
-    expect(await app.control.revoke('not-running', { terminate: true, destination: [worker.hostname] })).toEqual([
-      { [worker.hostname]: { ok: 'terminate: tasks unknown' } },
-    ]);
+    expect(
+      await app.control.revoke('not-running', { terminate: true, destination: [worker.hostname] }),
+    ).toEqual([{ [worker.hostname]: { ok: 'terminate: tasks unknown' } }]);
   });
 
   it('rate_limit and time_limit change the task live; bad values and unknown tasks get an error reply', async () => {
     const { app, worker } = await setup();
     const h = worker.hostname;
-    expect(await app.control.rateLimit('ctl.add', '1/s', { destination: [worker.hostname] })).toEqual([{ [h]: { ok: 'new rate limit set successfully' } }]);
-    expect((await app.control.inspect('registered', { destination: [worker.hostname] }))[h]).toContain('ctl.add [rate_limit=1/s]');
-    expect(await app.control.rateLimit('nope.task', '1/s', { destination: [worker.hostname] })).toEqual([{ [h]: { error: 'unknown task' } }]);
-    expect((await app.control.rateLimit('ctl.add', 'fast', { destination: [worker.hostname] }))[0]![h]).toMatchObject({
+    expect(await app.control.rateLimit('ctl.add', '1/s', { destination: [worker.hostname] })).toEqual([
+      { [h]: { ok: 'new rate limit set successfully' } },
+    ]);
+    expect((await app.control.inspect('registered', { destination: [worker.hostname] }))[h]).toContain(
+      'ctl.add [rate_limit=1/s]',
+    );
+    expect(await app.control.rateLimit('nope.task', '1/s', { destination: [worker.hostname] })).toEqual([
+      { [h]: { error: 'unknown task' } },
+    ]);
+    expect(
+      (await app.control.rateLimit('ctl.add', 'fast', { destination: [worker.hostname] }))[0]![h],
+    ).toMatchObject({
       error: expect.stringContaining('Invalid rate limit'),
     });
-    expect(await app.control.timeLimit('ctl.wait', { soft: 0.2, hard: 5 }, { destination: [worker.hostname] })).toEqual([
-      { [h]: { ok: 'time limits set successfully' } },
-    ]);
+    expect(
+      await app.control.timeLimit('ctl.wait', { soft: 0.2, hard: 5 }, { destination: [worker.hostname] }),
+    ).toEqual([{ [h]: { ok: 'time limits set successfully' } }]);
     const r = await app.sendTask('ctl.wait', [3000], {}, { queue: worker.queues[0] });
     await expect(r.get({ timeout: 5 })).rejects.toMatchObject({ name: 'SoftTimeLimitExceeded' });
-    expect((await app.control.timeLimit('ctl.wait', { soft: 5, hard: 1 }, { destination: [worker.hostname] }))[0]![h]).toMatchObject({
+    expect(
+      (await app.control.timeLimit('ctl.wait', { soft: 5, hard: 1 }, { destination: [worker.hostname] }))[0]![
+        h
+      ],
+    ).toMatchObject({
       error: expect.stringContaining('soft'),
     });
   });
@@ -127,7 +172,9 @@ describe('remote control of a Lovage worker', () => {
   it('pool_grow and pool_shrink change live concurrency', async () => {
     const { app, worker } = await setup({ concurrency: 2 });
     const h = worker.hostname;
-    expect(await app.control.poolGrow(3, { destination: [worker.hostname] })).toEqual([{ [h]: { ok: 'pool will grow' } }]);
+    expect(await app.control.poolGrow(3, { destination: [worker.hostname] })).toEqual([
+      { [h]: { ok: 'pool will grow' } },
+    ]);
     expect(worker.concurrency).toBe(5);
     // Five tasks now run at once.
     const rs = await Promise.all(
@@ -135,10 +182,20 @@ describe('remote control of a Lovage worker', () => {
     );
     await waitFor(() => worker.stats.active === 5, { what: 'five running at once' });
     await Promise.all(rs.map((r) => r.get({ timeout: 5 })));
-    expect(await app.control.poolShrink(4, { destination: [worker.hostname] })).toEqual([{ [h]: { ok: 'pool will shrink' } }]);
+    expect(await app.control.poolShrink(4, { destination: [worker.hostname] })).toEqual([
+      { [h]: { ok: 'pool will shrink' } },
+    ]);
     expect(worker.concurrency).toBe(1);
-    expect((await app.control.poolShrink(1, { destination: [worker.hostname] }))[0]![h]).toMatchObject({ error: expect.stringContaining('below 1') });
-    expect(((await app.control.inspect('stats', { destination: [worker.hostname] }))[h] as any).pool['max-concurrency']).toBe(1);
+    expect((await app.control.poolShrink(1, { destination: [worker.hostname] }))[0]![h]).toMatchObject({
+      error: expect.stringContaining('below 1'),
+    });
+    expect(
+      (
+        (await app.control.inspect('stats', { destination: [worker.hostname] }))[h] as {
+          pool: Record<string, unknown>;
+        }
+      ).pool['max-concurrency'],
+    ).toBe(1);
   });
 
   it('add_consumer and cancel_consumer change the queues consumed', async () => {
@@ -148,21 +205,29 @@ describe('remote control of a Lovage worker', () => {
     const before = await app.sendTask('ctl.add', [2, 2], {}, { queue: extra });
     await sleep(300);
     expect(await before.state()).toBe('PENDING');
-    expect(await app.control.addConsumer(extra, { destination: [worker.hostname] })).toEqual([{ [h]: { ok: `add consumer ${extra}` } }]);
+    expect(await app.control.addConsumer(extra, { destination: [worker.hostname] })).toEqual([
+      { [h]: { ok: `add consumer ${extra}` } },
+    ]);
     expect(await before.get({ timeout: 5 })).toBe(4);
-    expect(await app.control.cancelConsumer(extra, { destination: [worker.hostname] })).toEqual([{ [h]: { ok: `no longer consuming from ${extra}` } }]);
+    expect(await app.control.cancelConsumer(extra, { destination: [worker.hostname] })).toEqual([
+      { [h]: { ok: `no longer consuming from ${extra}` } },
+    ]);
     const after = await app.sendTask('ctl.add', [1, 1], {}, { queue: extra });
     await sleep(1500);
     expect(await after.state()).toBe('PENDING');
     expect(await app.broker.purge(extra)).toBe(1);
-    expect((await app.control.cancelConsumer(worker.queues[0]!, { destination: [worker.hostname] }))[0]![h]).toMatchObject({
+    expect(
+      (await app.control.cancelConsumer(worker.queues[0]!, { destination: [worker.hostname] }))[0]![h],
+    ).toMatchObject({
       error: expect.stringContaining('only queue'),
     });
   });
 
   it('an unknown command gets KeyError, as from Celery', async () => {
     const { app, worker } = await setup();
-    expect(await app.control.broadcast('nosuchcmd', {}, { destination: [worker.hostname] })).toEqual([{ [worker.hostname]: { error: "KeyError('nosuchcmd')" } }]);
+    expect(await app.control.broadcast('nosuchcmd', {}, { destination: [worker.hostname] })).toEqual([
+      { [worker.hostname]: { error: "KeyError('nosuchcmd')" } },
+    ]);
   });
 
   it('shutdown asks the worker to stop and sends no reply', async () => {
@@ -175,7 +240,9 @@ describe('remote control of a Lovage worker', () => {
   it('apply_settings applies live settings and reports the ones that need a restart', async () => {
     const t = createTestApp();
     t.app.task('ctl.add', (_ctx, a: number, b: number) => a + b);
-    const store = new SettingsStore(t.app.config.broker, { prefix: t.app.config.brokerTransportOptions.globalKeyprefix });
+    const store = new SettingsStore(t.app.config.broker, {
+      prefix: t.app.config.brokerTransportOptions.globalKeyprefix,
+    });
     try {
       const worker = await t.startWorker({
         concurrency: 2,
@@ -200,7 +267,9 @@ describe('remote control of a Lovage worker', () => {
       ]);
       expect(worker.concurrency).toBe(4);
       expect(worker.describe().settingsVersion).toBe(1);
-      expect((await t.app.control.inspect('registered', { destination: [worker.hostname] }))[worker.hostname]).toContain('ctl.add [rate_limit=5/m]');
+      expect(
+        (await t.app.control.inspect('registered', { destination: [worker.hostname] }))[worker.hostname],
+      ).toContain('ctl.add [rate_limit=5/m]');
     } finally {
       await store.close();
     }
