@@ -40,7 +40,7 @@ describe('worker results', () => {
     expect(await r.state()).toBe('FAILURE');
     const [req, ev] = await failed;
     expect(req.id).toBe(r.id);
-    expect(ev.exception).toBe('TypeError("bad input")');
+    expect(ev.exception).toBe("TypeError('bad input')"); // Python's repr, as Celery's events show it
     // propagate: false returns the error instead.
     const returned = await r.get({ timeout: 5, propagate: false });
     expect(returned).toBeInstanceOf(TaskFailedError);
