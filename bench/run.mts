@@ -119,4 +119,5 @@ async function bullmq(): Promise<void> {
 
 await lovage();
 if (process.env.BENCH_SKIP_BULLMQ !== '1') await bullmq();
+if (process.env.BENCH_SKIP_MONITOR !== '1') await (await import('./monitor.mjs')).runMonitorBench();
 process.exit(0);

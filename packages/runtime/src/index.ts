@@ -9,3 +9,5 @@ export * from './protocol';
 export * from './task';
 export * from './worker';
 export * from './settings';
+export * from './events';
+export * from './monitor';

@@ -275,6 +275,11 @@ export abstract class ExecutorPool implements Pool {
   }
 
   /** Each executor and what it is doing, stopping ones included (a per-process view beside info()). */
+  pidOf(taskId: string): number | null {
+    for (const e of this.executors) if (e.running?.job.request.id === taskId) return e.handle.pid;
+    return null;
+  }
+
   executorInfo(): ExecutorInfo[] {
     return [...this.executors].map((e) => ({
       id: e.handle.id,

@@ -78,6 +78,10 @@ export class AsyncPool implements Pool {
     };
   }
 
+  pidOf(taskId: string): number | null {
+    return this.running.has(taskId) ? process.pid : null;
+  }
+
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;

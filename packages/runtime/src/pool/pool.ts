@@ -56,6 +56,8 @@ export interface Pool {
    */
   resize(size: number): Promise<void>;
   info(): PoolInfo;
+  /** The pid of the process running a task (inspect `active`'s worker_pid), or null when it runs nowhere here. */
+  pidOf(taskId: string): number | null;
   /** Stops every executor (running `workerProcessShutdown` in each); running jobs are abandoned. */
   stop(): Promise<void>;
 }

@@ -21,7 +21,7 @@ function requestInfo(w: Worker, h: Held) {
     time_start: h.startedAt ? h.startedAt / 1000 : null,
     acknowledged: h.acknowledged,
     delivery_info: { exchange: '', routing_key: h.delivery.queue, priority: r.priority, redelivered: null },
-    worker_pid: h.startedAt ? (w.pool.info().processes[0] ?? process.pid) : null,
+    worker_pid: h.startedAt ? w.pool.pidOf(r.id) : null,
   };
 }
 
@@ -40,6 +40,10 @@ function seconds(v: unknown): number | null {
   return n;
 }
 
+function resizeInBackground(w: Worker, size: number): void {
+  w.setConcurrency(size).catch((err: unknown) => w.log.error({ err, size }, 'could not resize the pool'));
+}
+
 export async function handleControl(w: Worker, req: ControlRequest): Promise<unknown> {
   const a = req.arguments;
   switch (req.method) {
@@ -56,7 +60,8 @@ export async function handleControl(w: Worker, req: ControlRequest): Promise<unk
     }
 
     case 'active':
-      return [...w.active.values()].map((h) => requestInfo(w, h));
+      // Only tasks handed to the pool: one being acknowledged is not running yet.
+      return [...w.active.values()].filter((h) => h.startedAt).map((h) => requestInfo(w, h));
 
     case 'reserved':
       return w.ready.map((h) => requestInfo(w, h));
@@ -85,7 +90,9 @@ export async function handleControl(w: Worker, req: ControlRequest): Promise<unk
 
     case 'registered':
       return [...w.app.tasks.values()].map((def) => {
-        const rate = w.taskLimits.get(def.name)?.rateLimit ?? def.options.rateLimit;
+        const override = w.taskLimits.get(def.name);
+        const rate =
+          override && override.rateLimit !== undefined ? override.rateLimit : def.options.rateLimit;
         return rate ? `${def.name} [rate_limit=${rate}]` : def.name;
       });
 
@@ -182,14 +189,15 @@ export async function handleControl(w: Worker, req: ControlRequest): Promise<unk
 
     case 'pool_grow': {
       const n = Math.max(1, Math.trunc(Number(a.n ?? 1)) || 1);
-      await w.setConcurrency(w.concurrency + n);
+      // Like Celery: reply now, grow in the background (new children take a second to start).
+      resizeInBackground(w, w.concurrency + n);
       return ok('pool will grow');
     }
 
     case 'pool_shrink': {
       const n = Math.max(1, Math.trunc(Number(a.n ?? 1)) || 1);
       if (w.concurrency - n < 1) return nok(`cannot shrink the pool below 1 (it has ${w.concurrency})`);
-      await w.setConcurrency(w.concurrency - n);
+      resizeInBackground(w, w.concurrency - n);
       return ok('pool will shrink');
     }
 

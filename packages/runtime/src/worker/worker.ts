@@ -184,10 +184,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Changes how many tasks run at once (remote control pool_grow/pool_shrink, console settings). */
   async setConcurrency(n: number): Promise<void> {
-    await this.pool.resize(Math.max(1, Math.trunc(n)));
+    // The pool takes the new size at once (jobs wait in it for executors still starting); pump now.
+    const resizing = this.pool.resize(Math.max(1, Math.trunc(n)));
     this.slotFreed?.();
     this.slotFreed = null;
     this.pump();
+    await resizing;
   }
 
   /** Starts or stops consuming from queues at run time (remote control add_consumer/cancel_consumer). */

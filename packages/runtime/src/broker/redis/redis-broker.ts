@@ -334,9 +334,7 @@ class RedisConsumer implements Consumer {
     private readonly options: ConsumerOptions,
     private readonly onClose: () => void,
   ) {
-    this.leaseMs = options.visibilityTimeout
-      ? Math.round(options.visibilityTimeout * 1000)
-      : broker.leaseMs;
+    this.leaseMs = options.visibilityTimeout ? Math.round(options.visibilityTimeout * 1000) : broker.leaseMs;
     this.queues = [...options.queues];
     this.pairs = this.pairsFor(this.queues);
   }
@@ -368,7 +366,9 @@ class RedisConsumer implements Consumer {
     if (added.length > 0 && this.registered) {
       const index: Record<string, string> = {};
       for (const p of added) index[p.inflight] = p.source;
-      void this.broker.redis.hset(this.broker.keys.inflightIndex(this.options.consumerId), index).catch(() => undefined);
+      void this.broker.redis
+        .hset(this.broker.keys.inflightIndex(this.options.consumerId), index)
+        .catch(() => undefined);
     }
   }
 

@@ -1,0 +1,190 @@
+/**
+ * Monitor benchmark: how many events a second the task index folds.
+ *
+ *   monitor-fold      N realistic task events (received, started, succeeded for N/3 tasks, interleaved as a
+ *                     worker running 100 tasks at a time emits them) applied with `TaskIndex.apply` in
+ *                     batches of 1000, two in flight, as the Monitor does under load
+ *   monitor-e2e       the same kind of events sent by WorkerEventPublishers (task.multi over Redis pub/sub)
+ *                     and folded by a running Monitor: first publish to the last event applied
+ *
+ * Standalone: `npx tsx bench/monitor.mts` (BENCH_MONITOR_N events, default 100000). Keys live under a unique
+ * prefix and are deleted afterwards.
+ */
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import {
+  eventCommon,
+  makeEvent,
+  Monitor,
+  RedisBroker,
+  TaskIndex,
+  WorkerEventPublisher,
+  type CeleryEvent,
+  type TaskEventType,
+} from '../packages/runtime/src/index';
+
+const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/0';
+const N = Number(process.env.BENCH_MONITOR_N ?? 100_000);
+const BATCH = 1000;
+const NAMES = Array.from({ length: 10 }, (_, i) => `bench.task${i}`);
+const WORKERS = ['bench-w1@host', 'bench-w2@host'];
+const QUEUES = ['default', 'emails', 'reports'];
+
+function emit(figure: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ ...figure, at: new Date().toISOString() })}\n`);
+}
+
+interface Planned {
+  type: TaskEventType;
+  task: number;
+  at: number;
+  fields: Record<string, unknown>;
+}
+
+/** The events of N/3 tasks, in the order a worker with 100 tasks in flight sends them. */
+function plan(n: number, runId: string): Planned[] {
+  const tasks = Math.ceil(n / 3);
+  const t0 = Date.now() / 1000;
+  const dt = 0.0005;
+  const out: Planned[] = [];
+  for (let i = 0; i < tasks; i++) {
+    const uuid = `${runId}-${i}`;
+    const name = NAMES[i % NAMES.length]!;
+    out.push({
+      type: 'task-received',
+      task: i,
+      at: t0 + i * dt,
+      fields: {
+        uuid,
+        name,
+        args: `(${i}, 'customer-${i % 977}')`,
+        kwargs: "{'priority': 'normal'}",
+        root_id: uuid,
+        parent_id: null,
+        retries: 0,
+        eta: null,
+        expires: null,
+        queue: QUEUES[i % QUEUES.length],
+      },
+    });
+    out.push({ type: 'task-started', task: i, at: t0 + (i + 10) * dt, fields: { uuid } });
+    out.push({
+      type: 'task-succeeded',
+      task: i,
+      at: t0 + (i + 100) * dt,
+      fields: { uuid, result: `{'ok': True, 'n': ${i}}`, runtime: 0.05 },
+    });
+  }
+  out.sort((a, b) => a.at - b.at);
+  return out.slice(0, n);
+}
+
+function toEvents(planned: Planned[]): CeleryEvent[] {
+  let clock = 0;
+  return planned.map((p) =>
+    makeEvent(p.type, eventCommon(WORKERS[p.task % WORKERS.length]!, ++clock), {
+      ...p.fields,
+      timestamp: p.at,
+    }),
+  );
+}
+
+async function cleanup(prefix: string): Promise<void> {
+  const r = new Redis(REDIS);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length) await r.unlink(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+}
+
+async function fold(): Promise<void> {
+  const prefix = `bench-monitor-${randomUUID().slice(0, 8)}:`;
+  const index = new TaskIndex(REDIS, { prefix });
+  const events = toEvents(plan(N, randomUUID().slice(0, 8)));
+  try {
+    // Warm up the script cache and the connection.
+    await index.apply(events.slice(0, 10));
+    const t = performance.now();
+    // Two batches in flight, as the Monitor runs them: one is prepared while Redis folds the other.
+    let next = 0;
+    const lane = async () => {
+      while (next < events.length) {
+        const batch = events.slice(next, next + BATCH);
+        next += BATCH;
+        await index.apply(batch);
+      }
+    };
+    await Promise.all([lane(), lane()]);
+    const s = (performance.now() - t) / 1000;
+    const counts = await index.counts();
+    emit({
+      bench: 'monitor-fold',
+      events_per_s: Math.round(events.length / s),
+      events: events.length,
+      tasks: Math.ceil(N / 3),
+      batch: BATCH,
+      seconds: Math.round(s * 1000) / 1000,
+      succeeded: counts.SUCCESS ?? 0,
+    });
+  } finally {
+    await index.close();
+    await cleanup(prefix);
+  }
+}
+
+async function endToEnd(): Promise<void> {
+  const prefix = `bench-monitor-${randomUUID().slice(0, 8)}:`;
+  const broker = new RedisBroker(REDIS, { globalKeyprefix: prefix });
+  const index = new TaskIndex(REDIS, { prefix });
+  const monitor = new Monitor({ broker, index }, { wakeWorkers: false });
+  const stats = () => ({ active: 0, processed: 0 });
+  const publishers = WORKERS.map(
+    (hostname) => new WorkerEventPublisher(broker, { hostname, taskEvents: true, stats }),
+  );
+  const planned = plan(N, randomUUID().slice(0, 8));
+  try {
+    await monitor.start();
+    const t = performance.now();
+    // Paced so that no more than ~20k events wait in Redis for the subscriber (whose output buffer is bounded).
+    for (let i = 0; i < planned.length; i += BATCH) {
+      for (const p of planned.slice(i, i + BATCH)) {
+        publishers[p.task % publishers.length]!.task(p.type, { ...p.fields, timestamp: p.at });
+      }
+      await Promise.all(publishers.map((p) => p.flush()));
+      while (i + BATCH - monitor.stats.processed > 20_000) await new Promise((r) => setTimeout(r, 5));
+    }
+    const deadline = Date.now() + 120_000;
+    while (monitor.stats.processed < planned.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const s = (performance.now() - t) / 1000;
+    const st = monitor.stats;
+    emit({
+      bench: 'monitor-e2e',
+      events_per_s: Math.round(st.processed / s),
+      events: planned.length,
+      applied: st.processed,
+      malformed: st.malformed,
+      seconds: Math.round(s * 1000) / 1000,
+    });
+  } finally {
+    await monitor.stop();
+    await index.close();
+    await broker.close();
+    await cleanup(prefix);
+  }
+}
+
+export async function runMonitorBench(): Promise<void> {
+  await fold();
+  await endToEnd();
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runMonitorBench();
+  process.exit(0);
+}

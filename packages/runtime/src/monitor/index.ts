@@ -1,0 +1,3 @@
+export * from './task-index';
+export * from './monitor';
+export { MAX_REPR, MAX_TRACEBACK } from './rows';

@@ -1,0 +1,463 @@
+/**
+ * The task-state index the console reads: Celery events folded into Redis by one Lua call per batch
+ * (scripts/apply.lua), bounded by count and age.
+ *
+ * Layout, under `<prefix>lovage:index:`:
+ *   task:<id>               hash  the task's fields (TaskRecord, snake_case, timestamps in epoch ms)
+ *   by-time                 zset  every task id, scored by `updated` (epoch ms of its latest event)
+ *   by-state:<STATE>        zset  task ids in that state, same score
+ *   by-name:<name>, by-worker:<hostname>, by-queue:<queue>, by-parent:<parent id>
+ *                           zset  same score
+ *   states, names, queues   set   values that currently have an index
+ *   workers                 hash  hostname -> worker record JSON (latest worker event)
+ *   worker-ts               hash  hostname -> epoch ms of that event
+ *   changes                 channel  JSON {ids, workers} published after each apply that changed anything
+ *
+ * Counts per state are the cardinalities of the by-state sets, so they cannot drift or double count.
+ */
+import type { Redis } from 'ioredis';
+import type { CeleryEvent } from '../events/types';
+import { closeRedis, createRedis } from '../redis/connection';
+import { loadLua } from '../redis/scripts';
+import { precedence, States } from '../task/states';
+import { toRows, type StoredWorker } from './rows';
+
+const dir = new URL('./scripts/', import.meta.url);
+const SCRIPTS = {
+  apply: loadLua(dir, 'apply'),
+  trim: loadLua(dir, 'trim'),
+  list: loadLua(dir, 'list'),
+};
+
+/** Events per apply.lua call: bounds how long one call holds Redis (about 10 ms). */
+const EVENTS_PER_CALL = 1000;
+/** Tasks removed per trim.lua call. */
+const TRIM_PER_CALL = 2000;
+/** Most ids in one list page. */
+const MAX_PAGE = 1000;
+
+const RANKS = JSON.stringify(Object.fromEntries(Object.values(States).map((s) => [s, precedence(s)])));
+const UNKNOWN_RANK = precedence('\u0000unknown');
+
+export const TASK_TIMESTAMP_KINDS = [
+  'sent',
+  'received',
+  'started',
+  'succeeded',
+  'failed',
+  'retried',
+  'revoked',
+  'rejected',
+] as const;
+export type TaskTimestampKind = (typeof TASK_TIMESTAMP_KINDS)[number];
+
+export interface TaskFilter {
+  state?: string;
+  name?: string;
+  /** Hostname of the worker that last handled the task. */
+  worker?: string;
+  queue?: string;
+  /** Epoch ms: tasks last updated at or after this. */
+  from?: number;
+  /** Epoch ms: tasks last updated at or before this. */
+  to?: number;
+  /** An exact task id. */
+  id?: string;
+}
+
+export interface TaskRecord {
+  id: string;
+  name: string | null;
+  state: string;
+  /** Python repr of the positional arguments, cut to 4 KB. */
+  args: string | null;
+  kwargs: string | null;
+  /** Python repr of the return value, cut to 4 KB. */
+  result: string | null;
+  exception: string | null;
+  /** The end of the traceback, at most 16 KB. */
+  traceback: string | null;
+  /** Hostname of the worker that last reported on the task (never the client that sent it). */
+  worker: string | null;
+  queue: string | null;
+  retries: number;
+  parentId: string | null;
+  rootId: string | null;
+  eta: string | null;
+  expires: string | null;
+  /** Seconds, from task-succeeded. */
+  runtime: number | null;
+  /**
+   * The arguments as JSON, when the worker sent them (Lovage workers add `args_json`/`kwargs_json` to
+   * task-received; Celery's events carry only reprs). What the console's Retry re-sends.
+   */
+  argsJson: string | null;
+  kwargsJson: string | null;
+  /** Epoch ms of the latest event of each kind. */
+  timestamps: Partial<Record<TaskTimestampKind, number>>;
+  /** Epoch ms of the latest event about the task. */
+  updatedAt: number;
+}
+
+export interface WorkerRecord {
+  hostname: string;
+  /** Heard from within 2 x freq and not gone offline (Celery's rule). */
+  alive: boolean;
+  /** Epoch ms of the worker's latest event (online, heartbeat, or offline when `alive` is false for that). */
+  lastHeartbeat: number | null;
+  freq: number;
+  active: number;
+  processed: number;
+  loadavg: number[];
+  swIdent: string | null;
+  swVer: string | null;
+  pid: number | null;
+  /** Fields Celery does not define, such as Lovage's `lovage` object. */
+  extra: Record<string, unknown>;
+}
+
+export interface TaskIndexOptions {
+  /** Key prefix (use the broker's globalKeyprefix); keys live under `<prefix>lovage:index:`. Default ''. */
+  prefix?: string;
+  /** Most tasks kept; the least recently updated go first (1,000,000). */
+  maxTasks?: number;
+  /** Seconds a task is kept after its latest event; also how long a silent worker is listed (7 days). */
+  maxAgeSeconds?: number;
+}
+
+export interface TaskChange {
+  ids: string[];
+  workers: string[];
+}
+
+type Scripted = Redis & {
+  lovageIndexApply(
+    byTime: string,
+    workers: string,
+    workerTs: string,
+    base: string,
+    ranks: string,
+    unknownRank: number,
+    batch: string,
+  ): Promise<[string[], string[]]>;
+  lovageIndexTrim(
+    byTime: string,
+    workers: string,
+    workerTs: string,
+    base: string,
+    maxTasks: number,
+    cutoff: number,
+    budget: number,
+  ): Promise<number>;
+  lovageIndexList(...args: (string | number)[]): Promise<(string | number)[]>;
+};
+
+const FIELDS = [
+  'id',
+  'name',
+  'state',
+  'args',
+  'kwargs',
+  'result',
+  'exception',
+  'traceback',
+  'worker',
+  'queue',
+  'retries',
+  'parent_id',
+  'root_id',
+  'eta',
+  'expires',
+  'runtime',
+  'updated',
+  ...TASK_TIMESTAMP_KINDS.map((k) => `ts_${k}`),
+  'args_json',
+  'kwargs_json',
+] as const;
+
+function toRecord(values: (string | null)[]): TaskRecord | null {
+  const v = (i: number) => values[i] ?? null;
+  const id = v(0);
+  const state = v(2);
+  if (id === null || state === null) return null;
+  const timestamps: Partial<Record<TaskTimestampKind, number>> = {};
+  TASK_TIMESTAMP_KINDS.forEach((k, i) => {
+    const ts = v(17 + i);
+    if (ts !== null) timestamps[k] = Number(ts);
+  });
+  const runtime = v(15);
+  return {
+    id,
+    name: v(1),
+    state,
+    args: v(3),
+    kwargs: v(4),
+    result: v(5),
+    exception: v(6),
+    traceback: v(7),
+    worker: v(8),
+    queue: v(9),
+    retries: Number(v(10) ?? 0),
+    parentId: v(11),
+    rootId: v(12),
+    eta: v(13),
+    expires: v(14),
+    runtime: runtime === null ? null : Number(runtime),
+    argsJson: v(17 + TASK_TIMESTAMP_KINDS.length),
+    kwargsJson: v(18 + TASK_TIMESTAMP_KINDS.length),
+    timestamps,
+    updatedAt: Number(v(16) ?? 0),
+  };
+}
+
+export class TaskIndex {
+  /** `<prefix>lovage:index:`, the start of every key. */
+  readonly base: string;
+  /** The pub/sub channel apply() announces changes on. */
+  readonly channel: string;
+  readonly maxTasks: number;
+  readonly maxAgeSeconds: number;
+  private readonly redis: Scripted;
+  private readonly ownsConnection: boolean;
+  private subscriber: Redis | null = null;
+  private subscribed: Promise<void> | null = null;
+  private readonly keys: { byTime: string; workers: string; workerTs: string };
+
+  constructor(redis: string | Redis, opts: TaskIndexOptions = {}) {
+    this.base = `${opts.prefix ?? ''}lovage:index:`;
+    this.channel = `${this.base}changes`;
+    this.maxTasks = opts.maxTasks ?? 1_000_000;
+    this.maxAgeSeconds = opts.maxAgeSeconds ?? 7 * 24 * 3600;
+    this.ownsConnection = typeof redis === 'string';
+    const conn = typeof redis === 'string' ? createRedis(redis, { connectionName: 'lovage:index' }) : redis;
+    conn.defineCommand('lovageIndexApply', { numberOfKeys: 3, lua: SCRIPTS.apply });
+    conn.defineCommand('lovageIndexTrim', { numberOfKeys: 3, lua: SCRIPTS.trim });
+    conn.defineCommand('lovageIndexList', { lua: SCRIPTS.list });
+    this.redis = conn as Scripted;
+    this.keys = {
+      byTime: `${this.base}by-time`,
+      workers: `${this.base}workers`,
+      workerTs: `${this.base}worker-ts`,
+    };
+  }
+
+  private taskKey(id: string): string {
+    return `${this.base}task:${id}`;
+  }
+
+  /**
+   * Folds events into the index (idempotent, order-tolerant; see scripts/apply.lua) and publishes what
+   * changed on `channel`. Large batches are applied in slices of 1000 events, each atomic.
+   */
+  async apply(events: readonly CeleryEvent[]): Promise<void> {
+    const ids = new Set<string>();
+    const workers = new Set<string>();
+    for (let i = 0; i < events.length; i += EVENTS_PER_CALL) {
+      const rows = toRows(events.slice(i, i + EVENTS_PER_CALL));
+      if (rows.tasks.length === 0 && rows.workers.length === 0) continue;
+      const [changed, hosts] = await this.redis.lovageIndexApply(
+        this.keys.byTime,
+        this.keys.workers,
+        this.keys.workerTs,
+        this.base,
+        RANKS,
+        UNKNOWN_RANK,
+        JSON.stringify({ t: rows.tasks, w: rows.workers }),
+      );
+      for (const id of changed) ids.add(id);
+      for (const h of hosts) workers.add(h);
+    }
+    if (ids.size > 0 || workers.size > 0) {
+      await this.redis.publish(this.channel, JSON.stringify({ ids: [...ids], workers: [...workers] }));
+    }
+  }
+
+  /** Tasks matching `filter`, most recently updated first, and how many match in all. */
+  async list(
+    filter: TaskFilter,
+    page: { offset: number; limit: number },
+  ): Promise<{ total: number; items: TaskRecord[] }> {
+    const offset = Math.max(0, Math.trunc(page.offset));
+    const limit = Math.min(MAX_PAGE, Math.max(0, Math.trunc(page.limit)));
+    if (filter.id !== undefined) {
+      const rec = await this.get(filter.id);
+      const hit = rec !== null && matches(rec, filter);
+      return { total: hit ? 1 : 0, items: hit && offset === 0 && limit > 0 ? [rec] : [] };
+    }
+    const indexes: string[] = [];
+    if (filter.state !== undefined) indexes.push(`${this.base}by-state:${filter.state}`);
+    if (filter.name !== undefined) indexes.push(`${this.base}by-name:${filter.name}`);
+    if (filter.worker !== undefined) indexes.push(`${this.base}by-worker:${filter.worker}`);
+    if (filter.queue !== undefined) indexes.push(`${this.base}by-queue:${filter.queue}`);
+    if (indexes.length === 0) indexes.push(this.keys.byTime);
+    const min = filter.from !== undefined ? String(Math.ceil(filter.from)) : '-inf';
+    const max = filter.to !== undefined ? String(Math.floor(filter.to)) : '+inf';
+    const out = await this.redis.lovageIndexList(
+      indexes.length + 1,
+      ...indexes,
+      `${this.base}scratch`,
+      min,
+      max,
+      offset,
+      limit,
+    );
+    const total = Number(out[0]);
+    const items = await this.records(out.slice(1).map(String));
+    return { total, items };
+  }
+
+  async get(id: string): Promise<TaskRecord | null> {
+    return toRecord(await this.redis.hmget(this.taskKey(id), ...FIELDS));
+  }
+
+  /** Tasks whose parent is `id` (tasks it sent, retries the console sent for it), newest first. */
+  async children(id: string): Promise<TaskRecord[]> {
+    const ids = await this.redis.zrevrange(`${this.base}by-parent:${id}`, 0, MAX_PAGE - 1);
+    return this.records(ids.filter((c) => c !== id));
+  }
+
+  private async records(ids: string[]): Promise<TaskRecord[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hmget(this.taskKey(id), ...FIELDS);
+    const res = (await pipeline.exec()) ?? [];
+    const out: TaskRecord[] = [];
+    for (const [err, values] of res) {
+      if (err) throw err;
+      // Trimmed between the range and the read: skip it.
+      const rec = toRecord(values as (string | null)[]);
+      if (rec) out.push(rec);
+    }
+    return out;
+  }
+
+  /** Workers heard from within `maxAgeSeconds`, by hostname. */
+  async workers(): Promise<WorkerRecord[]> {
+    const all = await this.redis.hgetall(this.keys.workers);
+    const now = Date.now();
+    const out: WorkerRecord[] = [];
+    for (const [hostname, json] of Object.entries(all)) {
+      let w: StoredWorker;
+      try {
+        w = JSON.parse(json) as StoredWorker;
+      } catch {
+        continue;
+      }
+      out.push({
+        hostname,
+        alive: !w.offline && now < w.at + w.freq * 2000,
+        lastHeartbeat: w.at,
+        freq: w.freq,
+        active: w.active,
+        processed: w.processed,
+        loadavg: w.loadavg,
+        swIdent: w.swIdent,
+        swVer: w.swVer,
+        pid: w.pid,
+        extra: w.extra,
+      });
+    }
+    return out.sort((a, b) => a.hostname.localeCompare(b.hostname));
+  }
+
+  async taskNames(): Promise<string[]> {
+    return (await this.redis.smembers(`${this.base}names`)).sort();
+  }
+
+  async queues(): Promise<string[]> {
+    return (await this.redis.smembers(`${this.base}queues`)).sort();
+  }
+
+  /** Tasks per state, for every state that has any. */
+  async counts(): Promise<Record<string, number>> {
+    const states = (await this.redis.smembers(`${this.base}states`)).sort();
+    const pipeline = this.redis.pipeline();
+    for (const s of states) pipeline.zcard(`${this.base}by-state:${s}`);
+    const res = (await pipeline.exec()) ?? [];
+    const out: Record<string, number> = {};
+    states.forEach((s, i) => {
+      const n = Number(res[i]?.[1] ?? 0);
+      if (n > 0) out[s] = n;
+    });
+    return out;
+  }
+
+  /** Calls `onChange` with the task ids and hostnames each apply() (by any monitor) changed. */
+  async subscribe(onChange: (change: TaskChange) => void): Promise<() => Promise<void>> {
+    const sub = (this.subscriber ??= (() => {
+      const c = this.redis.duplicate({ connectionName: 'lovage:index-sub', maxRetriesPerRequest: null });
+      c.on('error', () => undefined);
+      return c;
+    })());
+    const listener = (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      let change: TaskChange;
+      try {
+        const parsed = JSON.parse(message) as Partial<TaskChange>;
+        change = {
+          ids: Array.isArray(parsed.ids) ? parsed.ids.map(String) : [],
+          workers: Array.isArray(parsed.workers) ? parsed.workers.map(String) : [],
+        };
+      } catch {
+        return;
+      }
+      onChange(change);
+    };
+    sub.on('message', listener);
+    this.subscribed ??= sub.subscribe(this.channel).then(() => undefined);
+    try {
+      await this.subscribed;
+    } catch (err) {
+      this.subscribed = null;
+      sub.off('message', listener);
+      throw err;
+    }
+    return async () => {
+      sub.off('message', listener);
+      if (sub.listenerCount('message') === 0 && this.subscribed) {
+        this.subscribed = null;
+        await sub.unsubscribe(this.channel).catch(() => undefined);
+      }
+    };
+  }
+
+  /**
+   * Removes tasks last updated more than `maxAgeSeconds` ago, then the least recently updated beyond
+   * `maxTasks`, from every index; forgets workers silent for `maxAgeSeconds`. Returns the tasks removed.
+   */
+  async trim(): Promise<number> {
+    const cutoff = Date.now() - this.maxAgeSeconds * 1000;
+    let removed = 0;
+    for (;;) {
+      const n = await this.redis.lovageIndexTrim(
+        this.keys.byTime,
+        this.keys.workers,
+        this.keys.workerTs,
+        this.base,
+        this.maxTasks,
+        cutoff,
+        TRIM_PER_CALL,
+      );
+      removed += n;
+      if (n < TRIM_PER_CALL) return removed;
+    }
+  }
+
+  async close(): Promise<void> {
+    await closeRedis(this.subscriber);
+    this.subscriber = null;
+    this.subscribed = null;
+    if (this.ownsConnection) await closeRedis(this.redis);
+  }
+}
+
+function matches(rec: TaskRecord, f: TaskFilter): boolean {
+  return (
+    (f.state === undefined || rec.state === f.state) &&
+    (f.name === undefined || rec.name === f.name) &&
+    (f.worker === undefined || rec.worker === f.worker) &&
+    (f.queue === undefined || rec.queue === f.queue) &&
+    (f.from === undefined || rec.updatedAt >= f.from) &&
+    (f.to === undefined || rec.updatedAt <= f.to)
+  );
+}

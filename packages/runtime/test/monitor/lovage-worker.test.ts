@@ -1,0 +1,78 @@
+/**
+ * A Lovage worker with task events on, a Monitor and the index, end to end: what the console reads about a
+ * success, a failure and a retried task comes from the worker's events, including the arguments as JSON that
+ * the console's Retry re-sends, the queue, and the worker's settings in its heartbeat.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Monitor, TaskIndex } from '../../src';
+import { useTestApps, waitFor } from '../helpers';
+
+describe('a Lovage worker feeding the task-state index', () => {
+  const testApp = useTestApps();
+  const stops: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+  });
+
+  it('indexes states, results, exceptions, queue, JSON arguments and the worker', async () => {
+    const t = testApp();
+    t.app.task('mon.add', (_ctx, a: number, b: number) => a + b);
+    t.app.task('mon.fail', (_ctx, why: string) => {
+      throw new TypeError(why);
+    });
+    t.app.task(
+      'mon.flaky',
+      (ctx) => {
+        if (ctx.retries < 1) ctx.retry({ countdown: 0.05 });
+        return 'ok';
+      },
+      { maxRetries: 2 },
+    );
+    const index = new TaskIndex(t.app.config.broker, { prefix: t.prefix });
+    const monitor = new Monitor(t.app, {});
+    await monitor.start();
+    stops.push(
+      () => monitor.stop(),
+      () => index.close(),
+    );
+    const worker = await t.startWorker({ taskEvents: true, hostname: `mon-${t.queue}@test` });
+
+    const ok = t.track(await t.app.sendTask('mon.add', [2, 3], { extra: 1 }));
+    const bad = t.track(await t.app.sendTask('mon.fail', ['no good']));
+    const flaky = t.track(await t.app.sendTask('mon.flaky', []));
+    await ok.get({ timeout: 5 });
+    await bad.get({ timeout: 5 }).catch(() => undefined);
+    await flaky.get({ timeout: 5 });
+
+    const done = await waitFor(
+      async () => {
+        const [a, b, c] = await Promise.all([index.get(ok.id), index.get(bad.id), index.get(flaky.id)]);
+        return a?.state === 'SUCCESS' && b?.state === 'FAILURE' && c?.state === 'SUCCESS'
+          ? { a, b, c }
+          : undefined;
+      },
+      { what: 'three final states in the index' },
+    );
+    expect(done.a).toMatchObject({
+      name: 'mon.add',
+      args: '(2, 3)',
+      kwargs: "{'extra': 1}",
+      result: '5',
+      worker: worker.hostname,
+      queue: t.queue,
+      argsJson: '[2,3]',
+      kwargsJson: '{"extra":1}',
+    });
+    expect(done.a.timestamps.started).toBeGreaterThan(0);
+    expect(done.b).toMatchObject({ exception: "TypeError('no good')", argsJson: '["no good"]' });
+    expect(done.b.traceback).toContain('no good');
+    expect(done.c.retries).toBe(1);
+
+    const workers = await waitFor(
+      async () => (await index.workers()).find((w) => w.hostname === worker.hostname),
+      { what: 'the worker in the index' },
+    );
+    expect(workers).toMatchObject({ alive: true, swIdent: 'lovage' });
+    expect(workers.extra.lovage).toMatchObject({ pool: 'async', concurrency: 4, settingsVersion: null });
+  });
+});
