@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type PoolKind } from '../src/pools';
+import type { ExecutorPool } from '../src/pools/executor-pool';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, 'fixtures/pool-worker-app.ts');
@@ -127,6 +128,9 @@ describe.each(['prefork', 'threads'] as const)('the worker on the %s pool', (kin
     const to = { destination: [worker.hostname], timeout: 10 };
     expect(await app.control.poolGrow(2, to)).toEqual([{ [worker.hostname]: { ok: 'pool will grow' } }]);
     expect(worker.concurrency).toBe(3);
+    // The reply comes at once (as from Celery); the new executors take a moment to start.
+    const executors = () => (worker.pool as ExecutorPool).executorInfo();
+    await until('three executors ready', () => executors().filter((e) => e.state === 'idle').length === 3);
     const rs = await Promise.all([0, 1, 2].map(() => send('pw.sleep', [1200])));
     const wheres = new Set(
       ((await Promise.all(rs.map((r) => r.get({ timeout: 20 })))) as Array<{ where: string }>).map(
