@@ -1,8 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Tests talk to real Redis, RabbitMQ and PostgreSQL and spawn worker processes, so timeouts are generous,
 // each file runs in its own child process, and at most two files run at once (CI machines have 2 cores).
 export default defineConfig({
+  resolve: {
+    alias: {
+      // Next.js resolves `server-only` to an empty module on the server; outside Next it throws on import.
+      'server-only': fileURLToPath(new URL('./apps/web/test/support/server-only.ts', import.meta.url)),
+    },
+  },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
     testTimeout: 30_000,

@@ -5,13 +5,12 @@
  *   - a worker on the demo tasks (apps/worker/examples/tasks.ts) with task events on;
  *   - the monitor, which keeps the console's task-state index in Redis;
  *   - the console at http://localhost:3000 (PORT), its users and audit in an embedded PGlite under .lovage/
- *     (DATABASE_URL for a real PostgreSQL), built once on first start;
+ *     (DATABASE_URL for a real PostgreSQL), built first when its sources changed;
  *   - a few demo tasks that succeed, fail and retry, so there is something to look at.
  *
  * Ctrl-C stops everything (warm shutdown of the worker).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -87,12 +86,6 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 await checkRedis();
-
-if (!existsSync(path.join(root, 'apps/web/.next/BUILD_ID'))) {
-  process.stdout.write('building the console once (a minute or two)…\n');
-  const build = spawnSync('npm', ['run', '-w', '@lovage/web', 'build'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) process.exit(build.status ?? 1);
-}
 
 run('worker', [process.execPath, lovage, 'worker', '-A', 'apps/worker/examples/tasks.ts', '-E', '-c', '2'], {
   LOVAGE_LOG_FORMAT: 'pretty',

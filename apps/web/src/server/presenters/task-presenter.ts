@@ -1,0 +1,94 @@
+import 'server-only';
+import type { TaskRecord } from '@lovage/runtime';
+import { TASK_TIMESTAMP_KINDS } from '../runtime';
+import { FINAL_STATES } from '../routers/tasks/task-states';
+import { maskSecretsInText } from './mask';
+
+export interface TaskRow {
+  id: string;
+  name: string | null;
+  state: string;
+  worker: string | null;
+  queue: string | null;
+  retries: number;
+  args: string | null;
+  kwargs: string | null;
+  runtime: number | null;
+  updatedAt: number;
+  sentAt: number | null;
+}
+
+export function presentTaskRow(r: TaskRecord): TaskRow {
+  return {
+    id: r.id,
+    name: r.name,
+    state: r.state,
+    worker: r.worker,
+    queue: r.queue,
+    retries: r.retries,
+    args: maskSecretsInText(r.args),
+    kwargs: maskSecretsInText(r.kwargs),
+    runtime: r.runtime,
+    updatedAt: r.updatedAt,
+    sentAt: r.timestamps.sent ?? null,
+  };
+}
+
+export interface TimelineEntry {
+  kind: string;
+  at: number;
+}
+
+export interface TaskDetail extends TaskRow {
+  result: string | null;
+  exception: string | null;
+  traceback: string | null;
+  parentId: string | null;
+  rootId: string | null;
+  eta: string | null;
+  expires: string | null;
+  timeline: TimelineEntry[];
+  final: boolean;
+  /** Retry needs the original arguments as JSON; null when they are known. */
+  retryBlockedReason: string | null;
+  parent: TaskRow | null;
+  children: TaskRow[];
+}
+
+/**
+ * Why the task cannot be retried from here, or null. Retry needs the original arguments as JSON, which
+ * Lovage workers put in their task-received event; the reprs alone (all a Celery worker sends) cannot be
+ * turned back into values.
+ */
+export function retryBlockedReason(r: TaskRecord): string | null {
+  if (!r.name) return 'cannot retry: the task name is unknown';
+  if (typeof r.argsJson !== 'string') return 'cannot retry: original arguments unknown';
+  if (!FINAL_STATES.includes(r.state)) return `cannot retry: the task is still ${r.state}; revoke it first`;
+  return null;
+}
+
+export function presentTaskDetail(
+  r: TaskRecord,
+  parent: TaskRecord | null,
+  children: TaskRecord[],
+): TaskDetail {
+  const timeline = TASK_TIMESTAMP_KINDS.flatMap((kind) => {
+    const at = r.timestamps[kind];
+    return at === undefined ? [] : [{ kind, at }];
+  }).sort((a, b) => a.at - b.at);
+  return {
+    ...presentTaskRow(r),
+    result: maskSecretsInText(r.result),
+    exception: maskSecretsInText(r.exception),
+    traceback: maskSecretsInText(r.traceback),
+    parentId: r.parentId,
+    rootId: r.rootId,
+    eta: r.eta,
+    expires: r.expires,
+    timeline,
+    final: FINAL_STATES.includes(r.state),
+    retryBlockedReason: retryBlockedReason(r),
+    parent: parent ? presentTaskRow(parent) : null,
+    children: children.map(presentTaskRow),
+  };
+}

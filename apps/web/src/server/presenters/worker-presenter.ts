@@ -1,0 +1,60 @@
+import 'server-only';
+import type { WorkerRecord } from '@lovage/runtime';
+import { maskSecrets } from './mask';
+
+export interface WorkerView {
+  hostname: string;
+  alive: boolean;
+  lastHeartbeat: number | null;
+  active: number;
+  processed: number;
+  loadavg: number[];
+  software: string | null;
+  pid: number | null;
+  /** Whether it answered the `stats` inspect just now. */
+  answered: boolean;
+  pool: { kind: string | null; maxConcurrency: number | null; processes: number | null };
+  settingsVersion: number | null;
+  /** Settings the worker's command line fixed, which stored settings do not override. */
+  pinned: string[];
+  prefetchMultiplier: number | null;
+}
+
+type Dict = Record<string, unknown>;
+const dict = (v: unknown): Dict => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Dict) : {});
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * A worker as the workers page shows it: the index's record (events) merged with its `stats` reply
+ * (remote control), either of which may be missing. Secrets in replies are masked.
+ */
+export function presentWorker(
+  hostname: string,
+  record: WorkerRecord | undefined,
+  statsReply: unknown,
+): WorkerView {
+  const stats = dict(maskSecrets(statsReply));
+  const pool = dict(stats.pool);
+  const lovage = { ...dict(record?.extra.lovage), ...dict(stats.lovage) };
+  const processes = pool.processes;
+  return {
+    hostname,
+    alive: record?.alive ?? statsReply !== undefined,
+    lastHeartbeat: record?.lastHeartbeat ?? null,
+    active: record?.active ?? 0,
+    processed: record?.processed ?? 0,
+    loadavg: record?.loadavg ?? [],
+    software: record?.swIdent ? `${record.swIdent} ${record.swVer ?? ''}`.trim() : null,
+    pid: record?.pid ?? num(stats.pid),
+    answered: statsReply !== undefined,
+    pool: {
+      kind: str(lovage.pool) ?? str(pool.implementation),
+      maxConcurrency: num(pool['max-concurrency']) ?? num(lovage.concurrency),
+      processes: Array.isArray(processes) ? processes.length : num(processes),
+    },
+    settingsVersion: num(lovage.settingsVersion),
+    pinned: Array.isArray(lovage.pinned) ? lovage.pinned.map(String) : [],
+    prefetchMultiplier: num(lovage.prefetchMultiplier),
+  };
+}

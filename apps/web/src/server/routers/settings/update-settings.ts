@@ -1,0 +1,98 @@
+import 'server-only';
+import { SETTING_APPLIES, type SettingKey, type WorkerSettings } from '@lovage/runtime/settings';
+import { adminProcedure } from '../../trpc/init';
+import { audited } from '../../services/audited';
+import { maskSecrets } from '../../presenters/mask';
+import { updateSettingsInput } from './update-settings.schema';
+
+export interface ApplyReply {
+  hostname: string;
+  ok: boolean;
+  applied: string[];
+  restartRequired: string[];
+  version: number | null;
+  error: string | null;
+}
+
+function changedKeys(before: WorkerSettings | undefined, after: WorkerSettings): SettingKey[] {
+  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after)]) as Set<SettingKey>;
+  return [...keys].filter((k) => JSON.stringify(before?.[k]) !== JSON.stringify(after[k])).sort();
+}
+
+function readReply(hostname: string, raw: unknown): ApplyReply {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+  const error = typeof r.error === 'string' ? r.error : null;
+  return {
+    hostname,
+    ok: r.ok === true || (typeof r.ok === 'string' && error === null),
+    applied: list(r.applied),
+    restartRequired: list(r.restartRequired),
+    version: typeof r.version === 'number' ? r.version : null,
+    error,
+  };
+}
+
+/**
+ * Saves the settings as a new version in Redis (compare-and-set on the version the form started from),
+ * keeps the audit copy in the database, then tells running workers to apply it: `live` fields take
+ * effect at once, `restart` fields at each worker's next start.
+ */
+export const updateSettings = adminProcedure.input(updateSettingsInput).mutation(async ({ ctx, input }) => {
+  const { lovage, prisma } = ctx.services;
+  const before = await lovage.settings.current();
+  return audited(
+    ctx.services,
+    ctx.user,
+    {
+      action: 'settings.update',
+      target: `version ${input.expectedVersion + 1}`,
+      before: before?.settings ?? null,
+      reason: input.reason ?? null,
+    },
+    async () => {
+      const saved = await lovage.settings.save(input.settings, {
+        expectedVersion: input.expectedVersion,
+        updatedBy: ctx.user.email,
+      });
+      await prisma.settingsVersion.createMany({
+        data: [
+          {
+            version: saved.version,
+            settings: JSON.parse(JSON.stringify(maskSecrets(saved.settings))),
+            createdAt: new Date(saved.updatedAt),
+            createdBy: ctx.user.email,
+            reason: input.reason?.trim() || null,
+          },
+        ],
+        skipDuplicates: true,
+      });
+      const changed = changedKeys(before?.settings, saved.settings);
+      const alive = (await lovage.taskIndex.workers().catch(() => [])).filter((w) => w.alive).length;
+      const replies = await lovage.app.control
+        .applySettings(saved.version, { timeout: 2, ...(alive > 0 ? { limit: alive } : {}) })
+        .then((rs) => rs.flatMap((r) => Object.entries(r).map(([h, v]) => readReply(h, v))))
+        .catch((err: Error) => [
+          { hostname: '*', ok: false, applied: [], restartRequired: [], version: null, error: err.message },
+        ]);
+      const failed = replies.filter((r) => !r.ok);
+      const liveChanged = changed.filter((k) => SETTING_APPLIES[k] === 'live');
+      const restartChanged = changed.filter((k) => SETTING_APPLIES[k] === 'restart');
+      const message =
+        `Saved as version ${saved.version}. ` +
+        (replies.length === 0
+          ? 'No running worker answered; workers read it when they start.'
+          : `${replies.length - failed.length} of ${replies.length} running workers applied it` +
+            (failed.length
+              ? `; failed: ${failed.map((f) => `${f.hostname} (${f.error ?? 'not ok'})`).join(', ')}.`
+              : '.')) +
+        (restartChanged.length ? ` Applies at the next worker start: ${restartChanged.join(', ')}.` : '');
+      return {
+        result: { version: saved.version, changed, liveChanged, restartChanged, replies, message },
+        after: saved.settings,
+        outcome: failed.length ? 'partial' : 'ok',
+        detail: { version: saved.version, changed, replies },
+      };
+    },
+  );
+});

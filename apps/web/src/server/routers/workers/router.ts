@@ -1,0 +1,6 @@
+import { router } from '../../trpc/init';
+import { findWorkers } from './find-workers';
+import { resizePool } from './resize-pool';
+import { setTaskLimit } from './set-task-limit';
+
+export const workersRouter = router({ find: findWorkers, resizePool, setTaskLimit });

@@ -1,0 +1,83 @@
+import 'server-only';
+import { EventEmitter, on } from 'node:events';
+import type { App, TaskChange } from '@lovage/runtime';
+import { createApp, SettingsStore, TaskIndex } from '../runtime';
+
+export type { TaskChange };
+
+/**
+ * The console's connections to the queue: a client app (sending retries, revoking, remote control), the
+ * monitor's task-state index and the settings store, all under the broker's key prefix. Redis being down
+ * does not stop the console from starting: these connect lazily and calls fail with a clear error.
+ */
+export class LovageClients {
+  readonly app: App;
+  readonly taskIndex: TaskIndex;
+  readonly settings: SettingsStore;
+  private readonly changes = new EventEmitter();
+  private unsubscribe: Promise<() => Promise<void>> | null = null;
+  private pending: TaskChange | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: { brokerUrl: string; resultBackendUrl: string; keyPrefix: string }) {
+    this.app = createApp({
+      broker: options.brokerUrl,
+      backend: options.resultBackendUrl,
+      brokerTransportOptions: { globalKeyprefix: options.keyPrefix },
+    });
+    this.taskIndex = new TaskIndex(options.brokerUrl, { prefix: options.keyPrefix });
+    this.settings = new SettingsStore(options.brokerUrl, { prefix: options.keyPrefix });
+    this.changes.setMaxListeners(0);
+  }
+
+  /**
+   * Task-index changes, coalesced to at most four a second. One index subscription per process feeds
+   * every open tab, so live updates cost Redis nothing per viewer.
+   */
+  async *watch(signal: AbortSignal): AsyncGenerator<TaskChange> {
+    await this.ensureSubscribed();
+    try {
+      for await (const [change] of on(this.changes, 'change', { signal })) yield change as TaskChange;
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    } finally {
+      if (this.changes.listenerCount('change') === 0) this.stopSubscription();
+    }
+  }
+
+  private async ensureSubscribed(): Promise<void> {
+    this.unsubscribe ??= this.taskIndex.subscribe(({ ids, workers }) => {
+      const p = (this.pending ??= { ids: [], workers: [] });
+      p.ids.push(...ids);
+      p.workers.push(...workers);
+      this.flushTimer ??= setTimeout(() => this.flush(), 250);
+    });
+    try {
+      await this.unsubscribe;
+    } catch (err) {
+      this.unsubscribe = null;
+      throw err;
+    }
+  }
+
+  private flush(): void {
+    this.flushTimer = null;
+    const p = this.pending;
+    this.pending = null;
+    if (p) this.changes.emit('change', { ids: [...new Set(p.ids)], workers: [...new Set(p.workers)] });
+  }
+
+  private stopSubscription(): void {
+    const unsubscribe = this.unsubscribe;
+    this.unsubscribe = null;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.pending = null;
+    void unsubscribe?.then((stop) => stop()).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.stopSubscription();
+    await Promise.allSettled([this.app.close(), this.taskIndex.close(), this.settings.close()]);
+  }
+}

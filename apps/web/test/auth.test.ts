@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRPCError } from '@trpc/server';
+import { bootstrapFirstAdmin } from '../src/server/auth/bootstrap';
+import { DB_KINDS, ORIGIN, startHarness, type Harness, type TestUser } from './support/harness';
+
+async function rejects(p: Promise<unknown>, code: TRPCError['code']): Promise<TRPCError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TRPCError);
+  expect((err as TRPCError).code).toBe(code);
+  return err as TRPCError;
+}
+
+describe.each(DB_KINDS)('sign-in, sessions and roles (%s)', (kind) => {
+  let h: Harness;
+  let admin: TestUser;
+  let operator: TestUser;
+  let viewer: TestUser;
+
+  beforeAll(async () => {
+    h = await startHarness(kind, { signInPerMinute: 3 });
+  });
+  afterAll(() => h?.close());
+
+  // First, while the database has no user at all.
+  it('prints a one-time setup link when no user exists, and redeems it once', async () => {
+    const boot = await bootstrapFirstAdmin(h.services);
+    expect(boot.kind).toBe('setup-link');
+    const token = new URL((boot as { url: string }).url).searchParams.get('token')!;
+    const anon = await h.callerFor(null);
+    const input = { token, email: 'First@Example.test', name: 'First', password: 'long-enough-pw' };
+    expect(await anon.setup.status({ token })).toEqual({ state: 'open' });
+    await rejects(anon.setup.createAdmin({ ...input, token: 'wrong' }), 'FORBIDDEN');
+    await rejects(
+      (await h.callerFor(null, { origin: 'https://evil.example' })).setup.createAdmin(input),
+      'FORBIDDEN',
+    );
+    await anon.setup.createAdmin(input);
+    const first = await h.services.prisma.user.findUnique({ where: { email: 'first@example.test' } });
+    expect(first?.role).toBe('admin');
+    await rejects(anon.setup.createAdmin({ ...input, email: 'second@example.test' }), 'FORBIDDEN');
+    expect(await anon.setup.status({ token })).toEqual({ state: 'done' });
+    const caller = await h.callerFor({
+      id: first!.id,
+      email: 'first@example.test',
+      password: 'long-enough-pw',
+      role: 'admin',
+    });
+    expect((await caller.me.get()).role).toBe('admin');
+    expect((await bootstrapFirstAdmin(h.services)).kind).toBe('ready');
+    [admin, operator, viewer] = await Promise.all([
+      h.createUser('admin'),
+      h.createUser('operator'),
+      h.createUser('viewer'),
+    ]);
+  });
+
+  it('signs in with the right password and sets an HTTP-only, SameSite session cookie', async () => {
+    const res = await h.signInResponse(viewer.email, viewer.password, { ip: '10.9.0.1' });
+    expect(res.status).toBe(200);
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('lovage.session_token='));
+    expect(cookie).toBeDefined();
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    const me = await (await h.callerFor(viewer)).me.get();
+    expect(me).toMatchObject({ email: viewer.email, role: 'viewer' });
+  });
+
+  it('refuses a wrong password and an unknown e-mail alike', async () => {
+    const wrong = await h.signInResponse(viewer.email, 'not-the-password', { ip: '10.9.0.2' });
+    const unknown = await h.signInResponse('nobody@example.test', 'whatever-password', { ip: '10.9.0.2' });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('rate-limits sign-in attempts per client', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push((await h.signInResponse(viewer.email, 'wrong-password-x', { ip: '10.9.0.3' })).status);
+    }
+    expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
+    expect(statuses.slice(3)).toEqual([429, 429]);
+    // Even the right password is refused while limited; another client is not affected.
+    expect((await h.signInResponse(viewer.email, viewer.password, { ip: '10.9.0.3' })).status).toBe(429);
+    expect((await h.signInResponse(viewer.email, viewer.password, { ip: '10.9.0.4' })).status).toBe(200);
+  });
+
+  it('refuses a sign-in from a foreign origin', async () => {
+    const res = await h.signInResponse(viewer.email, viewer.password, {
+      ip: '10.9.0.5',
+      origin: 'https://evil.example',
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it('refuses procedures without a session, or with a forged cookie', async () => {
+    await rejects((await h.callerFor(null)).tasks.find({}), 'UNAUTHORIZED');
+    await rejects((await h.callerFor(null)).me.get(), 'UNAUTHORIZED');
+    const forged = await h.callerFor(null, { cookie: 'lovage.session_token=forged.value' });
+    await rejects(forged.audit.find({}), 'UNAUTHORIZED');
+    await rejects(
+      forged.users.create({ email: 'x@example.test', name: 'x', role: 'admin', password: 'long-enough-pw' }),
+      'UNAUTHORIZED',
+    );
+  });
+
+  it('refuses mutations with a forged or missing Origin, even with a valid session', async () => {
+    const cookie = await h.signIn(admin);
+    const input = {
+      email: 'csrf@example.test',
+      name: 'csrf',
+      role: 'admin' as const,
+      password: 'long-enough-pw',
+    };
+    const evil = await h.callerFor(admin, { cookie, origin: 'https://evil.example' });
+    const err = await rejects(evil.users.create(input), 'FORBIDDEN');
+    expect(err.message).toContain('https://evil.example');
+    await rejects((await h.callerFor(admin, { cookie, origin: null })).users.create(input), 'FORBIDDEN');
+    await rejects((await h.callerFor(admin, { cookie, origin: 'null' })).users.create(input), 'FORBIDDEN');
+    expect(await h.services.prisma.user.findUnique({ where: { email: input.email } })).toBeNull();
+    // The same request from the console's own origin goes through.
+    await (await h.callerFor(admin, { cookie, origin: ORIGIN })).users.create(input);
+    expect(await h.services.prisma.user.findUnique({ where: { email: input.email } })).not.toBeNull();
+  });
+
+  it('enforces roles on the server', async () => {
+    const asViewer = await h.callerFor(viewer);
+    const asOperator = await h.callerFor(operator);
+    await rejects(asViewer.tasks.retry({ id: 'some-task' }), 'FORBIDDEN');
+    await rejects(asViewer.tasks.revoke({ id: 'some-task', terminate: true }), 'FORBIDDEN');
+    await rejects(asViewer.workers.resizePool({ hostname: 'w1@h', direction: 'grow', n: 1 }), 'FORBIDDEN');
+    await rejects(
+      asOperator.settings.update({ expectedVersion: 0, settings: { concurrency: 4 } }),
+      'FORBIDDEN',
+    );
+    await rejects(asOperator.users.find(), 'FORBIDDEN');
+    await rejects(asOperator.users.updateRole({ userId: operator.id, role: 'admin' }), 'FORBIDDEN');
+    expect(await h.services.lovage.settings.current()).toBeNull();
+    expect((await h.services.prisma.user.findUnique({ where: { id: operator.id } }))?.role).toBe('operator');
+    // Reads are open to every role.
+    await expect(asViewer.audit.find({})).resolves.toMatchObject({ page: 1 });
+    await expect(asViewer.settings.get()).resolves.toEqual({ current: null });
+  });
+
+  it('takes a role change into account at the next request', async () => {
+    const user = await h.createUser('viewer');
+    const cookie = await h.signIn(user);
+    await rejects((await h.callerFor(user, { cookie })).tasks.revoke({ id: 'x' }), 'FORBIDDEN');
+    await (
+      await h.callerFor(admin)
+    ).users.updateRole({ userId: user.id, role: 'operator', reason: 'on call' });
+    const asOperator = await h.callerFor(user, { cookie });
+    expect((await asOperator.me.get()).role).toBe('operator');
+  });
+
+  it('signs out: the cookie stops working', async () => {
+    const cookie = await h.signIn(viewer);
+    const out = await h.services.auth.handler(
+      new Request(`${ORIGIN}/api/auth/sign-out`, {
+        method: 'POST',
+        headers: { cookie, origin: ORIGIN, 'content-type': 'application/json' },
+        body: '{}',
+      }),
+    );
+    expect(out.status).toBe(200);
+    await rejects((await h.callerFor(null, { cookie })).me.get(), 'UNAUTHORIZED');
+  });
+
+  it('has no public sign-up', async () => {
+    const res = await h.services.auth.handler(
+      new Request(`${ORIGIN}/api/auth/sign-up/email`, {
+        method: 'POST',
+        headers: { origin: ORIGIN, 'content-type': 'application/json', 'x-forwarded-for': '10.9.1.1' },
+        body: JSON.stringify({
+          email: 'self@example.test',
+          password: 'long-enough-pw',
+          name: 'self',
+          role: 'admin',
+        }),
+      }),
+    );
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(await h.services.prisma.user.findUnique({ where: { email: 'self@example.test' } })).toBeNull();
+  });
+});

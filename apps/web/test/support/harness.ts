@@ -1,0 +1,171 @@
+/**
+ * A console for tests: real Redis under a unique key prefix, and either an embedded PGlite in a temporary
+ * folder or a fresh database on the machine's PostgreSQL (`lovage_test_<random>`, dropped afterwards).
+ * Users sign in through better-auth's real HTTP handler; procedures are called with `createCaller` and the
+ * session cookie it set, as a browser would send them.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { readEnv } from '../../src/env';
+import type { Role } from '../../src/server/auth/roles';
+import { createCaller } from '../../src/server/trpc/caller';
+import { createServices, type Services } from '../../src/server/services/services';
+import { createUserWithPassword, hashPassword } from '../../src/server/services/users';
+
+export type DbKind = 'pglite' | 'postgres';
+export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
+
+export const ORIGIN = 'http://console.test';
+export const REDIS_URL = process.env.LOVAGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+export const PG_ADMIN_URL = process.env.LOVAGE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const MIGRATIONS = fileURLToPath(new URL('../../../../prisma/migrations', import.meta.url));
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  role: Role;
+}
+
+export interface Harness {
+  kind: DbKind;
+  services: Services;
+  prefix: string;
+  /** A Redis connection for checks (keys under `prefix` only). */
+  redis: Redis;
+  createUser(role: Role, email?: string): Promise<TestUser>;
+  /** Signs in through better-auth's handler; returns the Cookie header a browser would send. */
+  signIn(user: Pick<TestUser, 'email' | 'password'>, ip?: string): Promise<string>;
+  /** Raw sign-in response (status, headers), for auth tests. */
+  signInResponse(
+    email: string,
+    password: string,
+    init?: { ip?: string; origin?: string | null },
+  ): Promise<Response>;
+  /** A caller with the user's session cookie and the console's Origin (or `origin`, or none with null). */
+  callerFor(
+    user: TestUser | null,
+    init?: { origin?: string | null; cookie?: string },
+  ): Promise<Awaited<ReturnType<typeof createCaller>>>;
+  close(): Promise<void>;
+}
+
+async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `lovage_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export async function startHarness(
+  kind: DbKind,
+  options: { signInPerMinute?: number } = {},
+): Promise<Harness> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lovage-web-test-'));
+  const prefix = `test-${randomUUID()}:`;
+  const db = kind === 'postgres' ? await createTestDatabase() : null;
+  const env = readEnv({
+    NODE_ENV: 'test',
+    LOVAGE_WEB_URL: ORIGIN,
+    LOVAGE_BROKER_URL: REDIS_URL,
+    LOVAGE_RESULT_BACKEND: REDIS_URL,
+    LOVAGE_KEY_PREFIX: prefix,
+    LOVAGE_DATA_DIR: dataDir,
+    LOVAGE_AUTH_SECRET: randomBytes(32).toString('hex'),
+    LOVAGE_MIGRATIONS_DIR: MIGRATIONS,
+    ...(db ? { DATABASE_URL: db.url } : {}),
+  });
+  const services = await createServices(env, options);
+  const redis = new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  let n = 0;
+  const cookies = new Map<string, string>();
+
+  const signInResponse: Harness['signInResponse'] = (email, password, init = {}) => {
+    const headers = new Headers({
+      'content-type': 'application/json',
+      'x-forwarded-for': init.ip ?? '10.0.0.1',
+    });
+    if (init.origin !== null) headers.set('origin', init.origin ?? ORIGIN);
+    return services.auth.handler(
+      new Request(`${ORIGIN}/api/auth/sign-in/email`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ email, password }),
+      }),
+    );
+  };
+
+  const signIn: Harness['signIn'] = async (user, ip) => {
+    const res = await signInResponse(user.email, user.password, {
+      ip: ip ?? `10.1.${n++ % 250}.${(n * 7) % 250}`,
+    });
+    if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+    return res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+  };
+
+  return {
+    kind,
+    services,
+    prefix,
+    redis,
+    async createUser(role, email) {
+      const password = `pw-${randomBytes(9).toString('base64url')}`;
+      const user = await createUserWithPassword(services.prisma, {
+        email: email ?? `${role}-${randomBytes(4).toString('hex')}@example.test`,
+        name: role,
+        role,
+        passwordHash: await hashPassword(services.auth, password),
+      });
+      return { id: user.id, email: user.email, password, role };
+    },
+    signIn,
+    signInResponse,
+    async callerFor(user, init = {}) {
+      const headers = new Headers();
+      let cookie = init.cookie;
+      if (cookie === undefined && user) {
+        cookie = cookies.get(user.id) ?? (await signIn(user));
+        cookies.set(user.id, cookie);
+      }
+      if (cookie) headers.set('cookie', cookie);
+      if (init.origin !== null) headers.set('origin', init.origin ?? ORIGIN);
+      return createCaller(services, headers);
+    },
+    async close() {
+      await services.close();
+      await deleteKeys(redis, prefix).catch(() => undefined);
+      redis.disconnect();
+      await db?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
