@@ -87,7 +87,7 @@ process.on('SIGTERM', () => stop(0));
 
 await checkRedis();
 
-run('worker', [process.execPath, lovage, 'worker', '-A', 'apps/worker/examples/tasks.ts', '-E', '-c', '2'], {
+run('worker', [process.execPath, lovage, 'worker', '-A', 'apps/worker/examples/tasks.ts', '-E'], {
   LOVAGE_LOG_FORMAT: 'pretty',
 });
 run('monitor', [process.execPath, lovage, 'monitor', '--broker', broker], { LOVAGE_LOG_FORMAT: 'pretty' });
