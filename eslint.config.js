@@ -10,6 +10,7 @@ export default defineConfig([
     '**/node_modules/**',
     '**/dist/**',
     '**/.next/**',
+    '**/.next-e2e/**',
     '**/coverage/**',
     '**/*.lua',
     '**/generated/**',

@@ -1,6 +1,8 @@
 import type { NextConfig } from 'next';
 
 const config: NextConfig = {
+  // The browser tests build into their own folder, so a console running from `.next` is not disturbed.
+  distDir: process.env.LOVAGE_WEB_DIST_DIR ?? '.next',
   // PGlite reads its .wasm through `new URL(..., import.meta.url)`, which bundling breaks. (The queue
   // runtime has the same trait; src/server/runtime.ts keeps it out of the bundle.)
   serverExternalPackages: ['@electric-sql/pglite', '@electric-sql/pglite-socket'],

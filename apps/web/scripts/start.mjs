@@ -22,7 +22,7 @@ function newest(p) {
   return Math.max(s.mtimeMs, ...readdirSync(p).map((n) => newest(path.join(p, n))));
 }
 
-const buildId = path.join(here, '.next/BUILD_ID');
+const buildId = path.join(here, process.env.LOVAGE_WEB_DIST_DIR ?? '.next', 'BUILD_ID');
 const sources = [
   path.join(here, 'src'),
   path.join(here, 'next.config.ts'),

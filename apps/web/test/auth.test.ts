@@ -20,7 +20,7 @@ describe.each(DB_KINDS)('sign-in, sessions and roles (%s)', (kind) => {
   let viewer: TestUser;
 
   beforeAll(async () => {
-    h = await startHarness(kind, { signInPerMinute: 3 });
+    h = await startHarness(kind, { signInPerMinute: 3, failuresPerAccount: 5 });
   });
   afterAll(() => h?.close());
 
@@ -86,6 +86,21 @@ describe.each(DB_KINDS)('sign-in, sessions and roles (%s)', (kind) => {
     // Even the right password is refused while limited; another client is not affected.
     expect((await h.signInResponse(viewer.email, viewer.password, { ip: '10.9.0.3' })).status).toBe(429);
     expect((await h.signInResponse(viewer.email, viewer.password, { ip: '10.9.0.4' })).status).toBe(200);
+  });
+
+  it('limits failed sign-ins per account, whatever address they claim to come from', async () => {
+    const target = await h.createUser('viewer');
+    const statuses: number[] = [];
+    // A new X-Forwarded-For each time: the per-client limit never triggers, the per-account one does.
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await h.signInResponse(target.email, 'guessed-password', { ip: `10.7.${i}.1` })).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    const blocked = await h.signInResponse(target.email, target.password, { ip: '10.7.9.1' });
+    expect(blocked.status).toBe(429);
+    expect(await blocked.text()).toContain('Too many failed sign-ins for this account');
+    // Other accounts are not affected.
+    expect((await h.signInResponse(viewer.email, viewer.password, { ip: '10.7.9.2' })).status).toBe(200);
   });
 
   it('refuses a sign-in from a foreign origin', async () => {

@@ -85,7 +85,7 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 
 export async function startHarness(
   kind: DbKind,
-  options: { signInPerMinute?: number } = {},
+  options: { signInPerMinute?: number; failuresPerAccount?: number } = {},
 ): Promise<Harness> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lovage-web-test-'));
   const prefix = `test-${randomUUID()}:`;

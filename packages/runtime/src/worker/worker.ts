@@ -308,10 +308,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Flags tasks as revoked; with `terminate`, stops the ones running here. Returns the ids terminated. */
   revokeTasks(ids: string[], terminate: boolean): string[] {
     const terminated: string[] = [];
+    const wanted = new Set(ids);
     for (const id of ids) {
       this.revoked.add(id);
       if (terminate && this.active.has(id) && this.pool.terminate(id)) terminated.push(id);
     }
+    // Tasks held here (waiting for their ETA, a rate-limit slot or a free slot) are discarded now rather
+    // than when their time comes, so their REVOKED state shows at once.
+    for (const h of [...this.scheduled]) {
+      if (!wanted.has(h.request.id)) continue;
+      clearTimeout(h.timer);
+      this.scheduled.delete(h);
+      void this.finishRevoked(h, 'revoked');
+    }
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const h = this.ready[i]!;
+      if (!wanted.has(h.request.id)) continue;
+      this.ready.splice(i, 1);
+      void this.finishRevoked(h, 'revoked');
+    }
+    this.slotFreed?.();
+    this.slotFreed = null;
     return terminated;
   }
 

@@ -92,6 +92,20 @@ describe('worker scheduling', () => {
     expect(calls).toBe(0);
   });
 
+  it('a held eta task an hour away is REVOKED as soon as the revoke arrives, not at its eta', async () => {
+    const h = testApp();
+    const t = h.app.task('t.far-eta', () => 'ran');
+    const w = await h.startWorker();
+    const received = nextEvent(w, 'task-received');
+    const r = await t.applyAsync([], { countdown: 3600 });
+    await received;
+    expect(w.stats.scheduled).toBe(1);
+    await r.revoke();
+    const err = await rejection(r.get({ timeout: 5 }));
+    expect(err.message).toBe('revoked');
+    expect(w.stats.scheduled).toBe(0);
+  });
+
   it('revoke with terminate stops a running task that waits on its signal: REVOKED', async () => {
     const h = testApp();
     const started = gate();

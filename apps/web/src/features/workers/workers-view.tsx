@@ -154,7 +154,14 @@ export function WorkersView() {
       header: 'Pool',
       cell: ({ row }) => {
         const p = row.original.pool;
-        return `${p.kind ?? '—'} · ${p.maxConcurrency ?? '?'} max${p.processes !== null ? ` · ${p.processes} running` : ''}`;
+        // The async pool runs in the worker's own process: no executors to count.
+        const unit = p.kind?.includes('prefork')
+          ? 'processes'
+          : p.kind?.includes('thread')
+            ? 'threads'
+            : null;
+        const executors = unit && p.processes !== null ? ` · ${p.processes} ${unit}` : '';
+        return `${p.kind ?? '—'} · ${p.maxConcurrency ?? '?'} max${executors}`;
       },
     },
     { header: 'Active', cell: ({ row }) => row.original.active },

@@ -1,6 +1,8 @@
 import 'server-only';
+import { randomUUID } from 'node:crypto';
 import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
+import { APIError, createAuthMiddleware } from 'better-auth/api';
 import type { PrismaClient } from '../db';
 
 export interface AuthOptions {
@@ -12,6 +14,45 @@ export interface AuthOptions {
   trustedProxies: string[];
   /** Sign-in attempts allowed per client IP per minute (5). */
   signInPerMinute?: number;
+  /** Failed sign-ins allowed per account in `accountWindowSeconds` (10), whatever address they come from. */
+  failuresPerAccount?: number;
+  accountWindowSeconds?: number;
+}
+
+const SIGN_IN = '/sign-in/email';
+
+/**
+ * Failed sign-ins per account, kept in the rate-limit table beside better-auth's per-IP counters. The per-IP
+ * limit trusts `X-Forwarded-For` (Next sets it only when absent, so a client without a proxy in front can
+ * fake it); this one cannot be dodged by changing address, so it is what stops password guessing.
+ */
+function accountLimiter(prisma: PrismaClient, max: number, windowSeconds: number) {
+  const key = (email: string) => `sign-in-failures:${email.trim().toLowerCase()}`;
+  const windowMs = windowSeconds * 1000;
+  return {
+    async blocked(email: string): Promise<boolean> {
+      const row = await prisma.rateLimit.findUnique({ where: { key: key(email) } });
+      return !!row && row.count >= max && Number(row.lastRequest) > Date.now() - windowMs;
+    },
+    async failed(email: string): Promise<void> {
+      const now = BigInt(Date.now());
+      const cutoff = BigInt(Date.now() - windowMs);
+      // One statement: concurrent failures all count, and a window that passed starts again at 1.
+      await prisma.$executeRaw`
+        INSERT INTO rate_limits (id, key, count, last_request) VALUES (${randomUUID()}, ${key(email)}, 1, ${now})
+        ON CONFLICT (key) DO UPDATE SET
+          count = CASE WHEN rate_limits.last_request < ${cutoff} THEN 1 ELSE rate_limits.count + 1 END,
+          last_request = ${now}`;
+    },
+    async succeeded(email: string): Promise<void> {
+      await prisma.rateLimit.deleteMany({ where: { key: key(email) } });
+    },
+  };
+}
+
+function bodyEmail(body: unknown): string | null {
+  const email = (body as { email?: unknown } | undefined)?.email;
+  return typeof email === 'string' && email.trim() !== '' ? email : null;
 }
 
 /** Minimum password length for console accounts. */
@@ -25,6 +66,11 @@ export const MIN_PASSWORD_LENGTH = 12;
  */
 export function createAuth(options: AuthOptions) {
   const secure = options.baseURL.startsWith('https://');
+  const accounts = accountLimiter(
+    options.prisma,
+    options.failuresPerAccount ?? 10,
+    options.accountWindowSeconds ?? 15 * 60,
+  );
   return betterAuth({
     appName: 'Lovage',
     baseURL: options.baseURL,
@@ -63,6 +109,28 @@ export function createAuth(options: AuthOptions) {
       useSecureCookies: secure,
       cookiePrefix: 'lovage',
       ipAddress: { trustedProxies: options.trustedProxies },
+    },
+    hooks: {
+      before: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== SIGN_IN) return;
+        const email = bodyEmail(ctx.body);
+        if (email && (await accounts.blocked(email))) {
+          throw new APIError('TOO_MANY_REQUESTS', {
+            message: 'Too many failed sign-ins for this account. Try again in a few minutes.',
+          });
+        }
+      }),
+      after: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== SIGN_IN) return;
+        const email = bodyEmail(ctx.body);
+        if (!email) return;
+        const returned: unknown = ctx.context.returned;
+        if (returned instanceof APIError) {
+          if (returned.statusCode === 401) await accounts.failed(email);
+        } else {
+          await accounts.succeeded(email);
+        }
+      }),
     },
     telemetry: { enabled: false },
   });

@@ -18,6 +18,8 @@ export interface Services {
 export interface ServicesOverrides {
   /** Sign-in attempts per IP per minute (tests lower it). */
   signInPerMinute?: number;
+  /** Failed sign-ins per account per 15 minutes (tests lower it). */
+  failuresPerAccount?: number;
 }
 
 export async function createServices(env: ConsoleEnv, overrides: ServicesOverrides = {}): Promise<Services> {
@@ -34,6 +36,7 @@ export async function createServices(env: ConsoleEnv, overrides: ServicesOverrid
       trustedOrigins: env.trustedOrigins,
       trustedProxies: env.trustedProxies,
       signInPerMinute: overrides.signInPerMinute,
+      failuresPerAccount: overrides.failuresPerAccount,
     });
     const lovage = new LovageClients({
       brokerUrl: env.brokerUrl,

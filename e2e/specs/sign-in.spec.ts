@@ -1,0 +1,53 @@
+/**
+ * Journey 1: signing in. A wrong password is refused with a message and leaves the browser signed out; the
+ * right one lands on the tasks page as that user; signing out ends the session.
+ */
+import { expect, snap, test } from '../support/fixtures';
+
+const SIGN_IN = /\/sign-in$/;
+
+test('a wrong password is refused, the right one opens the tasks page, sign out ends the session', async ({
+  page,
+  context,
+  seedUser,
+}) => {
+  const user = await seedUser('viewer');
+  const sessionCookies = async () => (await context.cookies()).filter((c) => /session/.test(c.name));
+
+  // Signed out, the console sends every page to the sign-in form.
+  await page.goto('/tasks');
+  await expect(page).toHaveURL(SIGN_IN);
+  await expect(page.getByRole('heading', { name: 'Sign in to Lovage' })).toBeVisible();
+  const form = page.getByRole('form', { name: 'Sign in' });
+  await snap(page, 'sign-in');
+
+  await form.getByLabel('E-mail').fill(user.email);
+  await form.getByLabel('Password').fill(`${user.password}-wrong`);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await expect(form.getByRole('alert')).toHaveText('Wrong e-mail or password.');
+  await expect(page).toHaveURL(SIGN_IN);
+  await snap(page, 'sign-in-wrong-password');
+  expect(await sessionCookies()).toEqual([]);
+  await page.goto('/tasks');
+  await expect(page).toHaveURL(SIGN_IN);
+
+  await form.getByLabel('E-mail').fill(user.email);
+  await form.getByLabel('Password').fill(user.password);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Tasks' })).toBeVisible();
+  const sidebar = page.getByRole('complementary');
+  await expect(sidebar).toContainText(user.email);
+  await expect(sidebar.getByLabel('Your role')).toHaveText('viewer');
+  // A viewer is not offered user management.
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'Audit log' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  expect(await sessionCookies()).not.toEqual([]);
+
+  await sidebar.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(SIGN_IN);
+  await expect(page.getByRole('heading', { name: 'Sign in to Lovage' })).toBeVisible();
+  await page.goto('/tasks');
+  await expect(page).toHaveURL(SIGN_IN);
+});
