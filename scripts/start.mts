@@ -42,12 +42,31 @@ async function checkRedis(): Promise<void> {
 }
 
 const children: ChildProcess[] = [];
+const grouped = new Set<ChildProcess>();
 
-function run(name: string, args: string[], env: Record<string, string> = {}, oneShot = false): ChildProcess {
+interface RunOptions {
+  /** Ends by itself (the demo sender): its exit does not stop the others. */
+  oneShot?: boolean;
+  /**
+   * Its own process group, stopped as a group: the console's build and next-server are its grandchildren.
+   * Not for the worker: its pool children must hear only from it (a SIGTERM of their own would end them
+   * mid-task), which is how the worker's warm shutdown finishes their tasks.
+   */
+  group?: boolean;
+}
+
+function run(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+  opts: RunOptions = {},
+): ChildProcess {
+  const { oneShot = false, group = false } = opts;
   const child = spawn(args[0]!, args.slice(1), {
     cwd: root,
     env: { ...process.env, LOVAGE_BROKER_URL: broker, LOVAGE_RESULT_BACKEND: backend, PORT: port, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: group,
   });
   const prefix = `${name.padEnd(7)}| `;
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -65,6 +84,7 @@ function run(name: string, args: string[], env: Record<string, string> = {}, one
     if (!stopping && !oneShot) stop(code ?? 1);
   });
   children.push(child);
+  if (group) grouped.add(child);
   return child;
 }
 
@@ -72,9 +92,18 @@ let stopping = false;
 function stop(code = 0): void {
   if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  const signal = (c: ChildProcess, sig: NodeJS.Signals) => {
+    if (c.exitCode !== null || c.signalCode !== null || !c.pid) return;
+    if (!grouped.has(c)) return void c.kill(sig);
+    try {
+      process.kill(-c.pid, sig);
+    } catch {
+      c.kill(sig);
+    }
+  };
+  for (const c of children) signal(c, 'SIGTERM');
   const timer = setTimeout(() => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    for (const c of children) signal(c, 'SIGKILL');
     process.exit(code);
   }, 15_000);
   timer.unref();
@@ -91,11 +120,13 @@ run('worker', [process.execPath, lovage, 'worker', '-A', 'apps/worker/examples/t
   LOVAGE_LOG_FORMAT: 'pretty',
 });
 run('monitor', [process.execPath, lovage, 'monitor', '--broker', broker], { LOVAGE_LOG_FORMAT: 'pretty' });
-run('web', ['npm', 'run', '-w', '@lovage/web', 'start'], { NODE_ENV: 'production' });
+// Node directly, not through npm: a signal sent to npm does not reach the server it started.
+run('web', [process.execPath, 'apps/web/scripts/start.mjs'], { NODE_ENV: 'production' }, { group: true });
 
 // Something to look at: the demo tasks, once the worker is up.
 setTimeout(() => {
-  if (!stopping) run('demo', [process.execPath, '--import', 'tsx', 'apps/worker/examples/send.ts'], {}, true);
+  if (!stopping)
+    run('demo', [process.execPath, '--import', 'tsx', 'apps/worker/examples/send.ts'], {}, { oneShot: true });
 }, 4000).unref();
 
 process.stdout.write(
