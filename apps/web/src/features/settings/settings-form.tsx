@@ -234,10 +234,15 @@ export function SettingsForm({
                         <Input
                           aria-label={`${{ task: 'Task name', rateLimit: 'Rate limit', timeLimit: 'Hard time limit', softTimeLimit: 'Soft time limit' }[col]} of row ${i + 1}`}
                           aria-invalid={!!err(`rows.${i}.${col}`)}
+                          aria-describedby={err(`rows.${i}.${col}`) ? `rows-${i}-${col}-error` : undefined}
                           {...form.register(`rows.${i}.${col}`)}
                         />
                         {err(`rows.${i}.${col}`) && (
-                          <p role="alert" className="text-xs font-medium text-red-700">
+                          <p
+                            id={`rows-${i}-${col}-error`}
+                            role="alert"
+                            className="text-xs font-medium text-red-700"
+                          >
                             {err(`rows.${i}.${col}`)}
                           </p>
                         )}

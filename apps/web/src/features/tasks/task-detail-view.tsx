@@ -10,7 +10,7 @@ import { LiveBadge, useLiveTasks } from './use-live-tasks';
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
   return (
-    <div className="grid grid-cols-3 gap-2 py-1 text-sm">
+    <div role="group" aria-label={label} className="grid grid-cols-3 gap-2 py-1 text-sm">
       <dt className="text-slate-500">{label}</dt>
       <dd className="col-span-2 break-all text-slate-900">{children}</dd>
     </div>
