@@ -4,7 +4,8 @@
  */
 import { expect, snap, test } from '../support/fixtures';
 
-const SIGN_IN = /\/sign-in$/;
+/** The sign-in page, with the page asked for to come back to (`?next=`). */
+const SIGN_IN = /\/sign-in(\?next=[^&]+)?$/;
 
 test('a wrong password is refused, the right one opens the tasks page, sign out ends the session', async ({
   page,
@@ -14,9 +15,9 @@ test('a wrong password is refused, the right one opens the tasks page, sign out 
   const user = await seedUser('viewer');
   const sessionCookies = async () => (await context.cookies()).filter((c) => /session/.test(c.name));
 
-  // Signed out, the console sends every page to the sign-in form.
+  // Signed out, the console sends every page to the sign-in form, remembering which page it was.
   await page.goto('/tasks');
-  await expect(page).toHaveURL(SIGN_IN);
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Ftasks$/);
   await expect(page.getByRole('heading', { name: 'Sign in to Lovage' })).toBeVisible();
   const form = page.getByRole('form', { name: 'Sign in' });
   await snap(page, 'sign-in');
@@ -50,4 +51,13 @@ test('a wrong password is refused, the right one opens the tasks page, sign out 
   await expect(page.getByRole('heading', { name: 'Sign in to Lovage' })).toBeVisible();
   await page.goto('/tasks');
   await expect(page).toHaveURL(SIGN_IN);
+
+  // Signing in from a deep link comes back to it.
+  await page.goto('/workers?x=1');
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fworkers%3Fx%3D1$/);
+  await form.getByLabel('E-mail').fill(user.email);
+  await form.getByLabel('Password').fill(user.password);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/workers\?x=1$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Workers' })).toBeVisible();
 });

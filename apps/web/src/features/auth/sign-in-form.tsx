@@ -30,7 +30,7 @@ export function SignInForm() {
       );
       return;
     }
-    router.replace(next && next.startsWith('/') && !next.startsWith('//') ? next : '/tasks');
+    router.replace(isLocalPath(next) ? next : '/tasks');
     router.refresh();
   }
 
@@ -48,4 +48,9 @@ export function SignInForm() {
       </Button>
     </form>
   );
+}
+
+/** Only paths on this site: `//host` and `/\\host` would leave it. */
+function isLocalPath(path: string | null): path is string {
+  return !!path && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/\\');
 }

@@ -14,9 +14,12 @@ export async function currentUser(): Promise<SessionUser | null> {
   return ctx.user;
 }
 
-/** The signed-in user, or a redirect to the sign-in page. */
+/** The signed-in user, or a redirect to the sign-in page that comes back here afterwards. */
 export async function requireUser(): Promise<SessionUser> {
   const user = await currentUser();
-  if (!user) redirect('/sign-in');
+  if (!user) {
+    const path = (await headers()).get('x-lovage-path'); // set by src/proxy.ts
+    redirect(path && path !== '/' ? `/sign-in?next=${encodeURIComponent(path)}` : '/sign-in');
+  }
   return user;
 }
