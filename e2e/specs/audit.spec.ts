@@ -36,6 +36,9 @@ const diffRow = (entry: Locator, field: string): Locator =>
     .getByRole('row')
     .filter({ has: entry.page().getByRole('cell', { name: field, exact: true }) });
 
+/** The fields an entry's action left as they were, shown as context under the diff. */
+const unchanged = (entry: Locator): Locator => entry.getByLabel('Unchanged');
+
 test.describe('as a viewer', () => {
   test.use({ role: 'viewer' });
 
@@ -58,15 +61,17 @@ test.describe('as a viewer', () => {
     await expect(retried).toContainText(retry.reason);
     await expect(retried).toContainText('ok');
     await expect(diffRow(retried, 'newTaskId')).toContainText(`"${retry.newId}"`);
-    await expect(diffRow(retried, 'state')).toContainText('"FAILURE"');
+    await expect(diffRow(retried, 'newTaskId')).toContainText('null');
+    await expect(unchanged(retried)).toContainText('state "FAILURE"');
 
     const revoked = entries(page).filter({ hasText: revoke.id });
     await expect(revoked).toHaveCount(1);
     await expect(revoked).toContainText('Revoke task');
     await expect(revoked).toContainText(revoke.actor);
     await expect(revoked).toContainText(revoke.reason);
-    await expect(diffRow(revoked, 'revoked')).toContainText('true');
-    await expect(diffRow(revoked, 'state')).toContainText('"RECEIVED"');
+    await expect(diffRow(revoked, 'revoked').getByRole('cell')).toHaveText(['revoked', 'false', 'true']);
+    await expect(diffRow(revoked, 'terminate').getByRole('cell')).toHaveText(['terminate', '', 'false']);
+    await expect(unchanged(revoked)).toContainText('state "RECEIVED"');
 
     const changed = entries(page).filter({ hasText: settings.reason });
     await expect(changed).toHaveCount(1);

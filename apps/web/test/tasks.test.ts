@@ -157,7 +157,11 @@ describe.each(DB_KINDS)('tasks, workers and operator actions (%s)', (kind) => {
       ['task.revoke', 'ok', operator.email, 'stuck'],
       ['task.terminate', 'ok', operator.email, null],
     ]);
-    expect(entries[0]!.before).toMatchObject({ state: 'STARTED', name: 'demo.sleep' });
+    // The task is context on both sides; the diff is what the revoke changed.
+    const task = { name: 'demo.sleep', state: 'STARTED', worker: expect.any(String) as unknown };
+    expect(entries[0]!.before).toEqual({ ...task, revoked: false });
+    expect(entries[0]!.after).toEqual({ ...task, revoked: true, terminate: false });
+    expect(entries[1]!.after).toEqual({ ...task, revoked: true, terminate: true });
   });
 
   it('refuses to retry without the original arguments, and audits the refusal', async () => {
@@ -200,7 +204,9 @@ describe.each(DB_KINDS)('tasks, workers and operator actions (%s)', (kind) => {
       where: { action: 'task.retry', target: retryable.id },
     });
     expect(entry).toMatchObject({ outcome: 'ok', reason: 'smtp is back', actorEmail: operator.email });
-    expect(entry?.after).toMatchObject({ newTaskId: res.newTaskId });
+    const task = { name: 'demo.send', state: expect.any(String) as unknown, queue: 'mail' };
+    expect(entry?.before).toEqual({ ...task, newTaskId: null });
+    expect(entry?.after).toEqual({ ...task, newTaskId: res.newTaskId });
     // A task still running is not retried (it would run twice).
     const err = await rejects(c.tasks.retry({ id: running.id }), 'PRECONDITION_FAILED');
     expect(err.message).toMatch(/still STARTED|original arguments/);

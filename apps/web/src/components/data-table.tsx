@@ -1,12 +1,23 @@
 'use client';
 import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
 import { Alert, Button } from './ui';
+import type { UrlUpdate } from './use-url-state';
 
 export interface Paging {
   page: number;
   perPage: number;
   total: number;
   onPage: (page: number) => void;
+}
+
+/** Paging for a page of a server-side list whose page number lives in the URL. */
+export function urlPaging(
+  data: { page: number; perPage: number; total: number } | undefined,
+  update: UrlUpdate,
+): Paging | undefined {
+  return (
+    data && { page: data.page, perPage: data.perPage, total: data.total, onPage: (page) => update({ page }) }
+  );
 }
 
 /**

@@ -6,12 +6,15 @@ import { useCallback } from 'react';
  * The URL is the table's state: read it with `params`, change it with `update` (empty values are
  * removed; any filter change goes back to page 1 unless `page` is set).
  */
+/** Sets URL parameters: empty values remove theirs. */
+export type UrlUpdate = (changes: Record<string, string | number | null | undefined>) => void;
+
 export function useUrlState() {
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
-  const update = useCallback(
-    (changes: Record<string, string | number | null | undefined>) => {
+  const update = useCallback<UrlUpdate>(
+    (changes) => {
       const next = new URLSearchParams(params.toString());
       if (!('page' in changes)) next.delete('page');
       for (const [k, v] of Object.entries(changes)) {

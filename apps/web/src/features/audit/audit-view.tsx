@@ -1,10 +1,11 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
-import { useMemo, type FormEvent } from 'react';
-import { DataTable } from '@/components/data-table';
-import { Badge, Button, Input, PageHeader, Select, formatTime } from '@/components/ui';
-import { toLocalInput, useUrlState } from '@/components/use-url-state';
+import { useMemo } from 'react';
+import { DataTable, urlPaging } from '@/components/data-table';
+import { FilterBar } from '@/components/filter-bar';
+import { Badge, PageHeader, formatTime } from '@/components/ui';
+import { useUrlState } from '@/components/use-url-state';
 import type { AuditEntryView } from '@/server/presenters/audit-presenter';
 import {
   AUDIT_ACTION_LABELS,
@@ -26,25 +27,43 @@ function flatten(value: unknown, prefix = '', out: Flat = {}): Flat {
   return out;
 }
 
-/** Before/after as a per-field diff: removed, added, changed. */
+/** Unchanged fields listed by name and value; more than this are only counted. */
+const CONTEXT_FIELDS = 4;
+
+/**
+ * Before/after as a per-field diff: removed, added, changed; then the unchanged fields as context (the
+ * task an action was on), or their count when there are many (a settings version).
+ */
 export function AuditDiff({ before, after }: { before: unknown; after: unknown }) {
   const b = flatten(before);
   const a = flatten(after);
   const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
   const changed = keys.filter((k) => b[k] !== a[k]);
-  if (changed.length === 0) return <span className="text-slate-400">—</span>;
+  const same = keys.filter((k) => b[k] === a[k]);
+  if (changed.length === 0 && same.length === 0) return <span className="text-slate-400">—</span>;
   return (
-    <table aria-label="Before and after" className="text-xs">
-      <tbody>
-        {changed.map((k) => (
-          <tr key={k}>
-            <td className="pr-2 font-mono text-slate-600">{k}</td>
-            <td className="pr-1 font-mono text-red-700 line-through">{b[k] ?? ''}</td>
-            <td className="font-mono text-emerald-800">{a[k] ?? ''}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div className="text-xs">
+      {changed.length > 0 && (
+        <table aria-label="Before and after">
+          <tbody>
+            {changed.map((k) => (
+              <tr key={k}>
+                <td className="pr-2 font-mono text-slate-600">{k}</td>
+                <td className="pr-1 font-mono text-red-700 line-through">{b[k] ?? ''}</td>
+                <td className="font-mono text-emerald-800">{a[k] ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {same.length > 0 && (
+        <p aria-label="Unchanged" className="mt-1 font-mono text-slate-500">
+          {same.length <= CONTEXT_FIELDS
+            ? same.map((k) => `${k} ${b[k]}`).join(' · ')
+            : `${same.length} fields unchanged`}
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -91,82 +110,36 @@ export function AuditView() {
   const audit = useQuery({ ...trpc.audit.find.queryOptions(search), placeholderData: (p) => p });
   const actors = useQuery(trpc.audit.actors.queryOptions());
 
-  function onSubmit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    const get = (k: string) => String(f.get(k) ?? '').trim();
-    update({
-      actor: get('actor'),
-      action: get('action'),
-      outcome: get('outcome'),
-      from: get('from'),
-      to: get('to'),
-    });
-  }
-
   return (
     <div>
       <PageHeader title="Audit log" />
-      <form
-        key={params.toString()}
-        onSubmit={onSubmit}
-        aria-label="Audit filters"
-        className="mb-4 grid grid-cols-2 gap-2 rounded-lg border border-slate-200 bg-white p-3 md:grid-cols-3 xl:grid-cols-6"
-      >
-        <label className="text-xs text-slate-600">
-          Actor
-          <Input name="actor" list="audit-actors" defaultValue={search.actor ?? ''} aria-label="Actor" />
-        </label>
-        <label className="text-xs text-slate-600">
-          Action
-          <Select name="action" defaultValue={search.action ?? ''} aria-label="Action">
-            <option value="">Any action</option>
-            {AUDIT_ACTIONS.map((a) => (
-              <option key={a} value={a}>
-                {AUDIT_ACTION_LABELS[a]}
-              </option>
-            ))}
-          </Select>
-        </label>
-        <label className="text-xs text-slate-600">
-          Outcome
-          <Select name="outcome" defaultValue={search.outcome ?? ''} aria-label="Outcome">
-            <option value="">Any outcome</option>
-            {AUDIT_OUTCOMES.map((o) => (
-              <option key={o} value={o}>
-                {o}
-              </option>
-            ))}
-          </Select>
-        </label>
-        <label className="text-xs text-slate-600">
-          From
-          <Input
-            type="datetime-local"
-            name="from"
-            defaultValue={toLocalInput(search.from)}
-            aria-label="From"
-          />
-        </label>
-        <label className="text-xs text-slate-600">
-          To
-          <Input type="datetime-local" name="to" defaultValue={toLocalInput(search.to)} aria-label="To" />
-        </label>
-        <div className="flex items-end gap-2">
-          <Button type="submit">Apply filters</Button>
-          <Button
-            variant="ghost"
-            onClick={() => update({ actor: null, action: null, outcome: null, from: null, to: null })}
-          >
-            Clear
-          </Button>
-        </div>
-        <datalist id="audit-actors">
-          {actors.data?.map((a) => (
-            <option key={a} value={a} />
-          ))}
-        </datalist>
-      </form>
+      <FilterBar
+        label="Audit filters"
+        resetKey={params.toString()}
+        update={update}
+        className="grid-cols-2 md:grid-cols-3 xl:grid-cols-6"
+        filters={[
+          { kind: 'text', name: 'actor', label: 'Actor', value: search.actor, suggestions: actors.data },
+          {
+            kind: 'select',
+            name: 'action',
+            label: 'Action',
+            value: search.action,
+            any: 'Any action',
+            options: AUDIT_ACTIONS.map((a) => ({ value: a, label: AUDIT_ACTION_LABELS[a] })),
+          },
+          {
+            kind: 'select',
+            name: 'outcome',
+            label: 'Outcome',
+            value: search.outcome,
+            any: 'Any outcome',
+            options: AUDIT_OUTCOMES.map((o) => ({ value: o, label: o })),
+          },
+          { kind: 'time', name: 'from', label: 'From', value: search.from },
+          { kind: 'time', name: 'to', label: 'To', value: search.to },
+        ]}
+      />
       <DataTable
         label="Audit log"
         columns={columns}
@@ -175,16 +148,7 @@ export function AuditView() {
         error={audit.error ? errorMessage(audit.error) : null}
         empty="No entry matches."
         rowKey={(e) => e.id}
-        paging={
-          audit.data
-            ? {
-                page: audit.data.page,
-                perPage: audit.data.perPage,
-                total: audit.data.total,
-                onPage: (page) => update({ page }),
-              }
-            : undefined
-        }
+        paging={urlPaging(audit.data, update)}
       />
     </div>
   );

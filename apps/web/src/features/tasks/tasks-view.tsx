@@ -2,10 +2,11 @@
 import { useQuery } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import Link from 'next/link';
-import { useMemo, type FormEvent } from 'react';
-import { DataTable } from '@/components/data-table';
-import { Badge, Button, Input, PageHeader, Select, StateBadge, formatTime } from '@/components/ui';
-import { toLocalInput, useUrlState } from '@/components/use-url-state';
+import { useMemo } from 'react';
+import { DataTable, urlPaging } from '@/components/data-table';
+import { FilterBar } from '@/components/filter-bar';
+import { Badge, PageHeader, StateBadge, formatTime } from '@/components/ui';
+import { useUrlState } from '@/components/use-url-state';
 import type { TaskRow } from '@/server/presenters/task-presenter';
 import { taskSearchFromParams } from '@/server/routers/tasks/find-tasks.schema';
 import { TASK_STATES } from '@/server/routers/tasks/task-states';
@@ -61,21 +62,6 @@ export function TasksView() {
   const facets = useQuery(trpc.tasks.facets.queryOptions());
   const live = useLiveTasks();
 
-  function onSubmit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    const get = (k: string) => String(f.get(k) ?? '').trim();
-    update({
-      state: get('state'),
-      name: get('name'),
-      worker: get('worker'),
-      queue: get('queue'),
-      id: get('id'),
-      from: get('from'),
-      to: get('to'),
-    });
-  }
-
   const counts = facets.data?.counts ?? {};
   return (
     <div>
@@ -95,79 +81,46 @@ export function TasksView() {
           </button>
         ))}
       </div>
-      <form
-        key={params.toString()}
-        onSubmit={onSubmit}
-        aria-label="Task filters"
-        className="mb-4 grid grid-cols-2 gap-2 rounded-lg border border-slate-200 bg-white p-3 md:grid-cols-4 xl:grid-cols-8"
-      >
-        <label className="text-xs text-slate-600">
-          State
-          <Select name="state" defaultValue={search.state ?? ''} aria-label="State">
-            <option value="">Any state</option>
-            {TASK_STATES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </Select>
-        </label>
-        <label className="text-xs text-slate-600">
-          Task name
-          <Input name="name" list="task-names" defaultValue={search.name ?? ''} aria-label="Task name" />
-        </label>
-        <label className="text-xs text-slate-600">
-          Worker
-          <Input name="worker" list="task-workers" defaultValue={search.worker ?? ''} aria-label="Worker" />
-        </label>
-        <label className="text-xs text-slate-600">
-          Queue
-          <Input name="queue" list="task-queues" defaultValue={search.queue ?? ''} aria-label="Queue" />
-        </label>
-        <label className="text-xs text-slate-600">
-          From
-          <Input
-            type="datetime-local"
-            name="from"
-            defaultValue={toLocalInput(search.from)}
-            aria-label="From"
-          />
-        </label>
-        <label className="text-xs text-slate-600">
-          To
-          <Input type="datetime-local" name="to" defaultValue={toLocalInput(search.to)} aria-label="To" />
-        </label>
-        <label className="text-xs text-slate-600">
-          Task id
-          <Input name="id" defaultValue={search.id ?? ''} aria-label="Task id" />
-        </label>
-        <div className="flex items-end gap-2">
-          <Button type="submit">Apply filters</Button>
-          <Button
-            variant="ghost"
-            onClick={() =>
-              update({ state: null, name: null, worker: null, queue: null, id: null, from: null, to: null })
-            }
-          >
-            Clear
-          </Button>
-        </div>
-        <datalist id="task-names">
-          {facets.data?.names.map((n) => (
-            <option key={n} value={n} />
-          ))}
-        </datalist>
-        <datalist id="task-workers">
-          {facets.data?.workers.map((n) => (
-            <option key={n} value={n} />
-          ))}
-        </datalist>
-        <datalist id="task-queues">
-          {facets.data?.queues.map((n) => (
-            <option key={n} value={n} />
-          ))}
-        </datalist>
-      </form>
+      <FilterBar
+        label="Task filters"
+        resetKey={params.toString()}
+        update={update}
+        className="grid-cols-2 md:grid-cols-4 xl:grid-cols-8"
+        filters={[
+          {
+            kind: 'select',
+            name: 'state',
+            label: 'State',
+            value: search.state,
+            any: 'Any state',
+            options: TASK_STATES.map((s) => ({ value: s, label: s })),
+          },
+          {
+            kind: 'text',
+            name: 'name',
+            label: 'Task name',
+            value: search.name,
+            suggestions: facets.data?.names,
+          },
+          {
+            kind: 'text',
+            name: 'worker',
+            label: 'Worker',
+            value: search.worker,
+            suggestions: facets.data?.workers,
+          },
+          {
+            kind: 'text',
+            name: 'queue',
+            label: 'Queue',
+            value: search.queue,
+            suggestions: facets.data?.queues,
+          },
+          { kind: 'time', name: 'from', label: 'From', value: search.from },
+          { kind: 'time', name: 'to', label: 'To', value: search.to },
+          { kind: 'text', name: 'id', label: 'Task id', value: search.id },
+        ]}
+      />
       <DataTable
         label="Tasks"
         columns={columns}
@@ -176,16 +129,7 @@ export function TasksView() {
         error={tasks.error ? errorMessage(tasks.error) : null}
         empty="No task matches. The list fills as the monitor (`lovage monitor`) records events."
         rowKey={(t) => t.id}
-        paging={
-          tasks.data
-            ? {
-                page: tasks.data.page,
-                perPage: tasks.data.perPage,
-                total: tasks.data.total,
-                onPage: (page) => update({ page }),
-              }
-            : undefined
-        }
+        paging={urlPaging(tasks.data, update)}
       />
     </div>
   );

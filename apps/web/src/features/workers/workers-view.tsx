@@ -30,7 +30,7 @@ function PoolControls({ worker, onOutcome }: { worker: WorkerView; onOutcome: (o
         max={100}
         value={n}
         onChange={(e) => setN(Math.max(1, Number(e.target.value) || 1))}
-        className="w-16"
+        className="w-16 shrink-0"
         aria-label={`Processes to add or remove on ${worker.hostname}`}
       />
       <Button
@@ -183,7 +183,7 @@ export function WorkersView() {
     ...(canOperate
       ? [
           {
-            header: 'Pool size',
+            header: 'Resize pool by',
             cell: ({ row }: { row: { original: WorkerView } }) => (
               <PoolControls worker={row.original} onOutcome={setOutcome} />
             ),

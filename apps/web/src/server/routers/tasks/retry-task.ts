@@ -33,13 +33,15 @@ export const retryTask = operatorProcedure.input(retryTaskInput).mutation(async 
   const { lovage } = ctx.services;
   const record = await lovage.taskIndex.get(input.id);
   if (!record) throw new TRPCError({ code: 'NOT_FOUND', message: `No task ${input.id} in the index.` });
+  // The task as the index had it: context in both halves, so the diff shows only the new task's id.
+  const task = { name: record.name, state: record.state, queue: record.queue };
   return audited(
     ctx.services,
     ctx.user,
     {
       action: 'task.retry',
       target: record.id,
-      before: { name: record.name, state: record.state, queue: record.queue },
+      before: { ...task, newTaskId: null },
       reason: input.reason ?? null,
     },
     async () => {
@@ -54,7 +56,7 @@ export const retryTask = operatorProcedure.input(retryTaskInput).mutation(async 
       });
       return {
         result: { newTaskId: sent.id, message: `Sent again as task ${sent.id}.` },
-        after: { newTaskId: sent.id, name: record.name, queue: record.queue },
+        after: { ...task, newTaskId: sent.id },
       };
     },
   );

@@ -10,13 +10,15 @@ import { revokeTaskInput } from './revoke-task.schema';
 export const revokeTask = operatorProcedure.input(revokeTaskInput).mutation(async ({ ctx, input }) => {
   const { lovage } = ctx.services;
   const record = await lovage.taskIndex.get(input.id);
+  // The task as the index had it: context in both halves, so the diff shows only what the action changed.
+  const task = record ? { name: record.name, state: record.state, worker: record.worker } : null;
   return audited(
     ctx.services,
     ctx.user,
     {
       action: input.terminate ? 'task.terminate' : 'task.revoke',
       target: input.id,
-      before: record ? { name: record.name, state: record.state, worker: record.worker } : null,
+      before: { ...task, revoked: false },
       reason: input.reason ?? null,
     },
     async () => {
@@ -26,7 +28,7 @@ export const revokeTask = operatorProcedure.input(revokeTaskInput).mutation(asyn
         : 'Revoked: no worker will start it.';
       return {
         result: { message, terminate: input.terminate },
-        after: { revoked: true, terminate: input.terminate },
+        after: { ...task, revoked: true, terminate: input.terminate },
       };
     },
   );
