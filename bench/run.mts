@@ -5,6 +5,9 @@
  *   enqueue    one `delay()` awaited at a time (latency-bound: one round trip per task)
  *   drain      N tasks already queued, consumed by one worker (async pool, concurrency 100), no-op task
  *   roundtrip  N tasks sent together and awaited through `get()` with results stored
+ *
+ * Then the monitor (bench/monitor.mts) and the pools (bench/pools.mts); BENCH_SKIP_BULLMQ, BENCH_SKIP_MONITOR
+ * and BENCH_SKIP_POOLS=1 leave a part out.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker as BullWorker } from 'bullmq';
@@ -120,4 +123,5 @@ async function bullmq(): Promise<void> {
 await lovage();
 if (process.env.BENCH_SKIP_BULLMQ !== '1') await bullmq();
 if (process.env.BENCH_SKIP_MONITOR !== '1') await (await import('./monitor.mjs')).runMonitorBench();
+if (process.env.BENCH_SKIP_POOLS !== '1') await (await import('./pools.mjs')).runPoolBench();
 process.exit(0);
