@@ -223,6 +223,13 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Runtime errors that say what is wrong out there; by code, not instanceof (tsx may load a second copy). */
+const OPERATIONAL_CODES = new Set(['BROKER_UNAVAILABLE', 'BROKER_PUBLISH_FAILED', 'CONFIG_INVALID']);
+
+function isOperational(err: unknown): err is Error {
+  return err instanceof Error && OPERATIONAL_CODES.has(String((err as { code?: unknown }).code));
+}
+
 export async function main(argv: string[]): Promise<void> {
   if (argv.length === 0) fail("missing command (try 'lovage --help')");
   try {
@@ -233,6 +240,11 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(err.exitCode === 0 ? 0 : 2);
     }
     if (err instanceof UsageError) fail(err.message);
+    if (isOperational(err)) {
+      // The command was right but the world was not (Redis down): what and where, without a stack.
+      process.stderr.write(`lovage: error: ${oneLine(err.message)}\n`);
+      process.exit(1);
+    }
     process.stderr.write(
       `lovage: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );

@@ -267,6 +267,24 @@ describe('usage errors: exit 2 with one `lovage: error:` line', () => {
 
 // ---------------------------------------------------------------- lovage worker: -P and -E
 
+describe('a broker that does not answer', () => {
+  it.concurrent.for([
+    ['inspect', 'ping', '-t', '1'],
+    ['control', 'pool_grow', '1', '-t', '1'],
+    ['purge', '-Q', 'x', '--force'],
+  ])(
+    'a broker that does not answer: `lovage %s` exits 1 with one line naming it',
+    async (args, { expect }) => {
+      const { code, stdout, stderr } = await runCli([...args, '--broker', 'redis://:secret@127.0.0.1:1/0']);
+      expect(code).toBe(1);
+      expect(oneErrorLine(stderr)).toMatch(
+        /^lovage: error: cannot reach the broker at redis:\/\/:\*\*\*\*@127\.0\.0\.1:1\/0 \(connect ECONNREFUSED/,
+      );
+      expect(stdout).toBe('');
+    },
+  );
+});
+
 describe('lovage worker -P', () => {
   it.for(['async', 'threads', 'prefork'] as const)('-P %s runs tasks in that pool', async (pool, ctx) => {
     const ns = namespaceFor(ctx);
