@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TRPCError } from '@trpc/server';
 import { bootstrapFirstAdmin } from '../src/server/auth/bootstrap';
 import { DB_KINDS, ORIGIN, startHarness, type Harness, type TestUser } from './support/harness';
-
-async function rejects(p: Promise<unknown>, code: TRPCError['code']): Promise<TRPCError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
-  return err as TRPCError;
-}
+import { rejects } from './support/rejects';
 
 describe.each(DB_KINDS)('sign-in, sessions and roles (%s)', (kind) => {
   let h: Harness;

@@ -1,18 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TRPCError } from '@trpc/server';
 import { SettingsStore } from '@lovage/runtime';
 import { DB_KINDS, REDIS_URL, startHarness, type Harness, type TestUser } from './support/harness';
-
-async function rejects(p: Promise<unknown>, code: TRPCError['code']): Promise<TRPCError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
-  return err as TRPCError;
-}
+import { rejects } from './support/rejects';
 
 /** Tables and columns as schema.prisma declares them: name -> { column -> nullable }. */
 function schemaColumns(): Map<string, Map<string, boolean>> {

@@ -1,18 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TRPCError } from '@trpc/server';
 import { DB_KINDS, startHarness, type Harness, type TestUser } from './support/harness';
+import { rejects } from './support/rejects';
 import { ev } from './support/events';
-
-async function rejects(p: Promise<unknown>, code: TRPCError['code']): Promise<TRPCError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
-  return err as TRPCError;
-}
 
 describe.each(DB_KINDS)('tasks, workers and operator actions (%s)', (kind) => {
   let h: Harness;
