@@ -16,6 +16,8 @@ import { createApp } from '@lovage/runtime';
 export const app = createApp({
   broker: process.env.LOVAGE_BROKER_URL ?? 'redis://127.0.0.1:6379/0',
   backend: process.env.LOVAGE_RESULT_BACKEND ?? 'redis://127.0.0.1:6379/1',
+  // Tasks show in the console from the moment they are sent, before a worker receives them.
+  taskSendSentEvent: true,
 });
 
 /** Stored as `ValueError`, so a Python client re-raises the builtin of that name. */

@@ -61,6 +61,7 @@ export interface TestAppOptions {
   /** Seconds results are kept (86400 unless given; null keeps them forever). */
   resultExpires?: number | null;
   taskDefaults?: CreateAppOptions['taskDefaults'];
+  taskSendSentEvent?: boolean;
 }
 
 export interface TestApp {
@@ -91,6 +92,7 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
       pollInterval: options.pollInterval ?? 1,
     },
     taskDefaults: options.taskDefaults ?? {},
+    taskSendSentEvent: options.taskSendSentEvent ?? false,
     logger: silentLogger(),
   });
   const workers: Worker[] = [];

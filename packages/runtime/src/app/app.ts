@@ -11,6 +11,8 @@ import { RedisBroker } from '../broker/redis/redis-broker';
 import { Control } from '../control/control';
 import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
 import { ConfigError } from '../errors';
+import { encodeEvent, eventRoutingKey, taskSentEvent } from '../events/codec';
+import { EVENT_EXCHANGE } from '../events/types';
 import { encodeTaskMessage, type Embed } from '../protocol/message';
 import { parseRateLimit } from '../task/rate-limit';
 import {
@@ -175,7 +177,30 @@ export class App {
       embed: opts.embed,
       headers: opts.headers,
     });
-    await this.broker.publish(opts.queue ?? o.queue, message);
+    const queue = opts.queue ?? o.queue;
+    await this.broker.publish(queue, message);
+    if (this.config.taskSendSentEvent) {
+      const event = taskSentEvent({
+        id,
+        name: def.name,
+        args,
+        kwargs,
+        queue,
+        hostname: this.origin,
+        rootId: opts.rootId ?? id,
+        parentId: opts.parentId ?? null,
+        retries: opts.retries ?? 0,
+        eta,
+        expires,
+        routingKey: queue,
+      });
+      // The task is sent; its event is monitoring data, so a failure to publish it is logged, not thrown.
+      await this.broker
+        .publishFanout(EVENT_EXCHANGE, eventRoutingKey(event.type), encodeEvent(event))
+        .catch((err: unknown) =>
+          this.logger.warn({ err, taskId: id }, 'could not publish the task-sent event'),
+        );
+    }
     return new AsyncResult<Awaited<R>>(id, this);
   }
 

@@ -19,6 +19,11 @@ export const configSchema = z.object({
   resultExpires: seconds.nullable().default(86400),
   /** Queue for tasks that name none. Celery: task_default_queue ('celery'). */
   defaultQueue: z.string().min(1).default('celery'),
+  /**
+   * Publish a `task-sent` event for every task this app sends, so monitors (the console) show a task from
+   * the moment it is queued, before any worker received it. Celery: task_send_sent_event (false).
+   */
+  taskSendSentEvent: z.boolean().default(false),
   /** Seconds a revoked id is honoured. Celery keeps revokes 10800 s in worker memory; we keep them in Redis. */
   revokedTtl: seconds.default(10800),
   /** Broker transport options. Celery: broker_transport_options. */

@@ -4,7 +4,7 @@
  * the console's Retry re-sends, the queue, and the worker's settings in its heartbeat.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Monitor, TaskIndex } from '../../src';
+import { encodeEvent, EVENT_EXCHANGE, Monitor, TaskIndex, taskSentEvent, toCeleryIso } from '../../src';
 import { useTestApps, waitFor } from '../helpers';
 
 describe('a Lovage worker feeding the task-state index', () => {
@@ -74,5 +74,63 @@ describe('a Lovage worker feeding the task-state index', () => {
     );
     expect(workers).toMatchObject({ alive: true, swIdent: 'lovage' });
     expect(workers.extra.lovage).toMatchObject({ pool: 'async', concurrency: 4, settingsVersion: null });
+  });
+
+  it('with taskSendSentEvent, a task is in the index as PENDING from the moment it is sent', async () => {
+    const t = testApp({ taskSendSentEvent: true });
+    const quiet = testApp();
+    const index = new TaskIndex(t.app.config.broker, { prefix: t.prefix });
+    const monitor = new Monitor(t.app, {});
+    await monitor.start();
+    stops.push(
+      () => monitor.stop(),
+      () => index.close(),
+    );
+    // No worker consumes the queue: only the client's event can put the task in the index.
+    const eta = new Date(Date.now() + 3_600_000);
+    const sent = await t.app.sendTask(
+      'mon.later',
+      [1, 'a'],
+      { k: true },
+      { eta, parentId: 'p-1', rootId: 'r-1' },
+    );
+    const row = await waitFor(async () => (await index.get(sent.id)) ?? undefined, {
+      what: 'the sent task in the index',
+    });
+    expect(row).toMatchObject({
+      name: 'mon.later',
+      state: 'PENDING',
+      args: "(1, 'a')",
+      kwargs: "{'k': True}",
+      queue: t.queue,
+      parentId: 'p-1',
+      rootId: 'r-1',
+      worker: null,
+    });
+    expect(row.eta).toBe(toCeleryIso(eta));
+
+    // An app without the option sends no event: its task stays out of the index (under its own prefix,
+    // watched by a monitor of its own).
+    const quietIndex = new TaskIndex(quiet.app.config.broker, { prefix: quiet.prefix });
+    const quietMonitor = new Monitor(quiet.app, {});
+    await quietMonitor.start();
+    stops.push(
+      () => quietMonitor.stop(),
+      () => quietIndex.close(),
+    );
+    const silent = await quiet.app.sendTask('mon.later', [2]);
+    // A marker published after it on the same connection: once it is folded, any event of the task would be.
+    const marker = taskSentEvent({
+      id: 'marker',
+      name: 'mon.marker',
+      args: [],
+      kwargs: {},
+      queue: quiet.queue,
+      hostname: 'test',
+    });
+    await quiet.app.broker.publishFanout(EVENT_EXCHANGE, 'task.sent', encodeEvent(marker));
+    await waitFor(async () => (await quietIndex.get('marker')) ?? undefined, { what: 'the marker folded' });
+    expect(await quietIndex.get(silent.id)).toBeNull();
+    expect(quietMonitor.stats.processed).toBe(1);
   });
 });

@@ -24,6 +24,8 @@ export class LovageClients {
       broker: options.brokerUrl,
       backend: options.resultBackendUrl,
       brokerTransportOptions: { globalKeyprefix: options.keyPrefix },
+      // A retry sent from here is in the index (PENDING, under its parent) before a worker takes it.
+      taskSendSentEvent: true,
     });
     this.taskIndex = new TaskIndex(options.brokerUrl, { prefix: options.keyPrefix });
     this.settings = new SettingsStore(options.brokerUrl, { prefix: options.keyPrefix });
