@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeEvent, EVENT_EXCHANGE, Monitor, TaskIndex, taskSentEvent, toCeleryIso } from '../../src';
-import { useTestApps, waitFor } from '../helpers';
+import { useTestApps, waitFor, type TestApp } from '../helpers';
 
 describe('a Lovage worker feeding the task-state index', () => {
   const testApp = useTestApps();
@@ -13,6 +13,18 @@ describe('a Lovage worker feeding the task-state index', () => {
   afterEach(async () => {
     for (const stop of stops.splice(0)) await stop();
   });
+
+  /** A running Monitor on the test app's events and the index it folds them into. */
+  async function watch(t: TestApp): Promise<{ index: TaskIndex; monitor: Monitor }> {
+    const index = new TaskIndex(t.app.config.broker, { prefix: t.prefix });
+    const monitor = new Monitor(t.app, {});
+    await monitor.start();
+    stops.push(
+      () => monitor.stop(),
+      () => index.close(),
+    );
+    return { index, monitor };
+  }
 
   it('indexes states, results, exceptions, queue, JSON arguments and the worker', async () => {
     const t = testApp();
@@ -28,13 +40,7 @@ describe('a Lovage worker feeding the task-state index', () => {
       },
       { maxRetries: 2 },
     );
-    const index = new TaskIndex(t.app.config.broker, { prefix: t.prefix });
-    const monitor = new Monitor(t.app, {});
-    await monitor.start();
-    stops.push(
-      () => monitor.stop(),
-      () => index.close(),
-    );
+    const { index } = await watch(t);
     const worker = await t.startWorker({ taskEvents: true, hostname: `mon-${t.queue}@test` });
 
     const ok = t.track(await t.app.sendTask('mon.add', [2, 3], { extra: 1 }));
@@ -79,13 +85,7 @@ describe('a Lovage worker feeding the task-state index', () => {
   it('with taskSendSentEvent, a task is in the index as PENDING from the moment it is sent', async () => {
     const t = testApp({ taskSendSentEvent: true });
     const quiet = testApp();
-    const index = new TaskIndex(t.app.config.broker, { prefix: t.prefix });
-    const monitor = new Monitor(t.app, {});
-    await monitor.start();
-    stops.push(
-      () => monitor.stop(),
-      () => index.close(),
-    );
+    const { index } = await watch(t);
     // No worker consumes the queue: only the client's event can put the task in the index.
     const eta = new Date(Date.now() + 3_600_000);
     const sent = await t.app.sendTask(
@@ -111,13 +111,7 @@ describe('a Lovage worker feeding the task-state index', () => {
 
     // An app without the option sends no event: its task stays out of the index (under its own prefix,
     // watched by a monitor of its own).
-    const quietIndex = new TaskIndex(quiet.app.config.broker, { prefix: quiet.prefix });
-    const quietMonitor = new Monitor(quiet.app, {});
-    await quietMonitor.start();
-    stops.push(
-      () => quietMonitor.stop(),
-      () => quietIndex.close(),
-    );
+    const { index: quietIndex, monitor: quietMonitor } = await watch(quiet);
     const silent = await quiet.app.sendTask('mon.later', [2]);
     // A marker published after it on the same connection: once it is folded, any event of the task would be.
     const marker = taskSentEvent({
