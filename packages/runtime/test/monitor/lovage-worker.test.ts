@@ -123,7 +123,10 @@ describe('a Lovage worker feeding the task-state index', () => {
       hostname: 'test',
     });
     await quiet.app.broker.publishFanout(EVENT_EXCHANGE, 'task.sent', encodeEvent(marker));
-    await waitFor(async () => (await quietIndex.get('marker')) ?? undefined, { what: 'the marker folded' });
+    // The monitor counts a batch just after writing it: wait for both.
+    await waitFor(async () => quietMonitor.stats.processed > 0 && (await quietIndex.get('marker')) !== null, {
+      what: 'the marker folded and counted',
+    });
     expect(await quietIndex.get(silent.id)).toBeNull();
     expect(quietMonitor.stats.processed).toBe(1);
   });
