@@ -23,10 +23,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ConsoleApi } from './support/console-api';
+import { childEnv, DIST_DIR, NEXT_BIN, startConsole, WEB_DIR } from './support/console-process';
 import { logTail, startProcess, stopAll, stopProcess, waitFor, type Managed } from './support/processes';
 import { deleteRunData, pingRedis, workerIndexed } from './support/redis';
 import {
@@ -42,35 +42,9 @@ import {
 export const CHROMIUM = '/usr/bin/chromium';
 const BROKER_URL = 'redis://127.0.0.1:6379/0';
 const RESULT_BACKEND_URL = 'redis://127.0.0.1:6379/1';
-const WEB_DIR = path.join(REPO_DIR, 'apps/web');
-const NEXT_BIN = path.join(REPO_DIR, 'node_modules/next/dist/bin/next');
-/** The console is built into its own folder (next.config.ts reads LOVAGE_WEB_DIST_DIR), never `.next`. */
-const DIST_DIR = '.next-e2e';
 const LOVAGE_BIN = path.join(REPO_DIR, 'apps/worker/bin/lovage.mjs');
 
 const log = (line: string) => console.log(`[e2e] ${line}`);
-
-/** The runner's environment minus what would change how the children behave. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^(LOVAGE_|PW_|PLAYWRIGHT_)/.test(k) || k === 'NODE_OPTIONS' || k === 'DATABASE_URL') continue;
-    if (k === 'NODE_ENV' || k === 'PORT') continue;
-    env[k] = v;
-  }
-  return { ...env, NEXT_TELEMETRY_DISABLED: '1', ...extra };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Newest modification time under `p` (0 when missing). */
 function newest(p: string): number {
@@ -219,48 +193,27 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
     await buildConsole();
 
-    const port = await freePort();
-    const baseURL = `http://127.0.0.1:${port}`;
     const admin = {
       email: `admin-${runId}@e2e.test`,
       password: `pw-${randomBytes(12).toString('base64url')}`,
     };
-    web = startProcess(
-      'web',
-      process.execPath,
-      [NEXT_BIN, 'start', '--port', String(port), '-H', '127.0.0.1'],
-      {
-        cwd: WEB_DIR,
-        env: childEnv({
-          NODE_ENV: 'production',
-          NODE_OPTIONS: '--import tsx',
-          LOVAGE_WEB_DIST_DIR: DIST_DIR,
-          PORT: String(port),
-          LOVAGE_WEB_URL: baseURL,
-          LOVAGE_BROKER_URL: BROKER_URL,
-          LOVAGE_RESULT_BACKEND: RESULT_BACKEND_URL,
-          LOVAGE_KEY_PREFIX: prefix,
-          LOVAGE_DATA_DIR: path.join(runDir, 'console'),
-          LOVAGE_AUTH_SECRET: randomBytes(32).toString('hex'),
-          LOVAGE_ADMIN_EMAIL: admin.email,
-          LOVAGE_ADMIN_PASSWORD: admin.password,
-          // Seeding signs in with a made-up X-Forwarded-For per user (support/console-api.ts), as a local
-          // proxy would send it, so it never uses up the sign-in attempts the sign-in journey makes.
-          LOVAGE_TRUSTED_PROXIES: '127.0.0.1,::1',
-        }),
-        logDir: LOG_DIR,
-      },
-    );
-
     const consoleUp = Date.now();
-    await waitFor(
-      `the console at ${baseURL}`,
-      async () => {
-        const res = await fetch(`${baseURL}/sign-in`, { redirect: 'manual' });
-        return res.status === 200 ? true : null;
+    const started = await startConsole({
+      name: 'web',
+      brokerUrl: BROKER_URL,
+      resultBackendUrl: RESULT_BACKEND_URL,
+      prefix,
+      dataDir: path.join(runDir, 'console'),
+      env: {
+        LOVAGE_ADMIN_EMAIL: admin.email,
+        LOVAGE_ADMIN_PASSWORD: admin.password,
+        // Seeding signs in with a made-up X-Forwarded-For per user (support/console-api.ts), as a local
+        // proxy would send it, so it never uses up the sign-in attempts the sign-in journey makes.
+        LOVAGE_TRUSTED_PROXIES: '127.0.0.1,::1',
       },
-      { timeoutMs: 60_000, processes: [web] },
-    );
+    });
+    web = started.web;
+    const baseURL = started.baseURL;
     log(`console answering at ${baseURL} after ${((Date.now() - consoleUp) / 1000).toFixed(1)}s`);
     await waitFor(
       `the worker ${workerHostname} in the task index`,

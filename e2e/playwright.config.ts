@@ -41,7 +41,10 @@ export default defineConfig({
     navigationTimeout: 30_000,
   },
   projects: [
-    { name: 'console', testMatch: ['sign-in.spec.ts', 'settings-validation.spec.ts'] },
+    {
+      name: 'console',
+      testMatch: ['first-admin.spec.ts', 'sign-in.spec.ts', 'settings-validation.spec.ts'],
+    },
     {
       name: 'actions',
       testMatch: ['live-failure-retry.spec.ts', 'revoke-scheduled.spec.ts', 'worker-concurrency.spec.ts'],

@@ -2,6 +2,8 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { Alert, Button, Field, Input } from '@/components/ui';
 import {
@@ -9,6 +11,7 @@ import {
   type CreateFirstAdminInput,
 } from '@/server/routers/setup/create-first-admin.schema';
 import { errorMessage, useTRPC } from '@/trpc/react';
+import { authClient } from './auth-client';
 
 export function SetupForm({ token }: { token: string }) {
   const trpc = useTRPC();
@@ -17,13 +20,26 @@ export function SetupForm({ token }: { token: string }) {
     resolver: zodResolver(createFirstAdminInput),
     defaultValues: { token, email: '', name: '', password: '' },
   });
-  const create = useMutation(trpc.setup.createAdmin.mutationOptions());
+  const router = useRouter();
+  const [signInFailed, setSignInFailed] = useState(false);
+  // The admin is created, then signed in with what was just typed; if that fails, the success message
+  // below links to the sign-in page instead.
+  const create = useMutation(
+    trpc.setup.createAdmin.mutationOptions({
+      onSuccess: async (_admin, input) => {
+        const signedIn = await authClient.signIn.email({ email: input.email, password: input.password });
+        if (signedIn.error) return setSignInFailed(true);
+        router.replace('/tasks');
+        router.refresh();
+      },
+    }),
+  );
   const e = form.formState.errors;
 
   if (create.isSuccess) {
     return (
       <Alert tone="success">
-        Admin {create.data.email} created.{' '}
+        Admin {create.data.email} created. {signInFailed ? '' : 'Opening the console… '}
         <Link className="underline" href="/sign-in">
           Sign in
         </Link>
@@ -55,13 +71,32 @@ export function SetupForm({ token }: { token: string }) {
       className="space-y-4"
     >
       <Field id="email" label="E-mail" error={e.email?.message}>
-        <Input id="email" type="email" autoComplete="username" {...form.register('email')} />
+        <Input
+          id="email"
+          type="email"
+          autoComplete="username"
+          aria-invalid={!!e.email}
+          aria-describedby={e.email ? 'email-error' : undefined}
+          {...form.register('email')}
+        />
       </Field>
       <Field id="name" label="Name" error={e.name?.message}>
-        <Input id="name" {...form.register('name')} />
+        <Input
+          id="name"
+          aria-invalid={!!e.name}
+          aria-describedby={e.name ? 'name-error' : undefined}
+          {...form.register('name')}
+        />
       </Field>
       <Field id="password" label="Password (12+ characters)" error={e.password?.message}>
-        <Input id="password" type="password" autoComplete="new-password" {...form.register('password')} />
+        <Input
+          id="password"
+          type="password"
+          autoComplete="new-password"
+          aria-invalid={!!e.password}
+          aria-describedby={e.password ? 'password-error' : undefined}
+          {...form.register('password')}
+        />
       </Field>
       {create.error && <Alert tone="error">{errorMessage(create.error)}</Alert>}
       <Button type="submit" disabled={create.isPending} className="w-full">
