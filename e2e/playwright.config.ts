@@ -47,7 +47,12 @@ export default defineConfig({
     },
     {
       name: 'actions',
-      testMatch: ['live-failure-retry.spec.ts', 'revoke-scheduled.spec.ts', 'worker-concurrency.spec.ts'],
+      testMatch: [
+        'live-failure-retry.spec.ts',
+        'revoke-scheduled.spec.ts',
+        'worker-concurrency.spec.ts',
+        'dead-letters.spec.ts',
+      ],
     },
     { name: 'audit', testMatch: ['audit.spec.ts'], dependencies: ['actions'] },
   ],

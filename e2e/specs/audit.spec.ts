@@ -1,6 +1,6 @@
 /**
  * Journey 5: the audit log shows what the other journeys did (project `actions`, which this one depends on):
- * who retried and revoked the tasks and who changed the settings, with the reason and the before/after
+ * who retried and revoked the tasks, deleted the dead letter and changed the settings, with the reason and the before/after
  * diff; and the users the admin created.
  */
 import type { Locator, Page } from '@playwright/test';
@@ -15,6 +15,10 @@ interface RetryDone {
 interface RevokeDone {
   id: string;
   reason: string;
+  actor: string;
+}
+interface DeadLetterDone {
+  target: string;
   actor: string;
 }
 interface SettingsDone {
@@ -50,6 +54,7 @@ test.describe('as a viewer', () => {
     const retry = journal.read<RetryDone>('retry');
     const revoke = journal.read<RevokeDone>('revoke');
     const settings = journal.read<SettingsDone>('settings');
+    const deadLetter = journal.read<DeadLetterDone>('deadletter');
 
     await page.goto('/audit');
     await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible();
@@ -73,6 +78,16 @@ test.describe('as a viewer', () => {
     await expect(diffRow(revoked, 'terminate').getByRole('cell')).toHaveText(['terminate', '', 'false']);
     await expect(unchanged(revoked)).toContainText('state "RECEIVED"');
 
+    const deleted = entries(page).filter({ hasText: deadLetter.target });
+    await expect(deleted).toHaveCount(1);
+    await expect(deleted).toContainText('Delete dead letter');
+    await expect(deleted).toContainText(deadLetter.actor);
+    await expect(diffRow(deleted, 'deadLetter').getByRole('cell')).toHaveText([
+      'deadLetter',
+      'true',
+      'false',
+    ]);
+
     const changed = entries(page).filter({ hasText: settings.reason });
     await expect(changed).toHaveCount(1);
     await expect(changed).toContainText('Change settings');
@@ -82,13 +97,14 @@ test.describe('as a viewer', () => {
     await expect(concurrency).toHaveText(['concurrency', settings.stored, String(settings.target)]);
     await snap(page, 'audit');
 
-    // Filtering by actor keeps the operator's two actions only.
+    // Filtering by actor keeps the operator's three actions only.
     const filters = page.getByRole('form', { name: 'Audit filters' });
     await filters.getByLabel('Actor').fill(retry.actor);
     await filters.getByRole('button', { name: 'Apply filters' }).click();
     await expect(page).toHaveURL(/[?&]actor=/);
-    await expect(entries(page)).toHaveCount(2);
+    await expect(entries(page)).toHaveCount(3);
     await expect(entries(page).filter({ hasText: retry.failedId })).toHaveCount(1);
+    await expect(entries(page).filter({ hasText: deadLetter.target })).toHaveCount(1);
     await expect(entries(page).filter({ hasText: revoke.id })).toHaveCount(1);
     expect(run.users.operator.email).toBe(retry.actor);
   });

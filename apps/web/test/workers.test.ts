@@ -5,10 +5,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createApp, Worker, type App } from '@lovage/runtime';
-import { pino } from 'pino';
+import { Worker, type App } from '@lovage/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_KINDS, REDIS_URL, startHarness, type Harness, type TestUser } from './support/harness';
+import {
+  DB_KINDS,
+  silentLogger,
+  startHarness,
+  workerSideApp,
+  type Harness,
+  type TestUser,
+} from './support/harness';
 import { rejects } from './support/rejects';
 
 describe.each(DB_KINDS)('workers: pool and live limits (%s)', (kind) => {
@@ -24,17 +30,13 @@ describe.each(DB_KINDS)('workers: pool and live limits (%s)', (kind) => {
   beforeAll(async () => {
     h = await startHarness(kind);
     [operator, viewer] = await Promise.all([h.createUser('operator'), h.createUser('viewer')]);
-    app = createApp({
-      broker: REDIS_URL,
-      brokerTransportOptions: { globalKeyprefix: h.prefix },
-      logger: pino({ level: 'silent' }),
-    });
+    app = workerSideApp(h);
     app.task('demo.limited', (_ctx, ms: number) => sleep(ms).then(() => ms));
     worker = new Worker(app, {
       queues: [`q-${randomUUID()}`],
       concurrency: 2,
       hostname: `w-${randomUUID().slice(0, 8)}@test`,
-      logger: pino({ level: 'silent' }),
+      logger: silentLogger,
     });
     await worker.start();
   });

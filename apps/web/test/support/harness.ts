@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createApp, type App } from '@lovage/runtime';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import pg from 'pg';
 import { readEnv } from '../../src/env';
 import type { Role } from '../../src/server/auth/roles';
@@ -169,3 +171,17 @@ export async function startHarness(
     },
   };
 }
+
+/**
+ * The other side of the console: an app as a worker process would build it, on the harness's Redis and key
+ * prefix, logging nothing; with a Worker from it, remote control and dead letters reach a real worker.
+ */
+export function workerSideApp(h: Pick<Harness, 'prefix'>): App {
+  return createApp({
+    broker: REDIS_URL,
+    brokerTransportOptions: { globalKeyprefix: h.prefix },
+    logger: silentLogger,
+  });
+}
+
+export const silentLogger = pino({ level: 'silent' });

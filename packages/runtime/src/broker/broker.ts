@@ -100,6 +100,8 @@ export interface Broker {
   storeRevoked(ids: readonly string[], ttlSeconds: number): Promise<void>;
   /** Revoked ids still in force. */
   loadRevoked(): Promise<string[]>;
+  /** The queues that have dead letters, by name, with how many each holds. */
+  deadLetterQueues(): Promise<{ queue: string; count: number }[]>;
   /** The dead letters of a queue, newest first. */
   deadLetters(queue: string, offset?: number, limit?: number): Promise<DeadLetter[]>;
   /** Puts a dead letter's raw message back on its queue (behind the others). False when there is no such entry. */

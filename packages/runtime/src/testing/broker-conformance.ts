@@ -77,6 +77,11 @@ async function until<T>(check: () => Promise<T | undefined>, what: string): Prom
   }
 }
 
+/** This test's queue among the broker's dead-letter queues (other tests may share the broker). */
+async function deadQueue(broker: Broker, q: string): Promise<{ queue: string; count: number }[]> {
+  return (await broker.deadLetterQueues()).filter((x) => x.queue === q);
+}
+
 export function describeBrokerConformance(name: string, makeBroker: MakeBroker): void {
   describe(`Broker conformance: ${name}`, () => {
     const instances: ConformanceBroker[] = [];
@@ -192,6 +197,7 @@ export function describeBrokerConformance(name: string, makeBroker: MakeBroker):
       expect(dead[1]!.queue).toBe(q);
       expect(dead[1]!.at).toBeGreaterThanOrEqual(before - 1000);
       expect(await broker.deadLetters(q, 1, 10)).toEqual([dead[1]]);
+      expect(await deadQueue(broker, q)).toEqual([{ queue: q, count: 2 }]);
       // Dead letters are not in flight: closing does not bring them back.
       await c.close();
       const c2 = consume(broker, [q]);
@@ -222,9 +228,12 @@ export function describeBrokerConformance(name: string, makeBroker: MakeBroker):
       expect(again.map(nOf)).toEqual([3, 1]);
       expect(again[1]!.raw).toBe(d1!.raw);
 
+      expect(await deadQueue(broker, q)).toEqual([{ queue: q, count: 1 }]);
       expect(await broker.deleteDeadLetter(q, two!.id)).toBe(true);
       expect(await broker.deleteDeadLetter(q, two!.id)).toBe(false);
       expect(await broker.deadLetters(q)).toEqual([]);
+      // A queue whose last dead letter went is no longer listed.
+      expect(await deadQueue(broker, q)).toEqual([]);
       expect(await broker.queueLength(q)).toBe(0);
       expect(await broker.requeueDeadLetter(q, randomUUID())).toBe(false);
     });

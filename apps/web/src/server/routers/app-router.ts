@@ -1,5 +1,6 @@
 import { router } from '../trpc/init';
 import { auditRouter } from './audit/router';
+import { deadLettersRouter } from './dead-letters/router';
 import { meRouter } from './me/router';
 import { settingsRouter } from './settings/router';
 import { setupRouter } from './setup/router';
@@ -12,6 +13,7 @@ export const appRouter = router({
   me: meRouter,
   tasks: tasksRouter,
   workers: workersRouter,
+  deadLetters: deadLettersRouter,
   settings: settingsRouter,
   audit: auditRouter,
   users: usersRouter,

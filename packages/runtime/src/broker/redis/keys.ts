@@ -57,6 +57,11 @@ export class RedisKeys {
     return `${this.prefix}lovage:dead:${queue}`;
   }
 
+  /** The queues that have dead letters (a set), so listing them never scans the keyspace. */
+  get deadQueues(): string {
+    return `${this.prefix}lovage:dead-queues`;
+  }
+
   /** kombu's fanout channel: `/<db>.<exchange>` plus `/<routing key>` when there is one. */
   fanout(exchange: string, routingKey = ''): string {
     return `${this.prefix}/${this.db}.${exchange}${routingKey ? `/${routingKey}` : ''}`;

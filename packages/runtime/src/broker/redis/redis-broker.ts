@@ -57,8 +57,22 @@ type Scripted = Redis & {
   lovageExpired(workers: string, max: number): Promise<string[]>;
   lovageRelease(...args: (string | number)[]): Promise<number>;
   lovageRequeue(inflight: string, source: string, raw: string, where: string): Promise<number>;
-  lovageDeadLetter(inflight: string, dead: string, raw: string, entry: string): Promise<number>;
-  lovageDeadLetterTake(dead: string, bucket: string, id: string, mode: 'requeue' | 'delete'): Promise<number>;
+  lovageDeadLetter(
+    inflight: string,
+    dead: string,
+    deadQueues: string,
+    raw: string,
+    entry: string,
+    queue: string,
+  ): Promise<number>;
+  lovageDeadLetterTake(
+    dead: string,
+    bucket: string,
+    deadQueues: string,
+    id: string,
+    mode: 'requeue' | 'delete',
+    queue: string,
+  ): Promise<number>;
 };
 
 function withScripts(redis: Redis): Scripted {
@@ -67,8 +81,8 @@ function withScripts(redis: Redis): Scripted {
   redis.defineCommand('lovageExpired', { numberOfKeys: 1, lua: SCRIPTS.expired });
   redis.defineCommand('lovageRelease', { lua: SCRIPTS.release });
   redis.defineCommand('lovageRequeue', { numberOfKeys: 2, lua: SCRIPTS.requeue });
-  redis.defineCommand('lovageDeadLetter', { numberOfKeys: 2, lua: SCRIPTS.deadLetter });
-  redis.defineCommand('lovageDeadLetterTake', { numberOfKeys: 2, lua: SCRIPTS.deadLetterTake });
+  redis.defineCommand('lovageDeadLetter', { numberOfKeys: 3, lua: SCRIPTS.deadLetter });
+  redis.defineCommand('lovageDeadLetterTake', { numberOfKeys: 3, lua: SCRIPTS.deadLetterTake });
   return redis as Scripted;
 }
 
@@ -270,8 +284,22 @@ export class RedisBroker implements Broker {
   }
 
   private async takeDeadLetter(queue: string, id: string, mode: 'requeue' | 'delete'): Promise<boolean> {
-    const dead = this.keys.dead(queue);
-    return (await this.redis.lovageDeadLetterTake(dead, this.keys.bucket(queue, 0), id, mode)) === 1;
+    const { keys } = this;
+    const taken = await this.redis.lovageDeadLetterTake(
+      keys.dead(queue),
+      keys.bucket(queue, 0),
+      keys.deadQueues,
+      id,
+      mode,
+      queue,
+    );
+    return taken === 1;
+  }
+
+  async deadLetterQueues(): Promise<{ queue: string; count: number }[]> {
+    const queues = (await this.redis.smembers(this.keys.deadQueues)).sort();
+    const counts = await Promise.all(queues.map((q) => this.redis.llen(this.keys.dead(q))));
+    return queues.map((queue, i) => ({ queue, count: counts[i]! })).filter((q) => q.count > 0);
   }
 
   async queueLength(queue: string): Promise<number> {
@@ -522,8 +550,10 @@ class RedisConsumer implements Consumer {
     await this.broker.redis.lovageDeadLetter(
       d.pair.inflight,
       this.broker.keys.dead(d.queue),
+      this.broker.keys.deadQueues,
       d.raw,
       JSON.stringify(entry),
+      d.queue,
     );
   }
 

@@ -1,0 +1,18 @@
+import 'server-only';
+import { protectedProcedure } from '../../trpc/init';
+import { presentDeadLetter } from '../../presenters/dead-letter-presenter';
+import { findDeadLettersInput } from './find-dead-letters.schema';
+
+/** One page of a queue's dead letters, newest first: the messages no worker could run, and why. */
+export const findDeadLetters = protectedProcedure
+  .input(findDeadLettersInput)
+  .query(async ({ ctx, input }) => {
+    const { broker } = ctx.services.lovage.app;
+    const { queue, page, perPage } = input;
+    const [items, queues] = await Promise.all([
+      broker.deadLetters(queue, (page - 1) * perPage, perPage),
+      broker.deadLetterQueues(),
+    ]);
+    const total = queues.find((q) => q.queue === queue)?.count ?? 0;
+    return { total, page, perPage, items: items.map(presentDeadLetter) };
+  });
