@@ -27,7 +27,7 @@ describe('a Lovage worker feeding the task-state index', () => {
   }
 
   it('indexes states, results, exceptions, queue, JSON arguments and the worker', async () => {
-    const t = testApp();
+    const t = testApp({ taskSendSentEvent: true });
     t.app.task('mon.add', (_ctx, a: number, b: number) => a + b);
     t.app.task('mon.fail', (_ctx, why: string) => {
       throw new TypeError(why);
