@@ -84,6 +84,42 @@ describe.each(DB_KINDS)('workers: pool and live limits (%s)', (kind) => {
     expect(all.at(-1)).toMatchObject({ outcome: 'error', detail: { error: err.message } });
   });
 
+  it('makes the worker consume another queue and stop again; the audit holds its queues before and after', async () => {
+    const c = await h.callerFor(operator);
+    const [home] = worker.queues;
+    const extra = `extra-${randomUUID().slice(0, 8)}`;
+    const added = await c.workers.setConsumer({ hostname: worker.hostname, queue: extra, action: 'add' });
+    expect(added.message).toBe(`${worker.hostname}: add consumer ${extra}`);
+    expect(worker.queues).toEqual([home, extra]);
+    const listed = (await c.workers.find()).find((w) => w.hostname === worker.hostname);
+    expect(listed?.queues).toEqual([home, extra].sort());
+
+    await c.workers.setConsumer({
+      hostname: worker.hostname,
+      queue: extra,
+      action: 'cancel',
+      reason: 'drained',
+    });
+    expect(worker.queues).toEqual([home]);
+    const [add] = await entries('queue.add', worker.hostname);
+    expect([add?.before, add?.after, add?.outcome]).toEqual([
+      { queues: [home] },
+      { queues: [home, extra].sort() },
+      'ok',
+    ]);
+    const [cancel] = await entries('queue.cancel', worker.hostname);
+    expect(cancel).toMatchObject({ reason: 'drained', after: { queues: [home] } });
+
+    // The worker refuses to drop its only queue: shown with its words, audited as an error.
+    const err = await rejects(
+      c.workers.setConsumer({ hostname: worker.hostname, queue: home!, action: 'cancel' }),
+      'BAD_REQUEST',
+    );
+    expect(err.message).toContain('it is the only queue consumed');
+    expect(worker.queues).toEqual([home]);
+    expect((await entries('queue.cancel', worker.hostname)).at(-1)?.outcome).toBe('error');
+  });
+
   it("changes a task's rate and time limits on the running worker, audited", async () => {
     const c = await h.callerFor(operator);
     const rate = await c.workers.setTaskLimit({
@@ -138,24 +174,31 @@ describe.each(DB_KINDS)('workers: pool and live limits (%s)', (kind) => {
     ],
     ['a negative time limit', { kind: 'time', taskName: 'demo.bad3', hard: -1, soft: null }, 'hard'],
     ['a pool change of zero processes', { hostname: 'demo.bad4@test', direction: 'grow', n: 0 }, 'n'],
+    ['a queue name with a space', { hostname: 'demo.bad5@test', queue: 'two words', action: 'add' }, 'queue'],
   ] as const)('refuses %s, naming the field; nothing is sent or audited', async ([, input, field]) => {
     const c = await h.callerFor(operator);
     const before = await h.services.prisma.auditEntry.count();
     const call =
       'kind' in input
         ? c.workers.setTaskLimit(input as Parameters<typeof c.workers.setTaskLimit>[0])
-        : c.workers.resizePool(input as Parameters<typeof c.workers.resizePool>[0]);
+        : 'queue' in input
+          ? c.workers.setConsumer(input as Parameters<typeof c.workers.setConsumer>[0])
+          : c.workers.resizePool(input as Parameters<typeof c.workers.resizePool>[0]);
     const err = await rejects(call, 'BAD_REQUEST');
     expect(err.message).toContain(`"${field}"`);
     expect(await h.services.prisma.auditEntry.count()).toBe(before);
     expect(worker.concurrency).toBe(1);
   });
 
-  it('a viewer can change neither pools nor limits', async () => {
+  it('a viewer can change neither pools, queues nor limits', async () => {
     const c = await h.callerFor(viewer);
     await rejects(c.workers.resizePool({ hostname: worker.hostname, direction: 'grow', n: 1 }), 'FORBIDDEN');
     await rejects(
       c.workers.setTaskLimit({ kind: 'rate', taskName: 'demo.limited', rateLimit: null }),
+      'FORBIDDEN',
+    );
+    await rejects(
+      c.workers.setConsumer({ hostname: worker.hostname, queue: 'q', action: 'add' }),
       'FORBIDDEN',
     );
     expect(worker.concurrency).toBe(1);

@@ -24,15 +24,16 @@ function PoolControls({ worker, onOutcome }: { worker: WorkerView; onOutcome: (o
   );
   return (
     <div className="flex items-center gap-1">
-      <Input
-        type="number"
-        min={1}
-        max={100}
-        value={n}
-        onChange={(e) => setN(Math.max(1, Number(e.target.value) || 1))}
-        className="w-16 shrink-0"
-        aria-label={`Processes to add or remove on ${worker.hostname}`}
-      />
+      <div className="w-14 shrink-0">
+        <Input
+          type="number"
+          min={1}
+          max={100}
+          value={n}
+          onChange={(e) => setN(Math.max(1, Number(e.target.value) || 1))}
+          aria-label={`Processes to add or remove on ${worker.hostname}`}
+        />
+      </div>
       <Button
         variant="secondary"
         disabled={resize.isPending}
@@ -49,6 +50,79 @@ function PoolControls({ worker, onOutcome }: { worker: WorkerView; onOutcome: (o
       >
         Shrink
       </Button>
+    </div>
+  );
+}
+
+/** The queues a worker consumes; operators add one or stop one (live, until the worker restarts). */
+function WorkerQueues({
+  worker,
+  canOperate,
+  onOutcome,
+}: {
+  worker: WorkerView;
+  canOperate: boolean;
+  onOutcome: (o: Outcome) => void;
+}) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [queue, setQueue] = useState('');
+  const change = useMutation(
+    trpc.workers.setConsumer.mutationOptions({
+      onSuccess: (r) => {
+        onOutcome({ tone: 'success', text: r.message });
+        setQueue('');
+      },
+      onError: (e) => onOutcome({ tone: 'error', text: errorMessage(e) }),
+      onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.workers.find.queryKey() }),
+    }),
+  );
+  if (worker.queues === null) return <span className="text-slate-400">—</span>;
+  return (
+    <div className="space-y-1">
+      <ul aria-label={`Queues of ${worker.hostname}`} className="flex flex-wrap gap-1">
+        {worker.queues.map((q) => (
+          <li
+            key={q}
+            className="flex items-center gap-1 rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs"
+          >
+            {q}
+            {canOperate && worker.queues!.length > 1 && (
+              <button
+                type="button"
+                className="text-slate-500 hover:text-red-700"
+                aria-label={`Stop consuming ${q} on ${worker.hostname}`}
+                disabled={change.isPending}
+                onClick={() => change.mutate({ hostname: worker.hostname, queue: q, action: 'cancel' })}
+              >
+                ×
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      {canOperate && (
+        <form
+          className="flex gap-1"
+          aria-label={`Add a queue to ${worker.hostname}`}
+          onSubmit={(e) => {
+            e.preventDefault();
+            change.mutate({ hostname: worker.hostname, queue: queue.trim(), action: 'add' });
+          }}
+        >
+          <div className="w-28 shrink-0">
+            <Input
+              value={queue}
+              onChange={(e) => setQueue(e.target.value)}
+              placeholder="queue"
+              aria-label={`Queue to consume on ${worker.hostname}`}
+            />
+          </div>
+          <Button type="submit" variant="secondary" disabled={change.isPending || !queue.trim()}>
+            Add
+          </Button>
+        </form>
+      )}
     </div>
   );
 }
@@ -161,8 +235,19 @@ export function WorkersView() {
             ? 'threads'
             : null;
         const executors = unit && p.processes !== null ? ` · ${p.processes} ${unit}` : '';
-        return `${p.kind ?? '—'} · ${p.maxConcurrency ?? '?'} max${executors}`;
+        return (
+          <div className="space-y-1">
+            <div>{`${p.kind ?? '—'} · ${p.maxConcurrency ?? '?'} max${executors}`}</div>
+            {canOperate && <PoolControls worker={row.original} onOutcome={setOutcome} />}
+          </div>
+        );
       },
+    },
+    {
+      header: 'Queues',
+      cell: ({ row }) => (
+        <WorkerQueues worker={row.original} canOperate={canOperate} onOutcome={setOutcome} />
+      ),
     },
     { header: 'Active', cell: ({ row }) => row.original.active },
     { header: 'Processed', cell: ({ row }) => row.original.processed },
@@ -180,16 +265,6 @@ export function WorkersView() {
         );
       },
     },
-    ...(canOperate
-      ? [
-          {
-            header: 'Resize pool by',
-            cell: ({ row }: { row: { original: WorkerView } }) => (
-              <PoolControls worker={row.original} onOutcome={setOutcome} />
-            ),
-          } as ColumnDef<WorkerView, unknown>,
-        ]
-      : []),
   ];
 
   return (

@@ -18,6 +18,8 @@ export interface WorkerView {
   /** Settings the worker's command line fixed, which stored settings do not override. */
   pinned: string[];
   prefetchMultiplier: number | null;
+  /** The queues it consumes (`inspect active_queues`); null when it did not answer. */
+  queues: string[] | null;
 }
 
 type Dict = Record<string, unknown>;
@@ -26,13 +28,14 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
- * A worker as the workers page shows it: the index's record (events) merged with its `stats` reply
- * (remote control), either of which may be missing. Secrets in replies are masked.
+ * A worker as the workers page shows it: the index's record (events) merged with its `stats` and
+ * `active_queues` replies (remote control), any of which may be missing. Secrets in replies are masked.
  */
 export function presentWorker(
   hostname: string,
   record: WorkerRecord | undefined,
   statsReply: unknown,
+  queuesReply?: unknown,
 ): WorkerView {
   const stats = dict(maskSecrets(statsReply));
   const pool = dict(stats.pool);
@@ -56,5 +59,11 @@ export function presentWorker(
     settingsVersion: num(lovage.settingsVersion),
     pinned: Array.isArray(lovage.pinned) ? lovage.pinned.map(String) : [],
     prefetchMultiplier: num(lovage.prefetchMultiplier),
+    queues: Array.isArray(queuesReply)
+      ? queuesReply
+          .map((q) => str(dict(q).name))
+          .filter((n): n is string => n !== null)
+          .sort()
+      : null,
   };
 }

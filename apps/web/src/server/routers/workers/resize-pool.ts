@@ -1,20 +1,15 @@
 import 'server-only';
-import { TRPCError } from '@trpc/server';
 import { operatorProcedure } from '../../trpc/init';
-import type { Services } from '../../services/services';
 import { audited } from '../../services/audited';
-import { maskSecrets } from '../../presenters/mask';
+import { askWorker, inspectOne, type Control } from './ask-worker';
 import { resizePoolInput } from './resize-pool.schema';
 
-type Control = Services['lovage']['app']['control'];
-
 /** The pool size a worker reports in `inspect stats` (Celery's `pool.max-concurrency`); null if it is silent. */
-async function poolSize(control: Control, hostname: string): Promise<number | null> {
-  const stats = (await control.inspect('stats', { destination: [hostname], timeout: 1 }))[hostname] as
-    { pool?: { 'max-concurrency'?: unknown } } | undefined;
-  const size = stats?.pool?.['max-concurrency'];
-  return typeof size === 'number' ? size : null;
-}
+const poolSize = (control: Control, hostname: string) =>
+  inspectOne(control, hostname, 'stats', (stats) => {
+    const size = (stats as { pool?: { 'max-concurrency'?: unknown } } | null)?.pool?.['max-concurrency'];
+    return typeof size === 'number' ? size : null;
+  });
 
 /**
  * Grows or shrinks one worker's pool by remote control (Celery's pool_grow / pool_shrink). The audit entry
@@ -33,27 +28,15 @@ export const resizePool = operatorProcedure.input(resizePoolInput).mutation(asyn
       reason: input.reason ?? null,
     },
     async () => {
-      const opts = { destination: [input.hostname], timeout: 2 };
-      const replies =
-        input.direction === 'grow'
-          ? await control.poolGrow(input.n, opts)
-          : await control.poolShrink(input.n, opts);
-      const reply = Object.assign({}, ...replies)[input.hostname] as Record<string, unknown> | undefined;
-      if (!reply) {
-        throw new TRPCError({
-          code: 'GATEWAY_TIMEOUT',
-          message: `${input.hostname} did not answer within 2 s.`,
-        });
-      }
-      if (typeof reply.error === 'string') {
-        throw new TRPCError({ code: 'BAD_REQUEST', message: `${input.hostname}: ${reply.error}` });
-      }
-      const said =
-        typeof reply.ok === 'string' ? reply.ok : `pool ${input.direction === 'grow' ? 'grown' : 'shrunk'}`;
+      const { said, reply } = await askWorker(input.hostname, (opts) =>
+        input.direction === 'grow' ? control.poolGrow(input.n, opts) : control.poolShrink(input.n, opts),
+      );
       return {
-        result: { message: `${input.hostname}: ${said}` },
+        result: {
+          message: `${input.hostname}: ${said ?? `pool ${input.direction === 'grow' ? 'grown' : 'shrunk'}`}`,
+        },
         after: { concurrency: await poolSize(control, input.hostname), change },
-        detail: { reply: maskSecrets(reply) },
+        detail: { reply },
       };
     },
   );

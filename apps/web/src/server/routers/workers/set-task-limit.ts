@@ -23,10 +23,13 @@ export const setTaskLimit = operatorProcedure.input(setTaskLimitInput).mutation(
       reason: input.reason ?? null,
     },
     async () => {
+      // Every worker is asked; the wait ends once as many answered as the index believes alive (1 s at most).
+      const alive = (await ctx.services.lovage.taskIndex.workers()).filter((w) => w.alive).length;
+      const opts = { timeout: 1, ...(alive > 0 ? { limit: alive } : {}) };
       const replies =
         input.kind === 'rate'
-          ? await control.rateLimit(input.taskName, input.rateLimit, { timeout: 1 })
-          : await control.timeLimit(input.taskName, { hard: input.hard, soft: input.soft }, { timeout: 1 });
+          ? await control.rateLimit(input.taskName, input.rateLimit, opts)
+          : await control.timeLimit(input.taskName, { hard: input.hard, soft: input.soft }, opts);
       const merged = Object.assign({}, ...replies) as Record<string, Record<string, unknown>>;
       const hosts = Object.keys(merged);
       const failed = hosts.filter((h) => typeof merged[h]?.error === 'string');
