@@ -52,6 +52,7 @@ export default defineConfig({
         'revoke-scheduled.spec.ts',
         'worker-concurrency.spec.ts',
         'dead-letters.spec.ts',
+        'queues.spec.ts',
       ],
     },
     { name: 'audit', testMatch: ['audit.spec.ts'], dependencies: ['actions'] },

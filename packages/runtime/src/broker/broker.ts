@@ -100,6 +100,8 @@ export interface Broker {
   storeRevoked(ids: readonly string[], ttlSeconds: number): Promise<void>;
   /** Revoked ids still in force. */
   loadRevoked(): Promise<string[]>;
+  /** Every queue a Lovage client has published to on this broker, by name (empty or not). */
+  queues(): Promise<string[]>;
   /** The queues that have dead letters, by name, with how many each holds. */
   deadLetterQueues(): Promise<{ queue: string; count: number }[]>;
   /** The dead letters of a queue, newest first. */

@@ -320,6 +320,10 @@ export function describeBrokerConformance(name: string, makeBroker: MakeBroker):
       const c = consume(broker, [q]);
       expect(await c.reserve(10)).toEqual([]);
       expect(await broker.purge(other)).toBe(1);
+      // Both stay known queues, empty or not; a queue never published to is not one.
+      const known = await broker.queues();
+      expect(known).toEqual(expect.arrayContaining([q, other]));
+      expect(known).not.toContain(queue());
     });
 
     it('publishFanout reaches subscribers of that exchange, with the routing key', async () => {

@@ -7,6 +7,7 @@ import { useSessionUser } from '../auth/session-context';
 const LINKS = [
   { href: '/tasks', label: 'Tasks' },
   { href: '/workers', label: 'Workers' },
+  { href: '/queues', label: 'Queues' },
   { href: '/dead-letters', label: 'Dead letters' },
   { href: '/settings', label: 'Settings' },
   { href: '/audit', label: 'Audit log' },

@@ -2,6 +2,7 @@ import { router } from '../trpc/init';
 import { auditRouter } from './audit/router';
 import { deadLettersRouter } from './dead-letters/router';
 import { meRouter } from './me/router';
+import { queuesRouter } from './queues/router';
 import { settingsRouter } from './settings/router';
 import { setupRouter } from './setup/router';
 import { tasksRouter } from './tasks/router';
@@ -13,6 +14,7 @@ export const appRouter = router({
   me: meRouter,
   tasks: tasksRouter,
   workers: workersRouter,
+  queues: queuesRouter,
   deadLetters: deadLettersRouter,
   settings: settingsRouter,
   audit: auditRouter,

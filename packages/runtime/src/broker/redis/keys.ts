@@ -57,6 +57,11 @@ export class RedisKeys {
     return `${this.prefix}lovage:dead:${queue}`;
   }
 
+  /** Every queue published to through Lovage (a set), so listing queues never scans the keyspace. */
+  get queues(): string {
+    return `${this.prefix}lovage:queues`;
+  }
+
   /** The queues that have dead letters (a set), so listing them never scans the keyspace. */
   get deadQueues(): string {
     return `${this.prefix}lovage:dead-queues`;

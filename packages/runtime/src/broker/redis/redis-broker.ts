@@ -159,8 +159,12 @@ export class RedisBroker implements Broker {
     const bucket = this.keys.bucketFor(queue, message.properties.priority);
     try {
       if (!this.declared.has(queue)) {
-        // kombu's binding, so Celery tools that look queues up by binding find ours.
-        await this.publisher.sadd(this.keys.binding(queue), this.keys.bindingMember(queue));
+        // kombu's binding, so Celery tools that look queues up by binding find ours; and our own list of
+        // queues, so the console finds them without scanning the keyspace.
+        await Promise.all([
+          this.publisher.sadd(this.keys.binding(queue), this.keys.bindingMember(queue)),
+          this.publisher.sadd(this.keys.queues, queue),
+        ]);
         this.declared.add(queue);
       }
       await this.publisher.lpush(bucket, envelope);
@@ -294,6 +298,10 @@ export class RedisBroker implements Broker {
       queue,
     );
     return taken === 1;
+  }
+
+  async queues(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.queues)).sort();
   }
 
   async deadLetterQueues(): Promise<{ queue: string; count: number }[]> {

@@ -1,0 +1,151 @@
+'use client';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { ColumnDef } from '@tanstack/react-table';
+import Link from 'next/link';
+import { useState, type FormEvent } from 'react';
+import { DataTable } from '@/components/data-table';
+import { Alert, Button, Input, PageHeader } from '@/components/ui';
+import type { QueueView } from '@/server/routers/queues/find-queues';
+import { errorMessage, fieldIssues, useTRPC } from '@/trpc/react';
+import { useCan } from '../auth/session-context';
+
+type Outcome = { tone: 'success' | 'error'; text: string } | null;
+
+/** Purge behind a confirmation: the queue's name typed again, checked by the server's schema too. */
+function PurgeControl({ queue, onOutcome }: { queue: QueueView; onOutcome: (o: Outcome) => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const purge = useMutation(
+    trpc.queues.purge.mutationOptions({
+      onSuccess: (r) => {
+        onOutcome({ tone: 'success', text: r.message });
+        setOpen(false);
+      },
+      onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.queues.find.queryKey() }),
+    }),
+  );
+  const confirmError = fieldIssues(purge.error).find((i) => i.path[0] === 'confirm')?.message;
+  if (!open) {
+    return (
+      <Button
+        variant="secondary"
+        disabled={queue.waiting === 0}
+        aria-label={`Purge ${queue.name}`}
+        onClick={() => {
+          purge.reset();
+          setOpen(true);
+        }}
+      >
+        Purge…
+      </Button>
+    );
+  }
+  function onSubmit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const confirm = String(new FormData(e.currentTarget).get('confirm') ?? '');
+    purge.mutate({ queue: queue.name, confirm });
+  }
+  const errorId = `purge-${queue.name}-error`;
+  return (
+    <form onSubmit={onSubmit} aria-label={`Purge ${queue.name}`} className="space-y-1">
+      <p className="text-xs text-slate-600">
+        Deletes the {queue.waiting} waiting messages for good. Type <code>{queue.name}</code> to confirm.
+      </p>
+      <div className="flex gap-1">
+        <div className="w-40 shrink-0">
+          <Input
+            name="confirm"
+            autoComplete="off"
+            aria-label={`Type ${queue.name} to confirm`}
+            aria-invalid={!!confirmError}
+            aria-describedby={confirmError ? errorId : undefined}
+          />
+        </div>
+        <Button type="submit" variant="danger" disabled={purge.isPending}>
+          Purge
+        </Button>
+        <Button variant="ghost" onClick={() => setOpen(false)}>
+          Cancel
+        </Button>
+      </div>
+      {purge.error && (
+        <p id={errorId} role="alert" className="text-xs font-medium text-red-700">
+          {confirmError ?? errorMessage(purge.error)}
+        </p>
+      )}
+    </form>
+  );
+}
+
+export function QueuesView() {
+  const trpc = useTRPC();
+  const canOperate = useCan('operator');
+  const queues = useQuery({ ...trpc.queues.find.queryOptions(), refetchInterval: 5000 });
+  const [outcome, setOutcome] = useState<Outcome>(null);
+
+  const columns: ColumnDef<QueueView, unknown>[] = [
+    { header: 'Queue', cell: ({ row }) => <span className="font-mono">{row.original.name}</span> },
+    {
+      header: 'Waiting',
+      cell: ({ row }) => <span className="tabular-nums">{row.original.waiting}</span>,
+    },
+    {
+      header: 'Consumed by',
+      cell: ({ row }) =>
+        row.original.consumers.length ? (
+          row.original.consumers.join(', ')
+        ) : (
+          <span className="text-amber-800">no worker answered for it</span>
+        ),
+    },
+    {
+      header: 'Dead letters',
+      cell: ({ row }) =>
+        row.original.deadLetters ? (
+          <Link
+            className="text-emerald-800 hover:underline"
+            href={`/dead-letters?queue=${encodeURIComponent(row.original.name)}`}
+          >
+            {row.original.deadLetters}
+          </Link>
+        ) : (
+          '0'
+        ),
+    },
+    ...(canOperate
+      ? [
+          {
+            header: 'Actions',
+            cell: ({ row }: { row: { original: QueueView } }) => (
+              <PurgeControl queue={row.original} onOutcome={setOutcome} />
+            ),
+          } as ColumnDef<QueueView, unknown>,
+        ]
+      : []),
+  ];
+
+  return (
+    <div>
+      <PageHeader title="Queues" />
+      <p className="mb-3 text-sm text-slate-600">
+        The backlog of every queue Lovage knows of, which workers consume it, and its dead letters. Refreshed
+        every 5 seconds.
+      </p>
+      {outcome && (
+        <div className="mb-3">
+          <Alert tone={outcome.tone}>{outcome.text}</Alert>
+        </div>
+      )}
+      <DataTable
+        label="Queues"
+        columns={columns}
+        data={queues.data}
+        isLoading={queues.isLoading}
+        error={queues.error ? errorMessage(queues.error) : null}
+        empty="No queue yet: the list fills as tasks are sent."
+        rowKey={(q) => q.name}
+      />
+    </div>
+  );
+}

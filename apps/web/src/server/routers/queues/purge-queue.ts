@@ -1,0 +1,33 @@
+import 'server-only';
+import { operatorProcedure } from '../../trpc/init';
+import { audited } from '../../services/audited';
+import { purgeQueueInput } from './purge-queue.schema';
+
+/**
+ * Deletes every message waiting in a queue (Celery's `purge`); tasks a worker already holds are not
+ * touched. Audited with the backlog before and after and how many went.
+ */
+export const purgeQueue = operatorProcedure.input(purgeQueueInput).mutation(async ({ ctx, input }) => {
+  const { broker } = ctx.services.lovage.app;
+  return audited(
+    ctx.services,
+    ctx.user,
+    {
+      action: 'queue.purge',
+      target: input.queue,
+      before: { waiting: await broker.queueLength(input.queue) },
+      reason: input.reason ?? null,
+    },
+    async () => {
+      const purged = await broker.purge(input.queue);
+      return {
+        result: {
+          purged,
+          message: `Purged ${purged} waiting message${purged === 1 ? '' : 's'} from ${input.queue}.`,
+        },
+        after: { waiting: await broker.queueLength(input.queue) },
+        detail: { purged },
+      };
+    },
+  );
+});

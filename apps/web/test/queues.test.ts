@@ -1,0 +1,90 @@
+/**
+ * The Queues page's procedures against real Redis: every queue published to is listed with its backlog, the
+ * workers consuming it (a real worker answering `active_queues`) and its dead letters; purging needs the
+ * queue's name typed again, deletes only waiting messages, and is audited.
+ */
+import { randomUUID } from 'node:crypto';
+import { Worker, type App } from '@lovage/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DB_KINDS,
+  silentLogger,
+  startHarness,
+  workerSideApp,
+  type Harness,
+  type TestUser,
+} from './support/harness';
+import { rejects } from './support/rejects';
+
+describe.each(DB_KINDS)('queues (%s)', (kind) => {
+  let h: Harness;
+  let operator: TestUser;
+  let viewer: TestUser;
+  let app: App;
+  let worker: Worker;
+  const idle = `idle-${randomUUID()}`;
+  const busy = `busy-${randomUUID()}`;
+
+  beforeAll(async () => {
+    h = await startHarness(kind);
+    [operator, viewer] = await Promise.all([h.createUser('operator'), h.createUser('viewer')]);
+    app = workerSideApp(h);
+    worker = new Worker(app, {
+      queues: [busy],
+      concurrency: 1,
+      hostname: `w-${randomUUID().slice(0, 8)}@test`,
+      logger: silentLogger,
+    });
+    await worker.start();
+    for (const n of [1, 2, 3]) await app.sendTask('demo.add', [n, n], {}, { queue: idle });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await app?.close();
+    await h?.close();
+  });
+
+  it('lists each queue with its backlog, its consumers and dead letters, the largest backlog first', async () => {
+    const c = await h.callerFor(viewer);
+    const queues = await c.queues.find();
+    expect(queues.find((q) => q.name === idle)).toEqual({
+      name: idle,
+      waiting: 3,
+      consumers: [],
+      deadLetters: 0,
+    });
+    expect(queues.find((q) => q.name === busy)).toMatchObject({ waiting: 0, consumers: [worker.hostname] });
+    expect(queues.findIndex((q) => q.name === idle)).toBeLessThan(queues.findIndex((q) => q.name === busy));
+  });
+
+  it('refuses a purge whose confirmation is not the queue name, and a viewer; nothing deleted or audited', async () => {
+    const before = await h.services.prisma.auditEntry.count();
+    const c = await h.callerFor(operator);
+    const err = await rejects(c.queues.purge({ queue: idle, confirm: 'idle' }), 'BAD_REQUEST');
+    expect(err.message).toContain('"confirm"');
+    expect(err.message).toContain("type the queue's name to confirm");
+    await rejects((await h.callerFor(viewer)).queues.purge({ queue: idle, confirm: idle }), 'FORBIDDEN');
+    expect(await app.broker.queueLength(idle)).toBe(3);
+    expect(await h.services.prisma.auditEntry.count()).toBe(before);
+  });
+
+  it('purges the waiting messages when confirmed, audited with the backlog before and after', async () => {
+    const c = await h.callerFor(operator);
+    const res = await c.queues.purge({ queue: idle, confirm: idle, reason: 'stale batch' });
+    expect(res).toEqual({ purged: 3, message: `Purged 3 waiting messages from ${idle}.` });
+    expect(await app.broker.queueLength(idle)).toBe(0);
+    // Still listed: an empty queue is still a queue.
+    expect((await c.queues.find()).find((q) => q.name === idle)?.waiting).toBe(0);
+    const entry = await h.services.prisma.auditEntry.findFirst({
+      where: { action: 'queue.purge', target: idle },
+    });
+    expect(entry).toMatchObject({
+      actorEmail: operator.email,
+      outcome: 'ok',
+      reason: 'stale batch',
+      before: { waiting: 3 },
+      after: { waiting: 0 },
+      detail: { purged: 3 },
+    });
+  });
+});
