@@ -4,15 +4,15 @@
  * masked), and an operator's requeue and delete, each audited; a letter taken twice is NOT_FOUND, audited.
  */
 import { randomUUID } from 'node:crypto';
-import { Worker, type App } from '@lovage/runtime';
+import type { App } from '@lovage/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DB_KINDS,
-  silentLogger,
   startHarness,
-  workerSideApp,
+  startWorkerSide,
   type Harness,
   type TestUser,
+  type WorkerSide,
 } from './support/harness';
 import { rejects } from './support/rejects';
 
@@ -31,6 +31,7 @@ describe.each(DB_KINDS)('dead letters (%s)', (kind) => {
   let operator: TestUser;
   let viewer: TestUser;
   let app: App;
+  let side: WorkerSide;
   const queue = `dl-${randomUUID()}`;
   const junk = 'not json at all, from redis://:hunter2@db:6379/0';
   let unknownTaskId: string;
@@ -38,9 +39,8 @@ describe.each(DB_KINDS)('dead letters (%s)', (kind) => {
   beforeAll(async () => {
     h = await startHarness(kind);
     [operator, viewer] = await Promise.all([h.createUser('operator'), h.createUser('viewer')]);
-    app = workerSideApp(h);
-    const worker = new Worker(app, { queues: [queue], concurrency: 1, logger: silentLogger });
-    await worker.start();
+    side = await startWorkerSide(h, { queues: [queue], concurrency: 1 });
+    app = side.app;
     await h.redis.lpush(`${h.prefix}${queue}`, junk);
     unknownTaskId = (await app.sendTask('no.such.task', [1], {}, { queue })).id;
     await until('two dead letters', async () => {
@@ -48,10 +48,10 @@ describe.each(DB_KINDS)('dead letters (%s)', (kind) => {
       return q?.count === 2 ? q : undefined;
     });
     // Stopped, so a requeued message stays on the queue for the test to see.
-    await worker.stop();
+    await side.worker.stop();
   });
   afterAll(async () => {
-    await app?.close();
+    await side?.close();
     await h?.close();
   });
 

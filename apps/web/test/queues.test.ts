@@ -8,11 +8,11 @@ import { Worker, type App } from '@lovage/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DB_KINDS,
-  silentLogger,
   startHarness,
-  workerSideApp,
+  startWorkerSide,
   type Harness,
   type TestUser,
+  type WorkerSide,
 } from './support/harness';
 import { rejects } from './support/rejects';
 
@@ -22,25 +22,19 @@ describe.each(DB_KINDS)('queues (%s)', (kind) => {
   let viewer: TestUser;
   let app: App;
   let worker: Worker;
+  let side: WorkerSide;
   const idle = `idle-${randomUUID()}`;
   const busy = `busy-${randomUUID()}`;
 
   beforeAll(async () => {
     h = await startHarness(kind);
     [operator, viewer] = await Promise.all([h.createUser('operator'), h.createUser('viewer')]);
-    app = workerSideApp(h);
-    worker = new Worker(app, {
-      queues: [busy],
-      concurrency: 1,
-      hostname: `w-${randomUUID().slice(0, 8)}@test`,
-      logger: silentLogger,
-    });
-    await worker.start();
+    side = await startWorkerSide(h, { queues: [busy], concurrency: 1 });
+    ({ app, worker } = side);
     for (const n of [1, 2, 3]) await app.sendTask('demo.add', [n, n], {}, { queue: idle });
   });
   afterAll(async () => {
-    await worker?.stop();
-    await app?.close();
+    await side?.close();
     await h?.close();
   });
 

@@ -9,11 +9,11 @@ import { Worker, type App } from '@lovage/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DB_KINDS,
-  silentLogger,
   startHarness,
-  workerSideApp,
+  startWorkerSide,
   type Harness,
   type TestUser,
+  type WorkerSide,
 } from './support/harness';
 import { rejects } from './support/rejects';
 
@@ -23,6 +23,7 @@ describe.each(DB_KINDS)('workers: pool and live limits (%s)', (kind) => {
   let viewer: TestUser;
   let app: App;
   let worker: Worker;
+  let side: WorkerSide;
 
   const entries = (action: string, target: string) =>
     h.services.prisma.auditEntry.findMany({ where: { action, target }, orderBy: { id: 'asc' } });
@@ -30,19 +31,15 @@ describe.each(DB_KINDS)('workers: pool and live limits (%s)', (kind) => {
   beforeAll(async () => {
     h = await startHarness(kind);
     [operator, viewer] = await Promise.all([h.createUser('operator'), h.createUser('viewer')]);
-    app = workerSideApp(h);
-    app.task('demo.limited', (_ctx, ms: number) => sleep(ms).then(() => ms));
-    worker = new Worker(app, {
+    side = await startWorkerSide(h, {
       queues: [`q-${randomUUID()}`],
       concurrency: 2,
-      hostname: `w-${randomUUID().slice(0, 8)}@test`,
-      logger: silentLogger,
+      register: (a) => a.task('demo.limited', (_ctx, ms: number) => sleep(ms).then(() => ms)),
     });
-    await worker.start();
+    ({ app, worker } = side);
   });
   afterAll(async () => {
-    await worker?.stop();
-    await app?.close();
+    await side?.close();
     await h?.close();
   });
 

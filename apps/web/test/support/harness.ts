@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp, type App } from '@lovage/runtime';
+import { createApp, Worker, type App } from '@lovage/runtime';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import pg from 'pg';
@@ -172,16 +172,41 @@ export async function startHarness(
   };
 }
 
-/**
- * The other side of the console: an app as a worker process would build it, on the harness's Redis and key
- * prefix, logging nothing; with a Worker from it, remote control and dead letters reach a real worker.
- */
-export function workerSideApp(h: Pick<Harness, 'prefix'>): App {
-  return createApp({
+export const silentLogger = pino({ level: 'silent' });
+
+export interface WorkerSide {
+  /** An app as a worker process would build it, on the harness's Redis and key prefix. */
+  app: App;
+  /** A started worker on `queues`, with a unique node name: remote control and dead letters reach it. */
+  worker: Worker;
+  /** Stops the worker (again is fine) and closes the app. */
+  close(): Promise<void>;
+}
+
+/** The other side of the console: a real worker the console's procedures act on. */
+export async function startWorkerSide(
+  h: Pick<Harness, 'prefix'>,
+  opts: { queues: string[]; concurrency: number; register?: (app: App) => void },
+): Promise<WorkerSide> {
+  const app = createApp({
     broker: REDIS_URL,
     brokerTransportOptions: { globalKeyprefix: h.prefix },
     logger: silentLogger,
   });
+  opts.register?.(app);
+  const worker = new Worker(app, {
+    queues: opts.queues,
+    concurrency: opts.concurrency,
+    hostname: `w-${randomUUID().slice(0, 8)}@test`,
+    logger: silentLogger,
+  });
+  await worker.start();
+  return {
+    app,
+    worker,
+    async close() {
+      await worker.stop();
+      await app.close();
+    },
+  };
 }
-
-export const silentLogger = pino({ level: 'silent' });
