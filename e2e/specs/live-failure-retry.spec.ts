@@ -22,14 +22,20 @@ test('a failing task appears live, and its retry from the console succeeds', asy
 }) => {
   // The list's first answer has arrived before the task exists: only a push can bring its row in (the list
   // is not polled).
-  const listed = page.waitForResponse(
-    (r) => r.url().includes('/api/trpc/') && r.url().includes('tasks.find'),
-  );
+  const answered = (procedure: string) =>
+    page.waitForResponse((r) => r.url().includes('/api/trpc/') && r.url().includes(procedure));
+  const listed = answered('tasks.find');
+  const charted = answered('tasks.activity');
   await page.goto('/tasks');
-  await listed;
+  await Promise.all([listed, charted]);
   await expect(page.getByRole('heading', { level: 1, name: 'Tasks' })).toBeVisible();
   await expect(page.getByRole('status', { name: 'Live updates on' })).toBeVisible();
   const table = page.getByRole('table', { name: 'Tasks' });
+  // The activity chart counts what finished in the last hour (other journeys' tasks may be in it).
+  const chart = page.getByRole('img', { name: /tasks finished in the last hour$/ });
+  const finished = async () => Number((await chart.getAttribute('aria-label'))?.split(' ')[0]);
+  await expect(chart).toBeVisible();
+  const finishedBefore = await finished();
   await page.evaluate(markPage);
 
   const failedId = await queue.send('e2e.flaky', [marker]);
@@ -39,6 +45,8 @@ test('a failing task appears live, and its retry from the console succeeds', asy
   await expect(row).toContainText('FAILURE');
   await expect(row).toContainText(marker);
   expect(await page.evaluate(pageIsMarked), 'the row arrived without a reload').toBe(true);
+  // The failure is in the chart too, pushed the same way.
+  await expect.poll(finished, { message: 'the chart counts the failure' }).toBe(finishedBefore + 1);
   await snap(page, 'tasks');
 
   await row.getByRole('link', { name: 'e2e.flaky' }).click();

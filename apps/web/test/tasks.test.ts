@@ -202,6 +202,19 @@ describe.each(DB_KINDS)('tasks, workers and operator actions (%s)', (kind) => {
     expect(err.message).toMatch(/still STARTED|original arguments/);
   });
 
+  it('charts finished tasks per minute over the last hour; a range it does not offer is refused', async () => {
+    const c = await h.callerFor(viewer);
+    const { bucketMs, buckets } = await c.tasks.activity({ minutes: 60 });
+    expect(bucketMs).toBe(60_000);
+    expect(buckets).toHaveLength(60);
+    expect(buckets.at(-1)!.at + bucketMs).toBeGreaterThan(Date.now());
+    const sum = (s: string) => buckets.reduce((n, b) => n + (b.counts[s] ?? 0), 0);
+    // The seeded tasks that finished a minute ago: demo.add succeeded; demo.fail and demo.send failed.
+    expect([sum('SUCCESS'), sum('FAILURE'), sum('REVOKED')]).toEqual([1, 2, 0]);
+    const err = await rejects(c.tasks.activity({ minutes: 7 }), 'BAD_REQUEST');
+    expect(err.message).toContain('must be 60, 360 or 1440');
+  });
+
   it('pushes index changes to subscribers', async () => {
     const c = await h.callerFor(viewer);
     const iterable = await c.tasks.onChange();

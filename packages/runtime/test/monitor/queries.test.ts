@@ -121,6 +121,33 @@ describe('TaskIndex.list', () => {
   });
 });
 
+describe('TaskIndex.histogram', () => {
+  it('counts the tasks of each state whose latest event fell in each bucket', async () => {
+    const { index, all } = await seeded();
+    // Buckets of 10 s from T0: task i finished (or was last heard of) at T0 + i.
+    const buckets = await index.histogram(['SUCCESS', 'FAILURE'], {
+      from: ms(0),
+      to: ms(40),
+      bucketMs: 10_000,
+    });
+    const expected = [0, 1, 2, 3].map((b) => {
+      const inBucket = all.filter((t) => t.at >= b * 10 && t.at < (b + 1) * 10);
+      return {
+        at: ms(b * 10),
+        counts: {
+          SUCCESS: inBucket.filter((t) => t.state === 'SUCCESS').length,
+          FAILURE: inBucket.filter((t) => t.state === 'FAILURE').length,
+        },
+      };
+    });
+    expect(buckets).toEqual(expected);
+    // Every finished task counted once: the buckets split the range without overlap.
+    const total = buckets.reduce((n, b) => n + b.counts.SUCCESS! + b.counts.FAILURE!, 0);
+    expect(total).toBe(20);
+    expect(await index.histogram(['SUCCESS'], { from: ms(40), to: ms(0), bucketMs: 1000 })).toEqual([]);
+  });
+});
+
 describe('TaskIndex.children', () => {
   it('lists the tasks whose parent is the task, newest first', async () => {
     const index = newIndex();

@@ -11,6 +11,7 @@ import type { TaskRow } from '@/server/presenters/task-presenter';
 import { taskSearchFromParams } from '@/server/routers/tasks/find-tasks.schema';
 import { TASK_STATES } from '@/server/routers/tasks/task-states';
 import { errorMessage, useTRPC } from '@/trpc/react';
+import { ActivityChart } from './activity-chart';
 import { LiveBadge, useLiveTasks } from './use-live-tasks';
 
 const columns: ColumnDef<TaskRow, unknown>[] = [
@@ -68,6 +69,9 @@ export function TasksView() {
       <PageHeader title="Tasks">
         <LiveBadge {...live} />
       </PageHeader>
+      <div className="mb-3">
+        <ActivityChart />
+      </div>
       <div className="mb-3 flex flex-wrap gap-2" aria-label="Tasks per state">
         {Object.entries(counts).map(([state, n]) => (
           <button

@@ -1,4 +1,5 @@
 import { router } from '../../trpc/init';
+import { findTaskActivity } from './find-task-activity';
 import { findTaskFacets } from './find-task-facets';
 import { findTasks } from './find-tasks';
 import { getTask } from './get-task';
@@ -9,6 +10,7 @@ import { revokeTask } from './revoke-task';
 export const tasksRouter = router({
   find: findTasks,
   facets: findTaskFacets,
+  activity: findTaskActivity,
   get: getTask,
   retry: retryTask,
   revoke: revokeTask,

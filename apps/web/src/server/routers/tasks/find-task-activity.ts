@@ -1,0 +1,17 @@
+import 'server-only';
+import { protectedProcedure } from '../../trpc/init';
+import { ACTIVITY_STATES, activityBucketMs, findTaskActivityInput } from './find-task-activity.schema';
+
+/**
+ * Finished tasks over time (succeeded, failed, revoked per bucket), from the task index: what Flower's
+ * monitor graphs show, without living in one process's memory. Buckets end at the current one.
+ */
+export const findTaskActivity = protectedProcedure
+  .input(findTaskActivityInput)
+  .query(async ({ ctx, input }) => {
+    const bucketMs = activityBucketMs(input.minutes);
+    const to = Math.ceil(Date.now() / bucketMs) * bucketMs;
+    const from = to - input.minutes * 60_000;
+    const buckets = await ctx.services.lovage.taskIndex.histogram(ACTIVITY_STATES, { from, to, bucketMs });
+    return { bucketMs, buckets };
+  });
