@@ -87,23 +87,29 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 
 export async function startHarness(
   kind: DbKind,
-  options: { signInPerMinute?: number; failuresPerAccount?: number } = {},
+  options: {
+    signInPerMinute?: number;
+    failuresPerAccount?: number;
+    /** The console's broker and backend URL instead of the machine's Redis (an unreachable one, say). */
+    redisUrl?: string;
+  } = {},
 ): Promise<Harness> {
+  const { redisUrl = REDIS_URL, ...limits } = options;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lovage-web-test-'));
   const prefix = `test-${randomUUID()}:`;
   const db = kind === 'postgres' ? await createTestDatabase() : null;
   const env = readEnv({
     NODE_ENV: 'test',
     LOVAGE_WEB_URL: ORIGIN,
-    LOVAGE_BROKER_URL: REDIS_URL,
-    LOVAGE_RESULT_BACKEND: REDIS_URL,
+    LOVAGE_BROKER_URL: redisUrl,
+    LOVAGE_RESULT_BACKEND: redisUrl,
     LOVAGE_KEY_PREFIX: prefix,
     LOVAGE_DATA_DIR: dataDir,
     LOVAGE_AUTH_SECRET: randomBytes(32).toString('hex'),
     LOVAGE_MIGRATIONS_DIR: MIGRATIONS,
     ...(db ? { DATABASE_URL: db.url } : {}),
   });
-  const services = await createServices(env, options);
+  const services = await createServices(env, limits);
   const redis = new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
   let n = 0;
   const cookies = new Map<string, string>();

@@ -89,6 +89,7 @@ export class App {
       globalKeyprefix: t.globalKeyprefix,
       visibilityTimeout: t.visibilityTimeout,
       pollInterval: t.pollInterval,
+      maxRetriesPerRequest: t.maxRetriesPerRequest,
     });
     this.backend = this.config.backend
       ? new RedisResultBackend(this.config.backend, { resultExpires: this.config.resultExpires })

@@ -35,8 +35,13 @@ export const configSchema = z.object({
       visibilityTimeout: seconds.default(30),
       /** Seconds an idle consumer blocks before re-checking the other priority buckets (1). */
       pollInterval: seconds.max(30).default(1),
+      /**
+       * Reconnects a client command waits through while Redis is unreachable before it fails (20, about
+       * half a minute; null: forever). A console answering people sets 1. Consumers always wait.
+       */
+      maxRetriesPerRequest: z.number().int().min(0).nullable().default(20),
     })
-    .default({ globalKeyprefix: '', visibilityTimeout: 30, pollInterval: 1 }),
+    .default({ globalKeyprefix: '', visibilityTimeout: 30, pollInterval: 1, maxRetriesPerRequest: 20 }),
   /** Defaults applied to every task (their per-task options win). Celery: task_* settings. */
   taskDefaults: z
     .object({

@@ -125,6 +125,11 @@ export interface TaskIndexOptions {
   maxTasks?: number;
   /** Seconds a task is kept after its latest event; also how long a silent worker is listed (7 days). */
   maxAgeSeconds?: number;
+  /**
+   * Reconnects a command waits through while Redis is unreachable before it fails (ioredis'
+   * maxRetriesPerRequest, 20: about half a minute). A console answering people wants 1; null waits forever.
+   */
+  maxRetriesPerRequest?: number | null;
 }
 
 export interface TaskChange {
@@ -231,7 +236,13 @@ export class TaskIndex {
     this.maxTasks = opts.maxTasks ?? 1_000_000;
     this.maxAgeSeconds = opts.maxAgeSeconds ?? 7 * 24 * 3600;
     this.ownsConnection = typeof redis === 'string';
-    const conn = typeof redis === 'string' ? createRedis(redis, { connectionName: 'lovage:index' }) : redis;
+    const conn =
+      typeof redis === 'string'
+        ? createRedis(redis, {
+            connectionName: 'lovage:index',
+            maxRetriesPerRequest: opts.maxRetriesPerRequest,
+          })
+        : redis;
     conn.defineCommand('lovageIndexApply', { numberOfKeys: 3, lua: SCRIPTS.apply });
     conn.defineCommand('lovageIndexTrim', { numberOfKeys: 3, lua: SCRIPTS.trim });
     conn.defineCommand('lovageIndexList', { lua: SCRIPTS.list });

@@ -26,7 +26,11 @@ export function createRedis(url: string, opts: RedisConnectionOptions = {}): Red
     lazyConnect: true,
     connectionName: opts.connectionName ?? 'lovage',
   };
-  return new Redis(url, options);
+  const redis = new Redis(url, options);
+  // Connection errors reach callers as rejected commands (and owners that care listen too); without a
+  // listener ioredis prints "Unhandled error event" on every reconnect attempt while Redis is down.
+  redis.on('error', () => undefined);
+  return redis;
 }
 
 /** The database number of a redis:// URL (`/1` → 1), for pub/sub channel names such as `/0.celery.pidbox`. */

@@ -17,6 +17,11 @@ const SAVE = loadLua(new URL('./scripts/', import.meta.url), 'save');
 export interface SettingsStoreOptions {
   /** Key prefix; use the broker's `globalKeyprefix` so settings live beside the queues they govern. */
   prefix?: string;
+  /**
+   * Reconnects a command waits through while Redis is unreachable before it fails (ioredis'
+   * maxRetriesPerRequest, 20: about half a minute). A console answering people wants 1; null waits forever.
+   */
+  maxRetriesPerRequest?: number | null;
 }
 
 /** Checks settings against the schema; the error names the first bad field. */
@@ -40,7 +45,12 @@ export class SettingsStore {
     this.key = `${prefix}lovage:settings`;
     this.channel = `${prefix}lovage:settings:changed`;
     this.redis =
-      typeof redis === 'string' ? createRedis(redis, { connectionName: 'lovage:settings' }) : redis;
+      typeof redis === 'string'
+        ? createRedis(redis, {
+            connectionName: 'lovage:settings',
+            maxRetriesPerRequest: options.maxRetriesPerRequest,
+          })
+        : redis;
     this.ownsConnection = typeof redis === 'string';
   }
 

@@ -22,8 +22,14 @@ describe('app/config', () => {
       resultExpires: 86400,
       defaultQueue: 'celery',
       revokedTtl: 10800,
-      brokerTransportOptions: { globalKeyprefix: '', visibilityTimeout: 30, pollInterval: 1 },
+      brokerTransportOptions: {
+        globalKeyprefix: '',
+        visibilityTimeout: 30,
+        pollInterval: 1,
+        maxRetriesPerRequest: 20,
+      },
       taskDefaults: {},
+      taskSendSentEvent: false,
     });
   });
 
@@ -42,6 +48,11 @@ describe('app/config', () => {
       'pollInterval',
       { ...base, brokerTransportOptions: { pollInterval: 60 } },
       'brokerTransportOptions.pollInterval',
+    ],
+    [
+      'maxRetriesPerRequest',
+      { ...base, brokerTransportOptions: { maxRetriesPerRequest: -1 } },
+      'brokerTransportOptions.maxRetriesPerRequest',
     ],
     ['taskDefaults.rateLimit', { ...base, taskDefaults: { rateLimit: 'fast' } }, 'taskDefaults.rateLimit'],
     ['taskDefaults.maxRetries', { ...base, taskDefaults: { maxRetries: 1.5 } }, 'taskDefaults.maxRetries'],

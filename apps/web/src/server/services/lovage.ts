@@ -6,6 +6,12 @@ import { createApp, SettingsStore, TaskIndex } from '../runtime';
 export type { TaskChange };
 
 /**
+ * With Redis down, a page should say so within a second or two, not after ioredis' half a minute of
+ * reconnects (per request, and the browser retries twice): one reconnect attempt, then the error.
+ */
+const FAIL_FAST = 1;
+
+/**
  * The console's connections to the queue: a client app (sending retries, revoking, remote control), the
  * monitor's task-state index and the settings store, all under the broker's key prefix. Redis being down
  * does not stop the console from starting: these connect lazily and calls fail with a clear error.
@@ -23,12 +29,13 @@ export class LovageClients {
     this.app = createApp({
       broker: options.brokerUrl,
       backend: options.resultBackendUrl,
-      brokerTransportOptions: { globalKeyprefix: options.keyPrefix },
+      brokerTransportOptions: { globalKeyprefix: options.keyPrefix, maxRetriesPerRequest: FAIL_FAST },
       // A retry sent from here is in the index (PENDING, under its parent) before a worker takes it.
       taskSendSentEvent: true,
     });
-    this.taskIndex = new TaskIndex(options.brokerUrl, { prefix: options.keyPrefix });
-    this.settings = new SettingsStore(options.brokerUrl, { prefix: options.keyPrefix });
+    const redis = { prefix: options.keyPrefix, maxRetriesPerRequest: FAIL_FAST };
+    this.taskIndex = new TaskIndex(options.brokerUrl, redis);
+    this.settings = new SettingsStore(options.brokerUrl, redis);
     this.changes.setMaxListeners(0);
   }
 

@@ -49,6 +49,11 @@ export interface RedisBrokerOptions {
   visibilityTimeout?: number;
   /** Seconds a blocking read waits before checking the other priority buckets again (1). */
   pollInterval?: number;
+  /**
+   * Reconnects a command waits through while Redis is unreachable before it fails (ioredis'
+   * maxRetriesPerRequest, 20: about half a minute). A console answering people wants 1; null waits forever.
+   */
+  maxRetriesPerRequest?: number | null;
 }
 
 type Scripted = Redis & {
@@ -120,8 +125,13 @@ export class RedisBroker implements Broker {
     this.keys = new RedisKeys(options.globalKeyprefix ?? '', redisDb(url));
     this.leaseMs = Math.round((options.visibilityTimeout ?? 30) * 1000);
     this.pollSeconds = options.pollInterval ?? 1;
-    this.redis = withScripts(createRedis(url, { connectionName: 'lovage:broker' }));
-    this.publisher = createRedis(url, { connectionName: 'lovage:publisher', autoPipelining: false });
+    const retries = { maxRetriesPerRequest: options.maxRetriesPerRequest };
+    this.redis = withScripts(createRedis(url, { connectionName: 'lovage:broker', ...retries }));
+    this.publisher = createRedis(url, {
+      connectionName: 'lovage:publisher',
+      autoPipelining: false,
+      ...retries,
+    });
     for (const c of [this.redis, this.publisher]) {
       c.on('error', (err: Error) => {
         // ioredis reconnects by itself; commands wait in its offline queue or reject with a clear error.

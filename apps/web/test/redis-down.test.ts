@@ -1,0 +1,53 @@
+/**
+ * Redis down: the console still starts and signs people in (its database is elsewhere), and every page
+ * that needs Redis answers at once with SERVICE_UNAVAILABLE naming where it looked and how to fix it, rather
+ * than hanging through ioredis' half minute of reconnects.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness, type TestUser } from './support/harness';
+import { rejects } from './support/rejects';
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('the console with Redis unreachable', () => {
+  let h: Harness;
+  let viewer: TestUser;
+  let url: string;
+
+  beforeAll(async () => {
+    url = `redis://:secret@127.0.0.1:${await closedPort()}/0`;
+    h = await startHarness('pglite', { redisUrl: url });
+    viewer = await h.createUser('viewer');
+  });
+  afterAll(() => h?.close());
+
+  it('signs in, and each Redis-backed page fails fast with a message that names the URL, password masked', async () => {
+    const c = await h.callerFor(viewer);
+    expect((await c.me.get()).email).toBe(viewer.email);
+    const masked = url.replace(':secret@', ':****@');
+    for (const call of [
+      () => c.tasks.find({}),
+      () => c.tasks.activity({ minutes: 60 }),
+      () => c.queues.find(),
+      () => c.deadLetters.queues(),
+      () => c.settings.get(),
+    ]) {
+      const started = Date.now();
+      const err = await rejects(call(), 'SERVICE_UNAVAILABLE');
+      expect(err.message).toBe(
+        `Redis is not reachable at ${masked}. Start it (redis-server, or \`docker compose up -d redis\`) or point LOVAGE_BROKER_URL at it.`,
+      );
+      expect(err.message).not.toContain('secret');
+      // One reconnect attempt, not twenty: well under ioredis' default half minute.
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+  });
+});
