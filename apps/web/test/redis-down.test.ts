@@ -50,4 +50,15 @@ describe('the console with Redis unreachable', () => {
       expect(Date.now() - started).toBeLessThan(5000);
     }
   });
+
+  it('refuses live updates within a few seconds rather than pretending to be live', async () => {
+    const c = await h.callerFor(viewer);
+    const started = Date.now();
+    const iterable = await c.tasks.onChange();
+    const err = await rejects(iterable[Symbol.asyncIterator]().next(), 'SERVICE_UNAVAILABLE');
+    expect(err.message).toMatch(
+      /^live updates need Redis at redis:\/\/:\*\*\*\*@127\.0\.0\.1:\d+\/0: no answer within 3 s$/,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });

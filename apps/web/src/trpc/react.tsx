@@ -19,9 +19,12 @@ function makeQueryClient() {
       queries: {
         staleTime: 5_000,
         refetchOnWindowFocus: false,
-        // Retrying a refusal (sign-in needed, forbidden, bad input) never helps.
-        retry: (count, err) =>
-          !(err instanceof TRPCClientError && err.data?.httpStatus && err.data.httpStatus < 500) && count < 2,
+        // Retrying a refusal (sign-in needed, forbidden, bad input) never helps, nor does retrying "Redis is
+        // not reachable" (503: the server already tried) other than by the page's own refresh.
+        retry: (count, err) => {
+          const status = err instanceof TRPCClientError ? err.data?.httpStatus : undefined;
+          return !(status && (status < 500 || status === 503)) && count < 2;
+        },
       },
     },
   });

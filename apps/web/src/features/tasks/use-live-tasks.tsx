@@ -1,7 +1,7 @@
 'use client';
 import { useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
-import { useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import { useTRPC } from '@/trpc/react';
 
 /**
@@ -23,9 +23,22 @@ export function useLiveTasks(onlyIds?: string[]) {
       },
     }),
   );
+  useRetryWhenFailed(sub);
   // @trpc/tanstack-react-query reports "pending" while connected and receiving.
   return { live: sub.status === 'pending', error: sub.error?.message ?? null };
 }
+
+/** After a failed subscription (Redis down, say) try again every few seconds, so "Not live" heals. */
+function useRetryWhenFailed(sub: { status: string; reset: () => void }) {
+  const { status, reset } = sub;
+  useEffect(() => {
+    if (status !== 'error') return;
+    const timer = setTimeout(reset, RETRY_MS);
+    return () => clearTimeout(timer);
+  }, [status, reset]);
+}
+
+const RETRY_MS = 5000;
 
 export function LiveBadge({ live, error }: { live: boolean; error: string | null }) {
   return (
@@ -57,5 +70,6 @@ export function useLiveWorkers() {
       },
     }),
   );
+  useRetryWhenFailed(sub);
   return { live: sub.status === 'pending', error: sub.error?.message ?? null };
 }

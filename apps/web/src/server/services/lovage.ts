@@ -1,7 +1,7 @@
 import 'server-only';
 import { EventEmitter, on } from 'node:events';
 import type { App, TaskChange } from '@lovage/runtime';
-import { createApp, SettingsStore, TaskIndex } from '../runtime';
+import { BrokerError, createApp, SettingsStore, TaskIndex } from '../runtime';
 
 export type { TaskChange };
 
@@ -10,6 +10,8 @@ export type { TaskChange };
  * reconnects (per request, and the browser retries twice): one reconnect attempt, then the error.
  */
 const FAIL_FAST = 1;
+/** How long a live-updates subscription may take to reach Redis. */
+const SUBSCRIBE_TIMEOUT_MS = 3000;
 
 /**
  * The console's connections to the queue: a client app (sending retries, revoking, remote control), the
@@ -44,7 +46,25 @@ export class LovageClients {
    * every open tab, so live updates cost Redis nothing per viewer.
    */
   async *watch(signal: AbortSignal): AsyncGenerator<TaskChange> {
-    await this.ensureSubscribed();
+    // A tab must not show "Live" while Redis is down: no subscription within a few seconds is an error
+    // (the tab says "Not live" and tries again).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new BrokerError(
+              `live updates need Redis at ${this.app.broker.displayUrl}: no answer within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`,
+            ),
+          ),
+        SUBSCRIBE_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([this.ensureSubscribed(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
     try {
       for await (const [change] of on(this.changes, 'change', { signal })) yield change as TaskChange;
     } catch (err) {

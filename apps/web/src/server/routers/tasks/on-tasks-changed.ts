@@ -1,4 +1,5 @@
 import 'server-only';
+import { toTRPCError } from '../../trpc/errors';
 import { protectedProcedure } from '../../trpc/init';
 
 /**
@@ -6,5 +7,10 @@ import { protectedProcedure } from '../../trpc/init';
  * user shares the process's single index subscription; a tab refetches only what it shows.
  */
 export const onTasksChanged = protectedProcedure.subscription(async function* ({ ctx, signal }) {
-  yield* ctx.services.lovage.watch(signal ?? new AbortController().signal);
+  try {
+    yield* ctx.services.lovage.watch(signal ?? new AbortController().signal);
+  } catch (err) {
+    // Thrown while streaming, past the middleware that maps errors: mapped here (Redis down -> 503).
+    throw toTRPCError(err, { brokerUrl: ctx.services.env.brokerUrl });
+  }
 });
