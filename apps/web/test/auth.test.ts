@@ -1,3 +1,4 @@
+import type { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapFirstAdmin } from '../src/server/auth/bootstrap';
 import { DB_KINDS, ORIGIN, startHarness, type Harness, type TestUser } from './support/harness';
@@ -172,6 +173,82 @@ describe.each(DB_KINDS)('sign-in, sessions and roles (%s)', (kind) => {
     );
     expect(out.status).toBe(200);
     await rejects((await h.callerFor(null, { cookie })).me.get(), 'UNAUTHORIZED');
+  });
+
+  it('an admin disables a user: their sessions end and sign-in is refused; enabled again, they sign in', async () => {
+    const user = await h.createUser('operator');
+    const cookie = await h.signIn(user, '10.77.0.1');
+    const admin = await h.createUser('admin');
+    const a = await h.callerFor(admin);
+
+    const res = await a.users.setDisabled({ userId: user.id, disabled: true, reason: 'left the team' });
+    expect(res.disabledAt).not.toBeNull();
+    await rejects((await h.callerFor(null, { cookie })).me.get(), 'UNAUTHORIZED');
+    // The right password now gets a 403 that says why; a wrong one the usual 401, telling nothing.
+    const refused = await h.signInResponse(user.email, user.password, { ip: '10.77.0.2' });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toBe(
+      'This account is disabled. An admin can enable it again.',
+    );
+    expect((await h.signInResponse(user.email, 'wrong-password-x', { ip: '10.77.0.3' })).status).toBe(401);
+    expect(await h.services.prisma.session.count({ where: { userId: user.id } })).toBe(0);
+    expect((await a.users.find()).find((u) => u.id === user.id)?.disabledAt).toBe(res.disabledAt);
+
+    await a.users.setDisabled({ userId: user.id, disabled: false });
+    expect((await h.signInResponse(user.email, user.password, { ip: '10.77.0.4' })).status).toBe(200);
+    const audit = await h.services.prisma.auditEntry.findMany({
+      where: { target: user.email, action: { in: ['user.disable', 'user.enable'] } },
+      orderBy: { id: 'asc' },
+    });
+    expect(audit.map((e) => [e.action, e.actorEmail, e.before, e.after, e.reason])).toEqual([
+      ['user.disable', admin.email, { disabled: false }, { disabled: true }, 'left the team'],
+      ['user.enable', admin.email, { disabled: true }, { disabled: false }, null],
+    ]);
+    expect(audit[0]!.detail).toEqual({ sessionsEnded: 1 });
+  });
+
+  it('nobody disables themselves; a disabled admin does not count as the admin who keeps the role', async () => {
+    const admin = await h.createUser('admin');
+    const a = await h.callerFor(admin);
+    const self = await rejects(
+      a.users.setDisabled({ userId: admin.id, disabled: true }),
+      'PRECONDITION_FAILED',
+    );
+    expect(self.message).toBe('You cannot disable your own account.');
+    // With every other admin disabled, this one is the last enabled admin: it cannot give up the role.
+    const others = (await a.users.find()).filter(
+      (u) => u.role === 'admin' && u.id !== admin.id && !u.disabledAt,
+    );
+    for (const o of others) await a.users.setDisabled({ userId: o.id, disabled: true });
+    const demote = await rejects(
+      a.users.updateRole({ userId: admin.id, role: 'viewer' }),
+      'PRECONDITION_FAILED',
+    );
+    expect(demote.message).toBe('The last admin cannot lose the admin role.');
+    // Two admins left, disabling each other at once: one wins, one enabled admin remains.
+    const b = await h.createUser('admin');
+    const asB = await h.callerFor(b);
+    const results = await Promise.allSettled([
+      a.users.setDisabled({ userId: b.id, disabled: true }),
+      asB.users.setDisabled({ userId: admin.id, disabled: true }),
+    ]);
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(lost.length).toBeGreaterThanOrEqual(1);
+    for (const r of lost) {
+      expect((r.reason as TRPCError).code).toMatch(/^(CONFLICT|PRECONDITION_FAILED)$/);
+    }
+    expect(
+      await h.services.prisma.user.count({ where: { role: 'admin', disabledAt: null } }),
+    ).toBeGreaterThanOrEqual(1);
+    for (const u of [...others, b, admin]) {
+      await h.services.prisma.user.update({ where: { id: u.id }, data: { disabledAt: null } });
+    }
+    const op = await h.createUser('operator');
+    await rejects(
+      (await h.callerFor(op)).users.setDisabled({ userId: viewer.id, disabled: true }),
+      'FORBIDDEN',
+    );
+    await rejects(a.users.setDisabled({ userId: 'no-such-user', disabled: true }), 'NOT_FOUND');
   });
 
   it('has no public sign-up', async () => {

@@ -5,7 +5,7 @@ import type { ColumnDef } from '@tanstack/react-table';
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { DataTable } from '@/components/data-table';
-import { Alert, Button, Card, Field, Input, PageHeader, Select, formatTime } from '@/components/ui';
+import { Alert, Badge, Button, Card, Field, Input, PageHeader, Select, formatTime } from '@/components/ui';
 import { ROLE_DESCRIPTIONS, ROLES, type Role } from '@/server/auth/roles';
 import { createUserInput, type CreateUserInput } from '@/server/routers/users/create-user.schema';
 import { errorMessage, fieldIssues, useTRPC } from '@/trpc/react';
@@ -19,6 +19,8 @@ interface UserRow {
   name: string;
   role: string;
   createdAt: string;
+  /** When an admin disabled the account; null while it may sign in. */
+  disabledAt: string | null;
 }
 
 function CreateUserForm({ onOutcome }: { onOutcome: (o: Outcome) => void }) {
@@ -167,6 +169,52 @@ function PasswordCell({ user, onOutcome }: { user: UserRow; onOutcome: (o: Outco
   );
 }
 
+function AccessCell({
+  user,
+  isMe,
+  onOutcome,
+}: {
+  user: UserRow;
+  isMe: boolean;
+  onOutcome: (o: Outcome) => void;
+}) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const set = useMutation(
+    trpc.users.setDisabled.mutationOptions({
+      onSuccess: (u) =>
+        onOutcome({
+          tone: 'success',
+          text: u.disabledAt
+            ? `${u.email} is disabled; their sessions ended.`
+            : `${u.email} can sign in again.`,
+        }),
+      onError: (e) => onOutcome({ tone: 'error', text: errorMessage(e) }),
+      onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.users.find.queryKey() }),
+    }),
+  );
+  const disabled = user.disabledAt !== null;
+  return (
+    <div className="flex items-center gap-2">
+      {disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">enabled</Badge>}
+      {!isMe && (
+        <Button
+          variant={disabled ? 'secondary' : 'danger'}
+          disabled={set.isPending}
+          aria-label={`${disabled ? 'Enable' : 'Disable'} ${user.email}`}
+          onClick={() => {
+            if (disabled || window.confirm(`Disable ${user.email}? Their sessions end at once.`)) {
+              set.mutate({ userId: user.id, disabled: !disabled });
+            }
+          }}
+        >
+          {disabled ? 'Enable' : 'Disable'}
+        </Button>
+      )}
+    </div>
+  );
+}
+
 export function UsersView() {
   const trpc = useTRPC();
   const me = useSessionUser();
@@ -187,6 +235,12 @@ export function UsersView() {
     },
     { header: 'Role', cell: ({ row }) => <RoleCell user={row.original} onOutcome={setOutcome} /> },
     { header: 'Password', cell: ({ row }) => <PasswordCell user={row.original} onOutcome={setOutcome} /> },
+    {
+      header: 'Access',
+      cell: ({ row }) => (
+        <AccessCell user={row.original} isMe={row.original.id === me.id} onOutcome={setOutcome} />
+      ),
+    },
     { header: 'Created', cell: ({ row }) => formatTime(row.original.createdAt) },
   ];
   return (

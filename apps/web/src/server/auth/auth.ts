@@ -21,6 +21,9 @@ export interface AuthOptions {
 
 const SIGN_IN = '/sign-in/email';
 
+/** What a disabled user is told after giving the right password. */
+export const DISABLED_MESSAGE = 'This account is disabled. An admin can enable it again.';
+
 /**
  * Failed sign-ins per account, kept in the rate-limit table beside better-auth's per-IP counters. The per-IP
  * limit trusts `X-Forwarded-For` (Next sets it only when absent, so a client without a proxy in front can
@@ -109,6 +112,23 @@ export function createAuth(options: AuthOptions) {
       useSecureCookies: secure,
       cookiePrefix: 'lovage',
       ipAddress: { trustedProxies: options.trustedProxies },
+    },
+    databaseHooks: {
+      session: {
+        create: {
+          // Runs once the password was right: a disabled account gets no session (and learns why; someone
+          // without the password learns nothing, the same 401 as for a wrong one).
+          before: async (session) => {
+            const user = await options.prisma.user.findUnique({
+              where: { id: session.userId },
+              select: { disabledAt: true },
+            });
+            if (user?.disabledAt) {
+              throw new APIError('FORBIDDEN', { message: DISABLED_MESSAGE });
+            }
+          },
+        },
+      },
     },
     hooks: {
       before: createAuthMiddleware(async (ctx) => {

@@ -34,6 +34,15 @@ function isRedisUnreachable(err: unknown): boolean {
   );
 }
 
+/** PostgreSQL refused a serializable transaction that raced another (Prisma P2034 / the adapter's name). */
+function isWriteConflict(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    (err as { code?: unknown }).code === 'P2034' ||
+    /TransactionWriteConflict/.test(`${err.name} ${err.message}`)
+  );
+}
+
 /** Turns anything a procedure threw into the TRPCError the client sees. */
 export function toTRPCError(err: unknown, context: { brokerUrl: string }): TRPCError {
   if (err instanceof TRPCError) return err;
@@ -53,6 +62,13 @@ export function toTRPCError(err: unknown, context: { brokerUrl: string }): TRPCE
       message:
         `Redis is not reachable at ${maskUrl(context.brokerUrl)}. Start it (redis-server, or ` +
         '`docker compose up -d redis`) or point LOVAGE_BROKER_URL at it.',
+      cause: err,
+    });
+  }
+  if (isWriteConflict(err)) {
+    return new TRPCError({
+      code: 'CONFLICT',
+      message: 'Someone changed the same thing at the same moment; look again and retry.',
       cause: err,
     });
   }

@@ -16,6 +16,8 @@ export const AUDIT_ACTIONS = [
   'user.create',
   'user.role',
   'user.password',
+  'user.disable',
+  'user.enable',
   'setup.admin',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -40,5 +42,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'user.create': 'Create user',
   'user.role': 'Change role',
   'user.password': 'Reset password',
+  'user.disable': 'Disable user',
+  'user.enable': 'Enable user',
   'setup.admin': 'Create first admin',
 };

@@ -1,6 +1,7 @@
 import { router } from '../../trpc/init';
 import { createUser } from './create-user';
 import { findUsers } from './find-users';
+import { setUserDisabled } from './set-user-disabled';
 import { setUserPassword } from './set-user-password';
 import { updateUserRole } from './update-user-role';
 
@@ -9,4 +10,5 @@ export const usersRouter = router({
   create: createUser,
   updateRole: updateUserRole,
   setPassword: setUserPassword,
+  setDisabled: setUserDisabled,
 });
