@@ -17,7 +17,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { CeleryEvent } from '../events/types';
-import { closeRedis, createRedis } from '../redis/connection';
+import { closeRedis, createRedis, type RedisRetryOptions } from '../redis/connection';
 import { loadLua } from '../redis/scripts';
 import { precedence, States } from '../task/states';
 import { toRows, type StoredWorker } from './rows';
@@ -118,18 +118,13 @@ export interface WorkerRecord {
   extra: Record<string, unknown>;
 }
 
-export interface TaskIndexOptions {
+export interface TaskIndexOptions extends RedisRetryOptions {
   /** Key prefix (use the broker's globalKeyprefix); keys live under `<prefix>lovage:index:`. Default ''. */
   prefix?: string;
   /** Most tasks kept; the least recently updated go first (1,000,000). */
   maxTasks?: number;
   /** Seconds a task is kept after its latest event; also how long a silent worker is listed (7 days). */
   maxAgeSeconds?: number;
-  /**
-   * Reconnects a command waits through while Redis is unreachable before it fails (ioredis'
-   * maxRetriesPerRequest, 20: about half a minute). A console answering people wants 1; null waits forever.
-   */
-  maxRetriesPerRequest?: number | null;
 }
 
 export interface TaskChange {

@@ -5,9 +5,16 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 
-export interface RedisConnectionOptions {
-  /** Reconnect attempts a queued command waits through before it is rejected (ioredis, default 20). */
+/** How long a command waits for an unreachable Redis; the option of every Redis-backed class. */
+export interface RedisRetryOptions {
+  /**
+   * Reconnects a command waits through while Redis is unreachable before it fails (ioredis'
+   * maxRetriesPerRequest, 20: about half a minute). A console answering people wants 1; null waits forever.
+   */
   maxRetriesPerRequest?: number | null;
+}
+
+export interface RedisConnectionOptions extends RedisRetryOptions {
   /** Label in CLIENT LIST, to tell Lovage's connections apart. */
   connectionName?: string;
   /**

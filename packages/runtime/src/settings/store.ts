@@ -8,20 +8,15 @@
  */
 import type { Redis } from 'ioredis';
 import { SettingsConflictError, SettingsInvalidError } from '../errors';
-import { closeRedis, createRedis } from '../redis/connection';
+import { closeRedis, createRedis, type RedisRetryOptions } from '../redis/connection';
 import { loadLua } from '../redis/scripts';
 import { workerSettingsSchema, type SettingsVersion, type WorkerSettings } from './schema';
 
 const SAVE = loadLua(new URL('./scripts/', import.meta.url), 'save');
 
-export interface SettingsStoreOptions {
+export interface SettingsStoreOptions extends RedisRetryOptions {
   /** Key prefix; use the broker's `globalKeyprefix` so settings live beside the queues they govern. */
   prefix?: string;
-  /**
-   * Reconnects a command waits through while Redis is unreachable before it fails (ioredis'
-   * maxRetriesPerRequest, 20: about half a minute). A console answering people wants 1; null waits forever.
-   */
-  maxRetriesPerRequest?: number | null;
 }
 
 /** Checks settings against the schema; the error names the first bad field. */

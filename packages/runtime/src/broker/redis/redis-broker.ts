@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BrokerError, PublishError } from '../../errors';
 import type { OutgoingMessage } from '../../protocol/message';
-import { closeRedis, createRedis, redisDb } from '../../redis/connection';
+import { closeRedis, createRedis, redisDb, type RedisRetryOptions } from '../../redis/connection';
 import { loadLua } from '../../redis/scripts';
 import {
   maskUrl,
@@ -38,7 +38,7 @@ const SCRIPTS = {
   deadLetterTake: loadLua(dir, 'dead-letter-take'),
 };
 
-export interface RedisBrokerOptions {
+export interface RedisBrokerOptions extends RedisRetryOptions {
   /** Prefix of every key and channel. kombu: broker_transport_options.global_keyprefix (''). */
   globalKeyprefix?: string;
   /**
@@ -49,11 +49,6 @@ export interface RedisBrokerOptions {
   visibilityTimeout?: number;
   /** Seconds a blocking read waits before checking the other priority buckets again (1). */
   pollInterval?: number;
-  /**
-   * Reconnects a command waits through while Redis is unreachable before it fails (ioredis'
-   * maxRetriesPerRequest, 20: about half a minute). A console answering people wants 1; null waits forever.
-   */
-  maxRetriesPerRequest?: number | null;
 }
 
 type Scripted = Redis & {
