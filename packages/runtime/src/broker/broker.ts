@@ -102,6 +102,8 @@ export interface Broker {
   loadRevoked(): Promise<string[]>;
   /** Every queue a Lovage client has published to on this broker, by name (empty or not). */
   queues(): Promise<string[]>;
+  /** How many dead letters a queue holds. */
+  deadLetterCount(queue: string): Promise<number>;
   /** The queues that have dead letters, by name, with how many each holds. */
   deadLetterQueues(): Promise<{ queue: string; count: number }[]>;
   /** The dead letters of a queue, newest first. */

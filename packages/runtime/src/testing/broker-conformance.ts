@@ -198,6 +198,7 @@ export function describeBrokerConformance(name: string, makeBroker: MakeBroker):
       expect(dead[1]!.at).toBeGreaterThanOrEqual(before - 1000);
       expect(await broker.deadLetters(q, 1, 10)).toEqual([dead[1]]);
       expect(await deadQueue(broker, q)).toEqual([{ queue: q, count: 2 }]);
+      expect(await broker.deadLetterCount(q)).toBe(2);
       // Dead letters are not in flight: closing does not bring them back.
       await c.close();
       const c2 = consume(broker, [q]);

@@ -309,9 +309,13 @@ export class RedisBroker implements Broker {
     return (await this.redis.smembers(this.keys.queues)).sort();
   }
 
+  deadLetterCount(queue: string): Promise<number> {
+    return this.redis.llen(this.keys.dead(queue));
+  }
+
   async deadLetterQueues(): Promise<{ queue: string; count: number }[]> {
     const queues = (await this.redis.smembers(this.keys.deadQueues)).sort();
-    const counts = await Promise.all(queues.map((q) => this.redis.llen(this.keys.dead(q))));
+    const counts = await Promise.all(queues.map((q) => this.deadLetterCount(q)));
     return queues.map((queue, i) => ({ queue, count: counts[i]! })).filter((q) => q.count > 0);
   }
 

@@ -9,10 +9,9 @@ export const findDeadLetters = protectedProcedure
   .query(async ({ ctx, input }) => {
     const { broker } = ctx.services.lovage.app;
     const { queue, page, perPage } = input;
-    const [items, queues] = await Promise.all([
+    const [items, total] = await Promise.all([
       broker.deadLetters(queue, (page - 1) * perPage, perPage),
-      broker.deadLetterQueues(),
+      broker.deadLetterCount(queue),
     ]);
-    const total = queues.find((q) => q.queue === queue)?.count ?? 0;
     return { total, page, perPage, items: items.map(presentDeadLetter) };
   });
