@@ -27,6 +27,15 @@ const dict = (v: unknown): Dict => (v && typeof v === 'object' && !Array.isArray
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/** The queue names in a worker's `active_queues` reply (Lovage's and Celery's shape), sorted; null if none came. */
+export function queueNamesOf(reply: unknown): string[] | null {
+  if (!Array.isArray(reply)) return null;
+  return reply
+    .map((q) => str(dict(q).name))
+    .filter((n): n is string => n !== null)
+    .sort();
+}
+
 /**
  * A worker as the workers page shows it: the index's record (events) merged with its `stats` and
  * `active_queues` replies (remote control), any of which may be missing. Secrets in replies are masked.
@@ -59,11 +68,6 @@ export function presentWorker(
     settingsVersion: num(lovage.settingsVersion),
     pinned: Array.isArray(lovage.pinned) ? lovage.pinned.map(String) : [],
     prefetchMultiplier: num(lovage.prefetchMultiplier),
-    queues: Array.isArray(queuesReply)
-      ? queuesReply
-          .map((q) => str(dict(q).name))
-          .filter((n): n is string => n !== null)
-          .sort()
-      : null,
+    queues: queueNamesOf(queuesReply),
   };
 }

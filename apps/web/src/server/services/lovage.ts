@@ -1,6 +1,6 @@
 import 'server-only';
 import { EventEmitter, on } from 'node:events';
-import type { App, TaskChange } from '@lovage/runtime';
+import type { App, BroadcastOptions, InspectMethod, TaskChange, WorkerRecord } from '@lovage/runtime';
 import { BrokerError, createApp, SettingsStore, TaskIndex } from '../runtime';
 
 export type { TaskChange };
@@ -39,6 +39,24 @@ export class LovageClients {
     this.taskIndex = new TaskIndex(options.brokerUrl, redis);
     this.settings = new SettingsStore(options.brokerUrl, redis);
     this.changes.setMaxListeners(0);
+  }
+
+  /**
+   * Remote-control options for a command to every worker: wait a second at most, and no longer than it
+   * takes as many workers to answer as the index believes alive. Pass the index's records if already read.
+   */
+  async everyWorker(records?: WorkerRecord[]): Promise<BroadcastOptions> {
+    const alive = (records ?? (await this.taskIndex.workers())).filter((w) => w.alive).length;
+    return { timeout: 1, ...(alive > 0 ? { limit: alive } : {}) };
+  }
+
+  /** `inspect` of every worker, waiting as `everyWorker` says; no replies at all when the broker fails. */
+  async inspectEveryWorker(
+    method: InspectMethod,
+    records?: WorkerRecord[],
+  ): Promise<Record<string, unknown>> {
+    const opts = await this.everyWorker(records);
+    return this.app.control.inspect(method, opts).catch(() => ({}));
   }
 
   /**

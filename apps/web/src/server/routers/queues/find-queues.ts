@@ -1,5 +1,6 @@
 import 'server-only';
 import { protectedProcedure } from '../../trpc/init';
+import { queueNamesOf } from '../../presenters/worker-presenter';
 
 export interface QueueView {
   name: string;
@@ -15,22 +16,18 @@ export interface QueueView {
  * `active_queues` (Celery's too), seen in the task index or holding dead letters; with its backlog.
  */
 export const findQueues = protectedProcedure.query(async ({ ctx }): Promise<QueueView[]> => {
-  const { app, taskIndex } = ctx.services.lovage;
-  const { broker } = app;
-  const alive = (await taskIndex.workers()).filter((w) => w.alive).length;
+  const { lovage } = ctx.services;
+  const { broker } = lovage.app;
   const [known, indexed, dead, active] = await Promise.all([
     broker.queues(),
-    taskIndex.queues(),
+    lovage.taskIndex.queues(),
     broker.deadLetterQueues(),
-    app.control
-      .inspect('active_queues', { timeout: 1, ...(alive > 0 ? { limit: alive } : {}) })
-      .catch(() => ({}) as Record<string, unknown>),
+    lovage.inspectEveryWorker('active_queues'),
   ]);
   const consumers = new Map<string, string[]>();
   for (const [hostname, reply] of Object.entries(active)) {
-    for (const q of Array.isArray(reply) ? reply : []) {
-      const name = (q as { name?: unknown } | null)?.name;
-      if (typeof name === 'string') consumers.set(name, [...(consumers.get(name) ?? []), hostname]);
+    for (const name of queueNamesOf(reply) ?? []) {
+      consumers.set(name, [...(consumers.get(name) ?? []), hostname]);
     }
   }
   const deadCount = new Map(dead.map((d) => [d.queue, d.count]));

@@ -1,19 +1,13 @@
 import 'server-only';
 import { operatorProcedure } from '../../trpc/init';
 import { audited } from '../../services/audited';
+import { queueNamesOf } from '../../presenters/worker-presenter';
 import { askWorker, inspectOne, type Control } from './ask-worker';
 import { setConsumerInput } from './set-consumer.schema';
 
 /** The queues a worker consumes, from `inspect active_queues` (Lovage and Celery alike). */
 const queuesOf = (control: Control, hostname: string) =>
-  inspectOne(control, hostname, 'active_queues', (reply) =>
-    Array.isArray(reply)
-      ? reply
-          .map((q) => (q as { name?: unknown } | null)?.name)
-          .filter((n): n is string => typeof n === 'string')
-          .sort()
-      : null,
-  );
+  inspectOne(control, hostname, 'active_queues', queueNamesOf);
 
 /**
  * Makes one worker start or stop consuming a queue by remote control (Celery's add_consumer /

@@ -23,9 +23,7 @@ export const setTaskLimit = operatorProcedure.input(setTaskLimitInput).mutation(
       reason: input.reason ?? null,
     },
     async () => {
-      // Every worker is asked; the wait ends once as many answered as the index believes alive (1 s at most).
-      const alive = (await ctx.services.lovage.taskIndex.workers()).filter((w) => w.alive).length;
-      const opts = { timeout: 1, ...(alive > 0 ? { limit: alive } : {}) };
+      const opts = await ctx.services.lovage.everyWorker();
       const replies =
         input.kind === 'rate'
           ? await control.rateLimit(input.taskName, input.rateLimit, opts)
