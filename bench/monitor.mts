@@ -12,7 +12,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
 import {
   eventCommon,
   makeEvent,
@@ -23,6 +22,7 @@ import {
   type CeleryEvent,
   type TaskEventType,
 } from '../packages/runtime/src/index';
+import { deleteByPrefix } from './cleanup.mjs';
 
 const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/0';
 const N = Number(process.env.BENCH_MONITOR_N ?? 100_000);
@@ -90,16 +90,7 @@ function toEvents(planned: Planned[]): CeleryEvent[] {
   );
 }
 
-async function cleanup(prefix: string): Promise<void> {
-  const r = new Redis(REDIS);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length) await r.unlink(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
-}
+const cleanup = (prefix: string) => deleteByPrefix(REDIS, prefix);
 
 async function fold(): Promise<void> {
   const prefix = `bench-monitor-${randomUUID().slice(0, 8)}:`;

@@ -4,17 +4,17 @@
  *
  *   pool-drain-noop   N no-op tasks: the cost each pool adds per task (IPC for prefork, postMessage for
  *                     threads, nothing for async)
- *   pool-drain-cpu    M tasks of ~20 ms of CPU each: prefork and threads use every core, the async pool one
+ *   pool-drain-cpu    M tasks of ~12 ms of CPU each (this machine): prefork and threads use every core, the async pool one
  *
  * Standalone: `npx tsx bench/pools.mts` (BENCH_POOL_N no-op tasks, default 5000; BENCH_POOL_CPU_N, 200).
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createPool, type PoolKind } from '../apps/worker/src/pools/index';
 import { Worker } from '../packages/runtime/src/index';
+import { deleteByPrefix } from './cleanup.mjs';
 
 const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/0';
 const N = Number(process.env.BENCH_POOL_N ?? 5000);
@@ -69,10 +69,7 @@ export async function runPoolBench(): Promise<void> {
     }
   }
   await app.close();
-  const r = new Redis(REDIS);
-  const keys = await r.keys(`${prefix}*`);
-  if (keys.length) await r.del(...keys);
-  r.disconnect();
+  await deleteByPrefix(REDIS, prefix);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

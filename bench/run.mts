@@ -14,6 +14,7 @@ import { Queue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createApp, Worker } from '../packages/runtime/src/index';
+import { deleteByPrefix } from './cleanup.mjs';
 
 const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/0';
 const N = Number(process.env.BENCH_N ?? 20_000);
@@ -23,19 +24,8 @@ function emit(figure: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ ...figure, n: N, at: new Date().toISOString() })}\n`);
 }
 
-async function cleanup(prefix: string): Promise<void> {
-  const r = new Redis(REDIS);
-  for (const db of [0, 1]) {
-    await r.select(db);
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-  }
-  r.disconnect();
-}
+/** A run's keys: the broker's in DB 0, results in DB 1. */
+const cleanup = (prefix: string) => deleteByPrefix(REDIS, prefix, [0, 1]);
 
 async function lovage(): Promise<void> {
   const prefix = `bench-${randomUUID().slice(0, 8)}:`;
