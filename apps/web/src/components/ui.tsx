@@ -58,6 +58,14 @@ export const Textarea = forwardRef<HTMLTextAreaElement, TextareaHTMLAttributes<H
   },
 );
 
+/** What a control says of its field's error (shown by `Field` as `<id>-error`): invalid, and described by it. */
+export function errorAria(
+  id: string,
+  error: unknown,
+): { 'aria-invalid': boolean; 'aria-describedby'?: string } {
+  return error ? { 'aria-invalid': true, 'aria-describedby': `${id}-error` } : { 'aria-invalid': false };
+}
+
 /** A labelled form field with its hint and error; `id` ties the label and messages to the control. */
 export function Field({
   id,

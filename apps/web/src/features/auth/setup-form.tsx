@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
-import { Alert, Button, Field, Input } from '@/components/ui';
+import { Alert, Button, Field, Input, errorAria } from '@/components/ui';
 import {
   createFirstAdminInput,
   type CreateFirstAdminInput,
@@ -75,26 +75,19 @@ export function SetupForm({ token }: { token: string }) {
           id="email"
           type="email"
           autoComplete="username"
-          aria-invalid={!!e.email}
-          aria-describedby={e.email ? 'email-error' : undefined}
+          {...errorAria('email', e.email)}
           {...form.register('email')}
         />
       </Field>
       <Field id="name" label="Name" error={e.name?.message}>
-        <Input
-          id="name"
-          aria-invalid={!!e.name}
-          aria-describedby={e.name ? 'name-error' : undefined}
-          {...form.register('name')}
-        />
+        <Input id="name" {...errorAria('name', e.name)} {...form.register('name')} />
       </Field>
       <Field id="password" label="Password (12+ characters)" error={e.password?.message}>
         <Input
           id="password"
           type="password"
           autoComplete="new-password"
-          aria-invalid={!!e.password}
-          aria-describedby={e.password ? 'password-error' : undefined}
+          {...errorAria('password', e.password)}
           {...form.register('password')}
         />
       </Field>

@@ -4,7 +4,7 @@ import type { ColumnDef } from '@tanstack/react-table';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { DataTable } from '@/components/data-table';
-import { Alert, Button, Input, PageHeader } from '@/components/ui';
+import { Alert, Button, Input, PageHeader, errorAria } from '@/components/ui';
 import type { QueueView } from '@/server/routers/queues/find-queues';
 import { errorMessage, fieldIssues, useTRPC } from '@/trpc/react';
 import { useCan } from '../auth/session-context';
@@ -46,7 +46,6 @@ function PurgeControl({ queue, onOutcome }: { queue: QueueView; onOutcome: (o: O
     const confirm = String(new FormData(e.currentTarget).get('confirm') ?? '');
     purge.mutate({ queue: queue.name, confirm });
   }
-  const errorId = `purge-${queue.name}-error`;
   return (
     <form onSubmit={onSubmit} aria-label={`Purge ${queue.name}`} className="space-y-1">
       <p className="text-xs text-slate-600">
@@ -58,8 +57,7 @@ function PurgeControl({ queue, onOutcome }: { queue: QueueView; onOutcome: (o: O
             name="confirm"
             autoComplete="off"
             aria-label={`Type ${queue.name} to confirm`}
-            aria-invalid={!!confirmError}
-            aria-describedby={confirmError ? errorId : undefined}
+            {...errorAria(`purge-${queue.name}`, confirmError)}
           />
         </div>
         <Button type="submit" variant="danger" disabled={purge.isPending}>
@@ -70,7 +68,7 @@ function PurgeControl({ queue, onOutcome }: { queue: QueueView; onOutcome: (o: O
         </Button>
       </div>
       {purge.error && (
-        <p id={errorId} role="alert" className="text-xs font-medium text-red-700">
+        <p id={`purge-${queue.name}-error`} role="alert" className="text-xs font-medium text-red-700">
           {confirmError ?? errorMessage(purge.error)}
         </p>
       )}
