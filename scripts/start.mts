@@ -8,18 +8,30 @@
  *     (DATABASE_URL for a real PostgreSQL), built first when its sources changed;
  *   - a few demo tasks that succeed, fail and retry, so there is something to look at.
  *
- * Ctrl-C stops everything (warm shutdown of the worker).
+ * Ctrl-C stops everything warmly: the worker finishes its running tasks, the monitor folds what it received
+ * (see services.mts). A second Ctrl-C stops at once (cold shutdown); a third kills what is left.
+ *
+ * Colours only on a terminal and without NO_COLOR (https://no-color.org): piped or redirected, the output is
+ * plain text.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { Services } from './services.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const broker = process.env.LOVAGE_BROKER_URL ?? 'redis://127.0.0.1:6379/0';
 const backend = process.env.LOVAGE_RESULT_BACKEND ?? 'redis://127.0.0.1:6379/1';
 const port = process.env.PORT ?? '3000';
 const lovage = path.join(root, 'apps/worker/bin/lovage.mjs');
+// The services write into pipes, so they cannot see the terminal themselves: FORCE_COLOR or NO_COLOR tells
+// them (pino-pretty and Next.js both read these), unless the user already chose.
+const colour =
+  process.env.FORCE_COLOR === undefined && process.env.NO_COLOR === undefined
+    ? process.stdout.isTTY && process.env.TERM !== 'dumb'
+      ? { FORCE_COLOR: '1' }
+      : { NO_COLOR: '1' }
+    : {};
 
 async function checkRedis(): Promise<void> {
   const redis = new Redis(broker, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -41,78 +53,15 @@ async function checkRedis(): Promise<void> {
   }
 }
 
-const children: ChildProcess[] = [];
-const grouped = new Set<ChildProcess>();
-
-interface RunOptions {
-  /** Ends by itself (the demo sender): its exit does not stop the others. */
-  oneShot?: boolean;
-  /**
-   * Its own process group, stopped as a group: the console's build and next-server are its grandchildren.
-   * Not for the worker: its pool children must hear only from it (a SIGTERM of their own would end them
-   * mid-task), which is how the worker's warm shutdown finishes their tasks.
-   */
-  group?: boolean;
-}
-
-function run(
-  name: string,
-  args: string[],
-  env: Record<string, string> = {},
-  opts: RunOptions = {},
-): ChildProcess {
-  const { oneShot = false, group = false } = opts;
-  const child = spawn(args[0]!, args.slice(1), {
-    cwd: root,
-    env: { ...process.env, LOVAGE_BROKER_URL: broker, LOVAGE_RESULT_BACKEND: backend, PORT: port, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: group,
-  });
-  const prefix = `${name.padEnd(7)}| `;
-  for (const stream of [child.stdout!, child.stderr!]) {
-    let partial = '';
-    stream.setEncoding('utf8').on('data', (chunk: string) => {
-      partial += chunk;
-      const lines = partial.split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
-    });
-  }
-  child.on('exit', (code, signal) => {
-    process.stdout.write(`${prefix}exited (${signal ?? code})\n`);
-    // A service that stops takes the others down; a one-shot (the demo sender) just ends.
-    if (!stopping && !oneShot) stop(code ?? 1);
-  });
-  children.push(child);
-  if (group) grouped.add(child);
-  return child;
-}
-
-let stopping = false;
-function stop(code = 0): void {
-  if (stopping) return;
-  stopping = true;
-  const signal = (c: ChildProcess, sig: NodeJS.Signals) => {
-    if (c.exitCode !== null || c.signalCode !== null || !c.pid) return;
-    if (!grouped.has(c)) return void c.kill(sig);
-    try {
-      process.kill(-c.pid, sig);
-    } catch {
-      c.kill(sig);
-    }
-  };
-  for (const c of children) signal(c, 'SIGTERM');
-  const timer = setTimeout(() => {
-    for (const c of children) signal(c, 'SIGKILL');
-    process.exit(code);
-  }, 15_000);
-  timer.unref();
-  void Promise.all(
-    children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))),
-  ).then(() => process.exit(code));
-}
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
+const services = new Services(root, {
+  ...process.env,
+  ...colour,
+  LOVAGE_BROKER_URL: broker,
+  LOVAGE_RESULT_BACKEND: backend,
+  PORT: port,
+});
+services.handleSignals();
+const run = services.run.bind(services);
 
 await checkRedis();
 
@@ -125,7 +74,7 @@ run('web', [process.execPath, 'apps/web/scripts/start.mjs'], { NODE_ENV: 'produc
 
 // Something to look at: the demo tasks, once the worker is up.
 setTimeout(() => {
-  if (!stopping)
+  if (!services.stopping)
     run('demo', [process.execPath, '--import', 'tsx', 'apps/worker/examples/send.ts'], {}, { oneShot: true });
 }, 4000).unref();
 

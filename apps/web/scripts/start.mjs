@@ -42,6 +42,13 @@ if (process.argv.includes('--rebuild') || built < Math.max(...sources.map(newest
   if (res.status !== 0) process.exit(res.status ?? 1);
 }
 const port = process.env.PORT ?? '3000';
-const child = spawn(next, ['start', '--port', port], { cwd: here, env, stdio: 'inherit' });
+// Loopback unless asked: a first look must not open the console to the network. HOST=0.0.0.0 listens on
+// every interface (docker-compose sets it: the console must be reachable from outside its container).
+const host = process.env.HOST || '127.0.0.1';
+const child = spawn(next, ['start', '--port', port, '--hostname', host], {
+  cwd: here,
+  env,
+  stdio: 'inherit',
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

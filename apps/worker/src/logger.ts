@@ -17,9 +17,7 @@ export type LogFormat = 'pretty' | 'json';
 export function createLogger(level: LogLevelName, format: LogFormat): Logger {
   const options = { name: 'lovage', level: LOG_LEVELS[level] };
   if (format === 'json') return pino(options);
-  // Synchronous so that lines written just before process.exit() are not lost.
-  return pino(
-    options,
-    pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }),
-  );
+  // Synchronous so that lines written just before process.exit() are not lost. Colours only where
+  // colorette sees a terminal (or FORCE_COLOR), never with NO_COLOR.
+  return pino(options, pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }));
 }
