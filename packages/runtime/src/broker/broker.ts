@@ -32,6 +32,11 @@ export interface ConsumerOptions {
   visibilityTimeout?: number;
   /** Called when the broker finds that this consumer's lease lapsed and its messages went back to the queues. */
   onLeaseLost?: () => void;
+  /**
+   * Called when the broker had lost this consumer's records (Redis restarted without its data) and the
+   * consumer re-established them, writing back `restored` messages it holds so none can be lost later.
+   */
+  onRecordsRestored?: (restored: number) => void;
 }
 
 export interface Consumer {

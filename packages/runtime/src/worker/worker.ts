@@ -260,6 +260,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       queues: this.queues,
       visibilityTimeout: this.settings.visibilityTimeout,
       onLeaseLost: () => this.onLeaseLost(),
+      onRecordsRestored: (restored) =>
+        this.log.warn(
+          { restored, held: this.ready.length + this.scheduled.size + this.active.size },
+          "the broker had lost this worker's lease and in-flight records (Redis restarted without its data?): " +
+            're-registered, and the tasks held here are recorded again',
+        ),
     });
     this.loop = this.consume();
     await this.events?.start();
@@ -334,7 +340,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private onLeaseLost(): void {
     this.log.warn(
-      'lease lapsed (the process stalled longer than visibilityTimeout): reserved tasks went back to the queue',
+      'lease lapsed (the process stalled longer than visibilityTimeout) and another worker returned the ' +
+        'tasks reserved here to the queue: dropping those not started',
     );
     for (const h of this.scheduled) clearTimeout(h.timer);
     this.scheduled.clear();

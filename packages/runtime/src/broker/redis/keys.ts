@@ -45,6 +45,11 @@ export class RedisKeys {
     return `${this.prefix}lovage:inflight-index:${consumerId}`;
   }
 
+  /** Set for a day when a reaper returned a consumer's messages, so the consumer learns it if it lives on. */
+  reaped(consumerId: string): string {
+    return `${this.prefix}lovage:reaped:${consumerId}`;
+  }
+
   inflight(consumerId: string, queue: string, step: number): string {
     return `${this.prefix}lovage:inflight:${consumerId}:${queue}:${step}`;
   }

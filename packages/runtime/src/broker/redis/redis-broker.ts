@@ -31,6 +31,7 @@ const dir = new URL('./scripts/', import.meta.url);
 const SCRIPTS = {
   reserve: loadLua(dir, 'reserve'),
   renew: loadLua(dir, 'renew'),
+  register: loadLua(dir, 'register'),
   expired: loadLua(dir, 'expired'),
   release: loadLua(dir, 'release'),
   requeue: loadLua(dir, 'requeue'),
@@ -52,8 +53,9 @@ export interface RedisBrokerOptions extends RedisRetryOptions {
 }
 
 type Scripted = Redis & {
-  lovageReserve(...args: (string | number)[]): Promise<(string | number)[]>;
-  lovageRenew(workers: string, id: string, leaseMs: number): Promise<number>;
+  lovageReserve(...args: (string | number)[]): Promise<(string | number)[] | -1>;
+  lovageRenew(workers: string, index: string, id: string, leaseMs: number): Promise<number>;
+  lovageRegister(...args: (string | number)[]): Promise<number>;
   lovageExpired(workers: string, max: number): Promise<string[]>;
   lovageRelease(...args: (string | number)[]): Promise<number>;
   lovageRequeue(inflight: string, source: string, raw: string, where: string): Promise<number>;
@@ -77,7 +79,8 @@ type Scripted = Redis & {
 
 function withScripts(redis: Redis): Scripted {
   redis.defineCommand('lovageReserve', { lua: SCRIPTS.reserve });
-  redis.defineCommand('lovageRenew', { numberOfKeys: 1, lua: SCRIPTS.renew });
+  redis.defineCommand('lovageRenew', { numberOfKeys: 2, lua: SCRIPTS.renew });
+  redis.defineCommand('lovageRegister', { lua: SCRIPTS.register });
   redis.defineCommand('lovageExpired', { numberOfKeys: 1, lua: SCRIPTS.expired });
   redis.defineCommand('lovageRelease', { lua: SCRIPTS.release });
   redis.defineCommand('lovageRequeue', { numberOfKeys: 2, lua: SCRIPTS.requeue });
@@ -127,6 +130,8 @@ export class RedisBroker implements Broker {
       autoPipelining: false,
       ...retries,
     });
+    // After a reconnect Redis may have restarted without its data: declare queues again on next publish.
+    this.publisher.on('ready', () => this.declared.clear());
     for (const c of [this.redis, this.publisher]) {
       c.on('error', (err: Error) => {
         // ioredis reconnects by itself; commands wait in its offline queue or reject with a clear error.
@@ -349,7 +354,7 @@ export class RedisBroker implements Broker {
   async releaseConsumer(consumerId: string, onlyIfExpired: boolean): Promise<number> {
     const index = this.keys.inflightIndex(consumerId);
     const pairs = await this.redis.hgetall(index);
-    const keys = [this.keys.workers, index];
+    const keys = [this.keys.workers, index, this.keys.reaped(consumerId)];
     for (const [inflight, source] of Object.entries(pairs)) keys.push(inflight, source);
     return this.redis.lovageRelease(keys.length, ...keys, consumerId, onlyIfExpired ? '1' : '0');
   }
@@ -364,6 +369,13 @@ class RedisConsumer implements Consumer {
   private pairs: Pair[];
   private queues: readonly string[];
   private readonly leaseMs: number;
+  /** Every in-flight list this consumer has used (dropped queues' included), with its source bucket. */
+  private readonly indexed = new Map<string, string>();
+  /**
+   * Messages reserved and not yet acknowledged, requeued or dead-lettered: what this consumer must be able to
+   * return, and what it puts back if Redis forgets its in-flight lists (register.lua).
+   */
+  private readonly held = new Set<RedisDelivery>();
   /** One blocking connection per queue, each waiting on the queue's priority-0 bucket while idle. */
   private readonly blockers = new Map<string, { conn: Scripted; pending: Promise<void> | null }>();
   private readonly buffered: RedisDelivery[] = [];
@@ -372,6 +384,7 @@ class RedisConsumer implements Consumer {
   private renewTimer: NodeJS.Timeout | null = null;
   private reapTimer: NodeJS.Timeout | null = null;
   private registered: Promise<void> | null = null;
+  private reestablishing: Promise<void> | null = null;
   private closed = false;
 
   constructor(
@@ -382,6 +395,11 @@ class RedisConsumer implements Consumer {
     this.leaseMs = options.visibilityTimeout ? Math.round(options.visibilityTimeout * 1000) : broker.leaseMs;
     this.queues = [...options.queues];
     this.pairs = this.pairsFor(this.queues);
+    for (const p of this.pairs) this.indexed.set(p.inflight, p.source);
+  }
+
+  private get id(): string {
+    return this.options.consumerId;
   }
 
   private pairsFor(queues: readonly string[]): Pair[] {
@@ -390,7 +408,7 @@ class RedisConsumer implements Consumer {
       queues.map((queue) => ({
         queue,
         source: k.bucket(queue, step),
-        inflight: k.inflight(this.options.consumerId, queue, step),
+        inflight: k.inflight(this.id, queue, step),
       })),
     );
   }
@@ -400,6 +418,7 @@ class RedisConsumer implements Consumer {
     const added = this.pairsFor(next.filter((q) => !this.queues.includes(q)));
     this.queues = next;
     this.pairs = this.pairsFor(next);
+    for (const p of added) this.indexed.set(p.inflight, p.source);
     for (const [queue, b] of this.blockers) {
       if (!next.includes(queue)) {
         this.blockers.delete(queue);
@@ -407,24 +426,42 @@ class RedisConsumer implements Consumer {
         b.conn.disconnect();
       }
     }
-    // In-flight lists of dropped queues stay in the index, so release and reaping still cover them.
+    // In-flight lists of dropped queues stay in the index, so release and reaping still cover them. Reserve
+    // refuses to move anything while the index lacks a list (it checks the index exists; the new lists are
+    // added here before any reserve names them, and register.lua writes them all again after a loss).
     if (added.length > 0 && this.registered) {
       const index: Record<string, string> = {};
       for (const p of added) index[p.inflight] = p.source;
-      void this.broker.redis
-        .hset(this.broker.keys.inflightIndex(this.options.consumerId), index)
-        .catch(() => undefined);
+      void this.broker.redis.hset(this.broker.keys.inflightIndex(this.id), index).catch(() => undefined);
     }
+  }
+
+  /**
+   * Writes the lease and the in-flight index (every list used so far), and puts back the held messages Redis
+   * no longer has. Returns register.lua's answer: -1 when a reaper had taken the lease, else how many
+   * messages went back into in-flight lists.
+   */
+  private async establish(): Promise<number> {
+    const k = this.broker.keys;
+    const lists = [...this.indexed.keys()];
+    const slot = new Map(lists.map((l, i) => [l, i + 1]));
+    // Taken synchronously with the call, on the connection acks use: an ack issued before is not put back.
+    const restore = [...this.held].flatMap((d) => [slot.get(d.pair.inflight) ?? 0, d.raw]);
+    const keys = [k.workers, k.inflightIndex(this.id), k.reaped(this.id), ...lists];
+    return this.broker.redis.lovageRegister(
+      keys.length,
+      ...keys,
+      this.id,
+      this.leaseMs,
+      lists.length,
+      ...lists.map((l) => this.indexed.get(l)!),
+      ...restore,
+    );
   }
 
   private register(): Promise<void> {
     this.registered ??= (async () => {
-      const r = this.broker.redis;
-      const k = this.broker.keys;
-      const index: Record<string, string> = {};
-      for (const p of this.pairs) index[p.inflight] = p.source;
-      await r.hset(k.inflightIndex(this.options.consumerId), index);
-      await r.lovageRenew(k.workers, this.options.consumerId, this.leaseMs);
+      await this.establish();
       const renewEvery = Math.max(100, Math.floor(this.leaseMs / 3));
       this.renewTimer = setInterval(() => void this.renew(), renewEvery);
       this.reapTimer = setInterval(
@@ -435,22 +472,50 @@ class RedisConsumer implements Consumer {
       this.reapTimer.unref();
       await this.broker.reapExpired();
     })();
+    // A failed first registration (Redis away) is retried by the next reserve.
+    this.registered.catch(() => (this.registered = null));
     return this.registered;
+  }
+
+  /**
+   * The lease or the index is gone. Either a reaper took them (this process stalled past the lease, and what
+   * it held went back to the queues) or Redis lost them (restarted without its data, or failed over). Both
+   * are re-established before anything else is reserved; in the second case the held messages go back into
+   * the in-flight lists, so a later crash or stop still returns them.
+   */
+  private reestablish(): Promise<void> {
+    this.reestablishing ??= (async () => {
+      try {
+        const answer = await this.establish();
+        if (answer === -1) {
+          this.buffered.length = 0;
+          this.held.clear();
+          this.options.onLeaseLost?.();
+        } else {
+          this.options.onRecordsRestored?.(answer);
+        }
+      } finally {
+        this.reestablishing = null;
+      }
+    })();
+    return this.reestablishing;
+  }
+
+  /** Extends the lease; re-establishes it when Redis no longer has it. Resolves once it is held again. */
+  private async renewOrReestablish(): Promise<void> {
+    const held = await this.broker.redis.lovageRenew(
+      this.broker.keys.workers,
+      this.broker.keys.inflightIndex(this.id),
+      this.id,
+      this.leaseMs,
+    );
+    if (held === 0) await this.reestablish();
   }
 
   private async renew(): Promise<void> {
     if (this.closed) return;
     try {
-      const held = await this.broker.redis.lovageRenew(
-        this.broker.keys.workers,
-        this.options.consumerId,
-        this.leaseMs,
-      );
-      if (held === 0) {
-        // Reaped while alive (the process stalled past the lease): what we hold is back in the queues.
-        this.buffered.length = 0;
-        this.options.onLeaseLost?.();
-      }
+      await this.renewOrReestablish();
     } catch {
       // Redis away: the next tick tries again. The lease has slack of two missed renewals.
     }
@@ -458,13 +523,15 @@ class RedisConsumer implements Consumer {
 
   private toDelivery(pair: Pair, raw: string): RedisDelivery {
     const decoded = decodeEnvelope(raw);
-    return {
+    const delivery: RedisDelivery = {
       queue: pair.queue,
       raw,
       pair,
       message: 'message' in decoded ? decoded.message : null,
       envelopeError: 'error' in decoded ? decoded.error : null,
     };
+    this.held.add(delivery);
+    return delivery;
   }
 
   private orderedPairs(): Pair[] {
@@ -491,18 +558,19 @@ class RedisConsumer implements Consumer {
   }
 
   private async take(max: number): Promise<void> {
-    const pairs = this.orderedPairs();
-    const keys = [this.broker.keys.workers];
-    for (const p of pairs) keys.push(p.source, p.inflight);
-    const out = await this.broker.redis.lovageReserve(
-      keys.length,
-      ...keys,
-      this.options.consumerId,
-      max,
-      this.leaseMs,
-    );
-    for (let i = 0; i < out.length; i += 2) {
-      this.buffered.push(this.toDelivery(pairs[Number(out[i])]!, String(out[i + 1])));
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const pairs = this.orderedPairs();
+      const keys = [this.broker.keys.workers, this.broker.keys.inflightIndex(this.id)];
+      for (const p of pairs) keys.push(p.source, p.inflight);
+      const out = await this.broker.redis.lovageReserve(keys.length, ...keys, this.id, max, this.leaseMs);
+      if (out === -1) {
+        await this.reestablish();
+        continue;
+      }
+      for (let i = 0; i < out.length; i += 2) {
+        this.buffered.push(this.toDelivery(pairs[Number(out[i])]!, String(out[i + 1])));
+      }
+      return;
     }
   }
 
@@ -529,10 +597,16 @@ class RedisConsumer implements Consumer {
             'LEFT',
             this.broker.pollSeconds,
           );
-          if (raw !== null) this.buffered.push(this.toDelivery(pair, raw));
+          if (raw !== null) {
+            this.buffered.push(this.toDelivery(pair, raw));
+            // BLMOVE cannot check the lease as reserve.lua does, and ioredis re-sends it after a reconnect,
+            // possibly into a Redis that restarted empty: confirm the index names this list before the
+            // message is handed out (re-establishing it, with this message, when it does not).
+            await this.renewOrReestablish();
+          }
         } catch {
           // Disconnected (closing, or Redis away): whatever BLMOVE moved is in our in-flight list and is
-          // released on close or reaped after the lease.
+          // released on close or reaped after the lease; a held message is put back by the next register.
           if (!this.closed) await new Promise((r) => setTimeout(r, 200));
         } finally {
           blocker.pending = null;
@@ -546,23 +620,26 @@ class RedisConsumer implements Consumer {
 
   async ack(delivery: Delivery): Promise<void> {
     const d = delivery as RedisDelivery;
+    this.held.delete(d);
     await this.broker.redis.lrem(d.pair.inflight, 1, d.raw);
   }
 
   async requeue(delivery: Delivery, where: 'front' | 'back'): Promise<void> {
     const d = delivery as RedisDelivery;
+    this.held.delete(d);
     await this.broker.redis.lovageRequeue(d.pair.inflight, d.pair.source, d.raw, where);
   }
 
   async deadLetter(delivery: Delivery, reason: string): Promise<void> {
     const d = delivery as RedisDelivery;
+    this.held.delete(d);
     const entry: DeadLetter = {
       id: randomUUID(),
       queue: d.queue,
       reason,
       raw: d.raw,
       at: Date.now(),
-      consumer: this.options.consumerId,
+      consumer: this.id,
     };
     await this.broker.redis.lovageDeadLetter(
       d.pair.inflight,
@@ -585,8 +662,12 @@ class RedisConsumer implements Consumer {
     this.buffered.length = 0;
     if (this.registered) {
       await this.registered.catch(() => undefined);
-      await this.broker.releaseConsumer(this.options.consumerId, false);
+      // Redis may have lost our records since the last check: put back what we hold first, so the release
+      // below returns all of it.
+      await this.renewOrReestablish().catch(() => undefined);
+      await this.broker.releaseConsumer(this.id, false);
     }
+    this.held.clear();
     this.onClose();
   }
 }
