@@ -179,22 +179,26 @@ export class App {
       headers: opts.headers,
     });
     const queue = opts.queue ?? o.queue;
+    // Stamped before publishing: a worker may receive and start the task before publish() returns, and
+    // a monitor must not see it sent after it started.
+    const event = this.config.taskSendSentEvent
+      ? taskSentEvent({
+          id,
+          name: def.name,
+          args,
+          kwargs,
+          queue,
+          hostname: this.origin,
+          rootId: opts.rootId ?? id,
+          parentId: opts.parentId ?? null,
+          retries: opts.retries ?? 0,
+          eta,
+          expires,
+          routingKey: queue,
+        })
+      : null;
     await this.broker.publish(queue, message);
-    if (this.config.taskSendSentEvent) {
-      const event = taskSentEvent({
-        id,
-        name: def.name,
-        args,
-        kwargs,
-        queue,
-        hostname: this.origin,
-        rootId: opts.rootId ?? id,
-        parentId: opts.parentId ?? null,
-        retries: opts.retries ?? 0,
-        eta,
-        expires,
-        routingKey: queue,
-      });
+    if (event) {
       // The task is sent; its event is monitoring data, so a failure to publish it is logged, not thrown.
       await this.broker
         .publishFanout(EVENT_EXCHANGE, eventRoutingKey(event.type), encodeEvent(event))
