@@ -22,6 +22,15 @@ export async function applyStoredSettings(w: Worker): Promise<SettingsReport> {
   const source = w.settingsSource;
   if (!source) return { version: null, applied: [], restartRequired: [], pinned: [] };
   const stored = await source.store.current();
+  if (stored && stored.version < source.version) {
+    // Never backwards: a read older than what runs here (a lagging replica) changes nothing.
+    const report = { version: source.version, applied: [], restartRequired: [], pinned: [...source.pinned] };
+    w.log.warn(
+      { stored: stored.version, running: source.version },
+      'stored settings older than running: kept',
+    );
+    return report;
+  }
   const next: WorkerSettings = stored?.settings ?? {};
   const applied: SettingKey[] = [];
   const restartRequired: SettingKey[] = [];

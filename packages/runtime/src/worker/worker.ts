@@ -104,6 +104,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly events: WorkerEventPublisher | null;
   settings: WorkerSettings;
   settingsSource: { store: SettingsStore; version: number; pinned: readonly SettingKey[] } | null;
+  private applyingSettings: Promise<unknown> = Promise.resolve();
   private consumer: Consumer | null = null;
   /** Reserved, ready to run, waiting for a free slot. */
   readonly ready: Held[] = [];
@@ -225,9 +226,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.taskLimits.set(name, { ...this.taskLimits.get(name), timeLimit: hard, softTimeLimit: soft });
   }
 
-  /** Reloads the stored settings version and applies what can change live. */
+  /**
+   * Reloads the stored settings version and applies what can change live. Applies run one at a time, in
+   * the order they were asked for, each reading the newest version when its turn comes: a slow one (a
+   * prefork pool spawning 64 children) can no longer finish after a newer one and put the worker back.
+   */
   applySettings(): Promise<SettingsReport> {
-    return applyStoredSettings(this);
+    const run = this.applyingSettings.then(() => applyStoredSettings(this));
+    this.applyingSettings = run.catch(() => undefined);
+    return run;
   }
 
   /** Tasks reserved, scheduled and running, for inspection. */

@@ -274,4 +274,67 @@ describe('remote control of a Lovage worker', () => {
       await store.close();
     }
   });
+
+  it('apply_settings runs in version order: a slow apply never puts the worker back on an older version', async () => {
+    const t = createTestApp();
+    const store = new SettingsStore(t.app.config.broker, {
+      prefix: t.app.config.brokerTransportOptions.globalKeyprefix,
+    });
+    try {
+      const worker = await t.startWorker({
+        concurrency: 2,
+        settings: { concurrency: 2 },
+        settingsSource: { store, version: 0, pinned: [] },
+      });
+      // Growing to 64 is slow (a prefork pool spawns 64 children); the next two saves resize at once.
+      const resize = worker.pool.resize.bind(worker.pool);
+      let growing = false;
+      worker.pool.resize = async (n: number) => {
+        if (n === 64) {
+          growing = true;
+          await sleep(300);
+        }
+        return resize(n);
+      };
+      const applied: (number | null)[] = [];
+      worker.on('settings-applied', (r) => applied.push(r.version));
+      const by = { updatedBy: 'ops@example.com' };
+      await store.save({ concurrency: 64 }, { expectedVersion: 0, ...by });
+      const first = t.app.control.applySettings(1, { destination: [worker.hostname] });
+      await waitFor(() => growing, { what: 'the slow resize to start' });
+      await store.save({ concurrency: 3 }, { expectedVersion: 1, ...by });
+      const second = t.app.control.applySettings(2, { destination: [worker.hostname] });
+      await store.save({ concurrency: 4 }, { expectedVersion: 2, ...by });
+      const third = t.app.control.applySettings(3, { destination: [worker.hostname] });
+      await Promise.all([first, second, third]);
+
+      expect(worker.describe().settingsVersion).toBe(3);
+      expect(worker.concurrency).toBe(4);
+      expect(applied).toEqual([...applied].sort((a, b) => (a ?? 0) - (b ?? 0)));
+      expect(applied.at(-1)).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('apply_settings never moves a worker to an older version than it runs', async () => {
+    const t = createTestApp();
+    const store = new SettingsStore(t.app.config.broker, {
+      prefix: t.app.config.brokerTransportOptions.globalKeyprefix,
+    });
+    try {
+      // The worker runs version 5; the store answers version 1 (a replica behind, or a store rebuilt).
+      const worker = await t.startWorker({
+        concurrency: 2,
+        settings: { concurrency: 2 },
+        settingsSource: { store, version: 5, pinned: [] },
+      });
+      await store.save({ concurrency: 7 }, { expectedVersion: 0, updatedBy: 'ops@example.com' });
+      const report = await worker.applySettings();
+      expect(report).toMatchObject({ version: 5, applied: [] });
+      expect(worker.concurrency).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
 });
