@@ -15,16 +15,7 @@ import {
   type WorkerSide,
 } from './support/harness';
 import { rejects } from './support/rejects';
-
-async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from './support/until';
 
 describe.each(DB_KINDS)('dead letters (%s)', (kind) => {
   let h: Harness;

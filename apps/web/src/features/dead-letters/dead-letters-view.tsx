@@ -33,7 +33,7 @@ function DeadLetterActions({
   const ref = { queue: letter.queue, id: letter.id };
   const busy = requeue.isPending || remove.isPending;
   return (
-    <div className="flex gap-1">
+    <div className="flex flex-wrap gap-1">
       <Button
         variant="secondary"
         disabled={busy}
@@ -71,43 +71,50 @@ export function DeadLettersView() {
   });
   const [outcome, setOutcome] = useState<Outcome>(null);
 
+  // Three narrow columns that wrap, the actions under the task: nothing, Delete least of all, is pushed
+  // out of sight by a long id, reason or message, down to a phone's 390 px.
   const columns: ColumnDef<DeadLetterView, unknown>[] = [
-    {
-      header: 'When',
-      cell: ({ row }) => <span className="whitespace-nowrap">{formatTime(row.original.at)}</span>,
-    },
     {
       header: 'Task',
       cell: ({ row }) => {
-        const { taskName, taskId } = row.original;
-        if (!taskName && !taskId) return <span className="text-slate-500">unreadable</span>;
+        const { taskName, taskId, at, consumer } = row.original;
         return (
-          <div>
-            <div className="font-medium">{taskName ?? '(no name)'}</div>
+          <div className="w-40 space-y-1 sm:w-56">
+            <div className="break-all font-medium">
+              {taskName ?? (taskId ? '(no name)' : <span className="text-slate-500">unreadable</span>)}
+            </div>
             {taskId && (
               <Link
                 href={`/tasks/${encodeURIComponent(taskId)}`}
-                className="font-mono text-xs text-emerald-800 hover:underline"
+                className="block break-all font-mono text-xs text-emerald-800 hover:underline"
               >
                 {taskId}
               </Link>
             )}
+            <div className="text-xs text-slate-500">
+              {formatTime(at)}
+              {consumer && <span className="block break-all">taken by {consumer}</span>}
+            </div>
+            {canOperate && <DeadLetterActions letter={row.original} onOutcome={setOutcome} />}
           </div>
         );
       },
     },
-    { header: 'Why', cell: ({ row }) => <span className="text-red-800">{row.original.reason}</span> },
-    { header: 'Taken by', cell: ({ row }) => row.original.consumer ?? '—' },
+    {
+      header: 'Why',
+      cell: ({ row }) => <p className="min-w-32 break-words text-red-800">{row.original.reason}</p>,
+    },
     {
       header: 'Message',
       cell: ({ row }) => (
-        <details className="max-w-md">
+        <details className="w-48 sm:w-72 lg:w-96">
           <summary className="cursor-pointer text-xs text-slate-600">raw, as the broker held it</summary>
           {row.original.body !== null && (
             <>
               <p className="mt-1 text-xs font-semibold text-slate-600">Body, decoded</p>
               <pre className="max-h-32 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-900 p-2 text-xs text-slate-100">
                 {row.original.body}
+                {row.original.bodyTruncated ? '…' : ''}
               </pre>
               <p className="mt-1 text-xs font-semibold text-slate-600">Envelope</p>
             </>
@@ -116,19 +123,12 @@ export function DeadLettersView() {
             {row.original.raw}
             {row.original.rawTruncated ? '…' : ''}
           </pre>
+          {(row.original.rawTruncated || row.original.bodyTruncated) && (
+            <p className="mt-1 text-xs text-slate-500">Shown up to its first 4,000 characters.</p>
+          )}
         </details>
       ),
     },
-    ...(canOperate
-      ? [
-          {
-            header: 'Actions',
-            cell: ({ row }: { row: { original: DeadLetterView } }) => (
-              <DeadLetterActions letter={row.original} onOutcome={setOutcome} />
-            ),
-          } as ColumnDef<DeadLetterView, unknown>,
-        ]
-      : []),
   ];
 
   return (

@@ -1,9 +1,16 @@
 import 'server-only';
 import type { DeadLetter } from '@lovage/runtime';
-import { maskSecretsInText } from './mask';
+import { cutAndMask } from './mask';
 
-/** What an operator sees of a raw message: enough to decide, never a password. */
+/**
+ * What an operator sees of a raw message: enough to decide, never a password. Every text is cut to its
+ * limit before anything else looks at it, so a message of any size costs one parse of its envelope.
+ */
 const RAW_SHOWN = 4000;
+const REASON_SHOWN = 1000;
+const HEADER_SHOWN = 300;
+/** Base64 characters of the body decoded: enough for RAW_SHOWN characters of its text. */
+const BODY_BASE64_SHOWN = Math.ceil((RAW_SHOWN * 4) / 3 / 4) * 4;
 
 export interface DeadLetterView {
   id: string;
@@ -16,6 +23,7 @@ export interface DeadLetterView {
   taskId: string | null;
   /** The body decoded from the envelope's base64, when it is JSON (the task's args, kwargs, embed). */
   body: string | null;
+  bodyTruncated: boolean;
   raw: string;
   rawTruncated: boolean;
 }
@@ -36,33 +44,42 @@ function envelopeOf(raw: string): Envelope | null {
 
 function header(envelope: Envelope | null, name: 'task' | 'id'): string | null {
   const v = envelope?.headers?.[name];
-  return typeof v === 'string' ? v : null;
+  return typeof v === 'string' ? cutAndMask(v, HEADER_SHOWN).text : null;
 }
 
-function decodedBody(envelope: Envelope | null): string | null {
-  if (typeof envelope?.body !== 'string') return null;
+/**
+ * The start of the body, decoded: whole and compact when it is short JSON; otherwise its first
+ * characters (only those are decoded).
+ */
+function decodedBody(envelope: Envelope | null): { text: string; truncated: boolean } | null {
+  const base64 = envelope?.body;
+  if (typeof base64 !== 'string') return null;
+  if (base64.length > BODY_BASE64_SHOWN) {
+    const start = Buffer.from(base64.slice(0, BODY_BASE64_SHOWN), 'base64').toString('utf8');
+    return { text: cutAndMask(start, RAW_SHOWN).text, truncated: true };
+  }
   try {
-    const text = Buffer.from(envelope.body, 'base64').toString('utf8');
-    return JSON.stringify(JSON.parse(text));
+    return cutAndMask(JSON.stringify(JSON.parse(Buffer.from(base64, 'base64').toString('utf8'))), RAW_SHOWN);
   } catch {
     return null;
   }
 }
 
 export function presentDeadLetter(d: DeadLetter): DeadLetterView {
-  const raw = maskSecretsInText(d.raw);
+  const raw = cutAndMask(d.raw, RAW_SHOWN);
   const envelope = envelopeOf(d.raw);
   const body = decodedBody(envelope);
   return {
     id: d.id,
     queue: d.queue,
-    reason: maskSecretsInText(d.reason),
+    reason: cutAndMask(d.reason, REASON_SHOWN).text,
     at: d.at,
     consumer: d.consumer,
     taskName: header(envelope, 'task'),
     taskId: header(envelope, 'id'),
-    body: body === null ? null : maskSecretsInText(body).slice(0, RAW_SHOWN),
-    raw: raw.slice(0, RAW_SHOWN),
-    rawTruncated: raw.length > RAW_SHOWN,
+    body: body?.text ?? null,
+    bodyTruncated: body?.truncated ?? false,
+    raw: raw.text,
+    rawTruncated: raw.truncated,
   };
 }
