@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker, type App, type AsyncResult } from '@lovage/runtime';
+import { Worker, type App, type AsyncResult, type WorkerSettings } from '@lovage/runtime';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -57,9 +57,17 @@ async function startWorker(
   kind: PoolKind,
   size: number,
   hostname = `${kind}-${randomUUID().slice(0, 6)}@test`,
+  settings: WorkerSettings = {},
 ) {
   const pool = createPool(kind, { app, appModule: fixture, size, hostname, logger, shutdownGraceMs: 3000 });
-  const worker = new Worker(app, { pool, queues: [queue], hostname, logger, prefetchMultiplier: 1 });
+  const worker = new Worker(app, {
+    pool,
+    queues: [queue],
+    hostname,
+    logger,
+    prefetchMultiplier: 1,
+    settings,
+  });
   workers.push(worker);
   await worker.start();
   return worker;
@@ -123,6 +131,13 @@ describe.each(['prefork', 'threads'] as const)('the worker on the %s pool', (kin
     expect(await r.get({ timeout: 25 })).toBe('second run');
   });
 
+  it("the worker's retry defaults (console settings) reach the task in its executor", async () => {
+    // The task's own defaults are 3 retries 180 s apart; the worker's settings say 1 retry, at once.
+    await startWorker(kind, 1, undefined, { maxRetries: 1, defaultRetryDelay: 0 });
+    const r = await send('pw.retry-always', []);
+    await expect(r.get({ timeout: 15 })).rejects.toMatchObject({ name: 'MaxRetriesExceededError' });
+  });
+
   it('pool_grow and pool_shrink change how many tasks run at once', async () => {
     const worker = await startWorker(kind, 1);
     const to = { destination: [worker.hostname], timeout: 10 };
@@ -141,6 +156,28 @@ describe.each(['prefork', 'threads'] as const)('the worker on the %s pool', (kin
     expect(await app.control.poolShrink(2, to)).toEqual([{ [worker.hostname]: { ok: 'pool will shrink' } }]);
     await until('pool shrunk to 1', () => worker.pool.info()['max-concurrency'] === 1);
     expect(worker.concurrency).toBe(1);
+  });
+
+  it("`inspect stats` reports the host's CPUs and memory, and each prefork child's resident memory", async () => {
+    const worker = await startWorker(kind, 2);
+    const reply = (await app.control.inspect('stats', { destination: [worker.hostname], timeout: 10 }))[
+      worker.hostname
+    ] as { lovage: { host: Record<string, unknown> } };
+    const pids = worker.pool.info().processes;
+    expect(reply.lovage.host).toMatchObject({
+      cpus: os.availableParallelism(),
+      memoryTotal: os.totalmem(),
+      memoryFree: expect.any(Number),
+      rss: expect.any(Number),
+    });
+    const children = reply.lovage.host.children as { pid: number; rss: number }[];
+    if (kind === 'prefork') {
+      expect(children.map((c) => c.pid).sort()).toEqual([...pids].sort());
+      // A child is a whole Node process with the tasks module loaded: megabytes, not bytes.
+      for (const c of children) expect(c.rss).toBeGreaterThan(10 * 1024 ** 2);
+    } else {
+      expect(children).toEqual([]); // threads share the worker's process: nothing to measure apart
+    }
   });
 
   it('warm shutdown finishes running tasks and returns the rest; a later worker runs them: nothing lost', async () => {

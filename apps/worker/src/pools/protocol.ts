@@ -23,6 +23,8 @@ export interface WireJob {
   request: Omit<TaskRequest, 'eta' | 'expires'> & { eta: string | null; expires: string | null };
   softTimeLimit: number | null;
   hostname: string;
+  /** The worker's retry defaults (its settings), which the executor applies over the task's own. */
+  overrides?: Job['overrides'];
 }
 
 export interface WireError {
@@ -54,6 +56,7 @@ export function toWireJob(job: Job): WireJob {
     },
     softTimeLimit: job.softTimeLimit,
     hostname: job.hostname,
+    ...(job.overrides ? { overrides: job.overrides } : {}),
   };
 }
 
@@ -65,6 +68,7 @@ export function fromWireJob(wire: WireJob): Job {
     softTimeLimit: wire.softTimeLimit,
     timeLimit: null,
     hostname: wire.hostname,
+    ...(wire.overrides ? { overrides: wire.overrides } : {}),
   };
 }
 
