@@ -215,6 +215,19 @@ describe.each(DB_KINDS)('tasks, workers and operator actions (%s)', (kind) => {
     expect(err.message).toContain('must be 60, 360 or 1440');
   });
 
+  it('charts only the tasks the name, worker and queue filters select', async () => {
+    const c = await h.callerFor(viewer);
+    const finished = async (filter: { name?: string; worker?: string; queue?: string }) => {
+      const { buckets } = await c.tasks.activity({ minutes: 60, ...filter });
+      const sum = (s: string) => buckets.reduce((n, b) => n + (b.counts[s] ?? 0), 0);
+      return [sum('SUCCESS'), sum('FAILURE')];
+    };
+    expect(await finished({ name: 'demo.add', worker: 'w1@host' })).toEqual([1, 0]);
+    expect(await finished({ queue: 'emails' })).toEqual([0, 1]);
+    expect(await finished({ worker: 'w2@host' })).toEqual([0, 2]);
+    expect(await finished({ name: 'demo.add', worker: 'w2@host' })).toEqual([0, 0]);
+  });
+
   it('pushes index changes to subscribers', async () => {
     const c = await h.callerFor(viewer);
     const iterable = await c.tasks.onChange();

@@ -379,31 +379,79 @@ export class TaskIndex {
   /**
    * Tasks per state over time: for each bucket of `bucketMs` from `from` (epoch ms) up to `to`, how many
    * tasks now in each of `states` had their latest event in it (for SUCCESS and FAILURE: when they
-   * finished). Flower's monitor graphs, from the index rather than a process's memory.
+   * finished), optionally only those of a task name, worker and queue. Flower's monitor graphs, from the
+   * index rather than a process's memory.
    */
   async histogram(
     states: readonly string[],
     range: { from: number; to: number; bucketMs: number },
+    filter: Pick<TaskFilter, 'name' | 'worker' | 'queue'> = {},
   ): Promise<{ at: number; counts: Record<string, number> }[]> {
     const { from, to, bucketMs } = range;
     if (!(bucketMs > 0) || !(to > from)) return [];
     const n = Math.min(MAX_BUCKETS, Math.ceil((to - from) / bucketMs));
-    const pipeline = this.redis.pipeline();
-    for (let i = 0; i < n; i++) {
-      const lo = from + i * bucketMs;
-      for (const s of states) pipeline.zcount(`${this.base}by-state:${s}`, lo, `(${lo + bucketMs}`);
+    const narrow: string[] = [];
+    if (filter.name !== undefined) narrow.push(`${this.base}by-name:${filter.name}`);
+    if (filter.worker !== undefined) narrow.push(`${this.base}by-worker:${filter.worker}`);
+    if (filter.queue !== undefined) narrow.push(`${this.base}by-queue:${filter.queue}`);
+    // Filtered: each state's set intersected with the filters' into the scratch key (scores kept, not summed), inside one MULTI so
+    // no other reader of the scratch key interleaves (list.lua uses it atomically too).
+    const scratch = `${this.base}scratch`;
+    const batch = narrow.length > 0 ? this.redis.multi() : this.redis.pipeline();
+    for (const s of states) {
+      const src = narrow.length > 0 ? scratch : `${this.base}by-state:${s}`;
+      if (narrow.length > 0)
+        batch.zinterstore(
+          scratch,
+          narrow.length + 1,
+          `${this.base}by-state:${s}`,
+          ...narrow,
+          'AGGREGATE',
+          'MAX',
+        );
+      for (let i = 0; i < n; i++) {
+        const lo = from + i * bucketMs;
+        batch.zcount(src, lo, `(${lo + bucketMs}`);
+      }
+      if (narrow.length > 0) batch.del(scratch);
     }
-    const res = (await pipeline.exec()) ?? [];
+    const res = (await batch.exec()) ?? [];
+    const perState = n + (narrow.length > 0 ? 2 : 0);
+    const count = (j: number, i: number) => {
+      const [err, value] = res[j * perState + (narrow.length > 0 ? 1 : 0) + i] ?? [null, 0];
+      if (err) throw err;
+      return Number(value);
+    };
     return Array.from({ length: n }, (_, i) => ({
       at: from + i * bucketMs,
-      counts: Object.fromEntries(
-        states.map((s, j) => {
-          const [err, count] = res[i * states.length + j] ?? [null, 0];
-          if (err) throw err;
-          return [s, Number(count)];
-        }),
-      ),
+      counts: Object.fromEntries(states.map((s, j) => [s, count(j, i)])),
     }));
+  }
+
+  /**
+   * The ids of the tasks in `state`, a page at a time (ZSCAN: Redis is never held long, and ids that stay in
+   * the state the whole time all come, some perhaps twice, while the index changes).
+   */
+  async *idsInState(state: string, count = 500): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(`${this.base}by-state:${state}`, cursor, 'COUNT', count);
+      cursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      if (ids.length > 0) yield ids;
+    } while (cursor !== '0');
+  }
+
+  /** Whether the index holds each of `ids`. */
+  async holds(ids: readonly string[]): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    const scores = await this.redis.zmscore(this.keys.byTime, ...ids);
+    return scores.map((s) => s !== null);
+  }
+
+  /** The states that have tasks now. */
+  async states(): Promise<string[]> {
+    return (await this.redis.smembers(`${this.base}states`)).sort();
   }
 
   /** Tasks per state, for every state that has any. */

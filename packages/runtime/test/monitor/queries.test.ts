@@ -146,6 +146,37 @@ describe('TaskIndex.histogram', () => {
     expect(total).toBe(20);
     expect(await index.histogram(['SUCCESS'], { from: ms(40), to: ms(0), bucketMs: 1000 })).toEqual([]);
   });
+
+  it('counts only the tasks of a name, worker and queue when asked', async () => {
+    const { index, all } = await seeded();
+    const filter = { name: 'proj.t1', worker: 'w1@test', queue: 'fast' };
+    const buckets = await index.histogram(
+      ['SUCCESS', 'FAILURE'],
+      { from: ms(0), to: ms(40), bucketMs: 20_000 },
+      filter,
+    );
+    const mine = all.filter(
+      (t) => t.name === filter.name && t.worker === filter.worker && t.queue === filter.queue,
+    );
+    const expected = [0, 1].map((b) => {
+      const inBucket = mine.filter((t) => t.at >= b * 20 && t.at < (b + 1) * 20);
+      return {
+        at: ms(b * 20),
+        counts: {
+          SUCCESS: inBucket.filter((t) => t.state === 'SUCCESS').length,
+          FAILURE: inBucket.filter((t) => t.state === 'FAILURE').length,
+        },
+      };
+    });
+    expect(buckets).toEqual(expected);
+    expect(expected.some((b) => b.counts.SUCCESS + b.counts.FAILURE > 0)).toBe(true);
+    const unknown = await index.histogram(
+      ['SUCCESS'],
+      { from: ms(0), to: ms(40), bucketMs: 40_000 },
+      { queue: 'none' },
+    );
+    expect(unknown).toEqual([{ at: ms(0), counts: { SUCCESS: 0 } }]);
+  });
 });
 
 describe('TaskIndex.children', () => {

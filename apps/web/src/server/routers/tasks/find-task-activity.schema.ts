@@ -12,6 +12,10 @@ export const findTaskActivityInput = z.object({
     .int()
     .refine((m) => (ACTIVITY_RANGES as readonly number[]).includes(m), 'must be 60, 360 or 1440')
     .default(60),
+  /** The tasks page's filters the chart follows (exact, as the list's). */
+  name: z.string().trim().min(1).max(300).optional(),
+  worker: z.string().trim().min(1).max(300).optional(),
+  queue: z.string().trim().min(1).max(300).optional(),
 });
 export type FindTaskActivityInput = z.input<typeof findTaskActivityInput>;
 

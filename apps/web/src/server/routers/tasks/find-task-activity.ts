@@ -4,7 +4,8 @@ import { ACTIVITY_STATES, activityBucketMs, findTaskActivityInput } from './find
 
 /**
  * Finished tasks over time (succeeded, failed, revoked per bucket), from the task index: what Flower's
- * monitor graphs show, without living in one process's memory. Buckets end at the current one.
+ * monitor graphs show, without living in one process's memory. Buckets end at the current one; the tasks
+ * page's name, worker and queue filters narrow it.
  */
 export const findTaskActivity = protectedProcedure
   .input(findTaskActivityInput)
@@ -12,6 +13,11 @@ export const findTaskActivity = protectedProcedure
     const bucketMs = activityBucketMs(input.minutes);
     const to = Math.ceil(Date.now() / bucketMs) * bucketMs;
     const from = to - input.minutes * 60_000;
-    const buckets = await ctx.services.lovage.taskIndex.histogram(ACTIVITY_STATES, { from, to, bucketMs });
+    const { name, worker, queue } = input;
+    const buckets = await ctx.services.lovage.taskIndex.histogram(
+      ACTIVITY_STATES,
+      { from, to, bucketMs },
+      { name, worker, queue },
+    );
     return { bucketMs, buckets };
   });
