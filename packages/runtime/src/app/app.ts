@@ -14,7 +14,7 @@ import { ConfigError } from '../errors';
 import { encodeEvent, eventRoutingKey, taskSentEvent } from '../events/codec';
 import { EVENT_EXCHANGE } from '../events/types';
 import { encodeTaskMessage, type Embed } from '../protocol/message';
-import { parseRateLimit } from '../task/rate-limit';
+import { CELERY_TASK_OPTION_NAMES, TASK_OPTION_NAMES, taskOptionsSchema } from '../task/options-schema';
 import {
   TASK_DEFAULTS,
   type ResolvedTaskOptions,
@@ -25,6 +25,7 @@ import {
 import { AsyncResult } from './async-result';
 import { Hooks, type Hook, type HookName } from './hooks';
 import { parseConfig, type AppConfig, type AppConfigInput } from './config';
+import { unknownKeyMessage } from './suggest';
 import { defaultLogger, type Logger } from './logger';
 
 /** Recognises an app across module loaders (a tsx-compiled CJS copy of this package is not `instanceof`). */
@@ -108,7 +109,15 @@ export class App {
   /** Registers a task. The function receives the task context first, then the arguments. */
   task<A extends unknown[], R>(name: string, fn: TaskFn<A, R>, options: TaskOptions = {}): Task<A, R> {
     if (this.tasks.has(name)) throw new ConfigError(`task ${name} is already registered`);
-    parseRateLimit(options.rateLimit ?? null);
+    const checked = taskOptionsSchema.partial().safeParse(options);
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      throw new ConfigError(
+        issue.code === 'unrecognized_keys'
+          ? `task ${name}: ${unknownKeyMessage('option', [], issue.keys[0]!, TASK_OPTION_NAMES, CELERY_TASK_OPTION_NAMES)}`
+          : `task ${name}: option ${issue.path.join('.')} ${issue.message}`,
+      );
+    }
     const defaults = Object.fromEntries(
       Object.entries(this.config.taskDefaults).filter(([, v]) => v !== undefined),
     ) as Partial<ResolvedTaskOptions>;

@@ -3,11 +3,13 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors';
-import { parseRateLimit } from '../task/rate-limit';
+import { rateLimitSchema } from '../task/options-schema';
+import { unknownKeyMessage } from './suggest';
 
-const seconds = z.number().positive();
+const seconds = z.number('must be a number of seconds').positive('must be more than 0 seconds');
 
-export const configSchema = z.object({
+// Strict at every level: a misspelt option is refused naming the closest known one, never dropped.
+export const configSchema = z.strictObject({
   /** Broker URL, `redis://host:6379/0`. Celery: broker_url. */
   broker: z.string().regex(/^rediss?:\/\//, 'broker must be a redis:// or rediss:// URL'),
   /** Result backend URL, `redis://host:6379/1`; omit to turn results off. Celery: result_backend. */
@@ -28,7 +30,7 @@ export const configSchema = z.object({
   revokedTtl: seconds.default(10800),
   /** Broker transport options. Celery: broker_transport_options. */
   brokerTransportOptions: z
-    .object({
+    .strictObject({
       /** Prefix for every broker key and channel. kombu: global_keyprefix (''). */
       globalKeyprefix: z.string().default(''),
       /** Lease in seconds; a dead worker's tasks return to the queue after it. kombu: visibility_timeout. */
@@ -44,25 +46,11 @@ export const configSchema = z.object({
     .default({ globalKeyprefix: '', visibilityTimeout: 30, pollInterval: 1, maxRetriesPerRequest: 20 }),
   /** Defaults applied to every task (their per-task options win). Celery: task_* settings. */
   taskDefaults: z
-    .object({
+    .strictObject({
       acksLate: z.boolean().optional(),
       maxRetries: z.number().int().min(0).nullable().optional(),
       defaultRetryDelay: z.number().min(0).optional(),
-      rateLimit: z
-        .union([z.string(), z.number()])
-        .nullable()
-        .optional()
-        .refine(
-          (v) => {
-            try {
-              parseRateLimit(v);
-              return true;
-            } catch {
-              return false;
-            }
-          },
-          { message: 'rate limit must look like 10/s, 100/m or 1000/h' },
-        ),
+      rateLimit: rateLimitSchema.optional(),
       timeLimit: seconds.nullable().optional(),
       softTimeLimit: seconds.nullable().optional(),
       ignoreResult: z.boolean().optional(),
@@ -74,11 +62,54 @@ export const configSchema = z.object({
 export type AppConfigInput = z.input<typeof configSchema>;
 export type AppConfig = z.output<typeof configSchema>;
 
+/** Celery's setting names, and the option each is here. */
+const CELERY_NAMES: Record<string, string> = {
+  broker_url: 'broker',
+  result_backend: 'backend',
+  result_expires: 'resultExpires',
+  task_default_queue: 'defaultQueue',
+  task_send_sent_event: 'taskSendSentEvent',
+  broker_transport_options: 'brokerTransportOptions',
+  task_annotations: 'taskDefaults',
+  // Options one level down, given at the top.
+  globalKeyprefix: 'brokerTransportOptions.globalKeyprefix',
+  visibilityTimeout: 'brokerTransportOptions.visibilityTimeout',
+  acksLate: 'taskDefaults.acksLate',
+  task_acks_late: 'taskDefaults.acksLate',
+  maxRetries: 'taskDefaults.maxRetries',
+  timeLimit: 'taskDefaults.timeLimit',
+  task_time_limit: 'taskDefaults.timeLimit',
+  softTimeLimit: 'taskDefaults.softTimeLimit',
+  task_soft_time_limit: 'taskDefaults.softTimeLimit',
+  rateLimit: 'taskDefaults.rateLimit',
+};
+
+function knownKeys(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = configSchema;
+  for (const key of path) {
+    while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) {
+      schema = schema.unwrap() as z.ZodType;
+    }
+    if (!(schema instanceof z.ZodObject)) return [];
+    schema = (schema.shape as Record<string, z.ZodType>)[String(key)]!;
+  }
+  while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional)
+    schema = schema.unwrap() as z.ZodType;
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
 export function parseConfig(input: AppConfigInput): AppConfig {
   const res = configSchema.safeParse(input);
   if (!res.success) {
     const first = res.error.issues[0]!;
-    throw new ConfigError(`invalid app config at ${first.path.join('.') || '(root)'}: ${first.message}`);
+    const path = first.path.map(String);
+    if (first.code === 'unrecognized_keys') {
+      const key = first.keys[0]!;
+      throw new ConfigError(
+        `invalid app config: ${unknownKeyMessage('option', path, key, knownKeys(first.path), path.length ? {} : CELERY_NAMES)}`,
+      );
+    }
+    throw new ConfigError(`invalid app config at ${path.join('.') || '(root)'}: ${first.message}`);
   }
   return res.data;
 }

@@ -61,6 +61,30 @@ describe('app/config', () => {
     expect(configError(input).message).toContain(`at ${field}:`);
   });
 
+  // Misspelt options were silently dropped (zod strips unknown keys): tasks went to `celery`, results were off,
+  // there was no key prefix at all. Each is refused, naming the key and the closest known one.
+  it.each<[Record<string, unknown>, string]>([
+    [{ taskDefaultQueue: 'q' }, 'unknown option taskDefaultQueue (did you mean defaultQueue?)'],
+    [{ default_queue: 'q' }, 'unknown option default_queue (did you mean defaultQueue?)'],
+    [{ resultExpire: 60 }, 'unknown option resultExpire (did you mean resultExpires?)'],
+    [
+      { brokerTransportOptions: { globalKeyPrefix: 'p:' } },
+      'unknown option brokerTransportOptions.globalKeyPrefix (did you mean brokerTransportOptions.globalKeyprefix?)',
+    ],
+    [
+      { visibility_timeout: 60 },
+      'unknown option visibility_timeout (did you mean brokerTransportOptions.visibilityTimeout?)',
+    ],
+    [{ result_backend: 'redis://x' }, 'unknown option result_backend (did you mean backend?)'],
+    [
+      { taskDefaults: { maxRetry: 2 } },
+      'unknown option taskDefaults.maxRetry (did you mean taskDefaults.maxRetries?)',
+    ],
+    [{ zqxv: 1 }, 'unknown option zqxv'],
+  ])('refuses the unknown option %o and suggests the closest', (extra, message) => {
+    expect(configError({ ...base, ...extra }).message).toBe(`invalid app config: ${message}`);
+  });
+
   it('rejects a missing broker', () => {
     expect(configError({}).message).toContain('at broker:');
   });
@@ -72,6 +96,14 @@ describe('app/config', () => {
     const app = createApp({ ...base, logger: silentLogger() });
     try {
       expect(() => app.task('t.bad', () => 1, { rateLimit: '5 per second' })).toThrow(ConfigError);
+      expect(() => app.task('t.neg', () => 1, { timeLimit: -1 })).toThrow(
+        'task t.neg: option timeLimit must be more than 0 seconds',
+      );
+      expect(() => app.task('t.typo', () => 1, { max_retries: 1 } as never)).toThrow(
+        'task t.typo: unknown option max_retries (did you mean maxRetries?)',
+      );
+      expect(() => app.task('t.prio', () => 1, { priority: 1.5 })).toThrow(/option priority/);
+      expect(app.tasks.has('t.neg') || app.tasks.has('t.typo') || app.tasks.has('t.prio')).toBe(false);
       app.task('t.once', () => 1);
       expect(() => app.task('t.once', () => 2)).toThrow(/already registered/);
     } finally {
