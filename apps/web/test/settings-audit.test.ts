@@ -218,4 +218,42 @@ describe.each(DB_KINDS)('settings, users and the audit log (%s)', (kind) => {
     await expect(prisma.$executeRawUnsafe('TRUNCATE audit_log')).rejects.toThrow(/append-only/);
     expect(await prisma.auditEntry.count()).toBeGreaterThan(0);
   });
+
+  it('an identical resubmission on the same version answers with the saved version, not a conflict', async () => {
+    const c = await h.callerFor(admin);
+    const { prisma, lovage } = h.services;
+    const base = (await lovage.settings.current())!.version;
+    const input = { expectedVersion: base, settings: { concurrency: 3, pool: 'prefork' as const } };
+    const first = await c.settings.update({ ...input, reason: 'once' });
+    const versions = await prisma.settingsVersion.count();
+    const audits = await prisma.auditEntry.count({ where: { action: 'settings.update' } });
+
+    // The same content sent again on the same base (keys in another order): nothing new is saved or audited.
+    const again = await c.settings.update({
+      expectedVersion: base,
+      settings: { pool: 'prefork', concurrency: 3 },
+      reason: 'once',
+    });
+    expect(again.version).toBe(first.version);
+    expect(again.message).toBe(
+      `Saved as version ${first.version} by ${admin.email}; this identical save changed nothing.`,
+    );
+    expect(await prisma.settingsVersion.count()).toBe(versions);
+    expect(await prisma.auditEntry.count({ where: { action: 'settings.update' } })).toBe(audits);
+
+    // Two identical requests at once (a double submit under load): both succeed, one version is made.
+    const next = { expectedVersion: first.version, settings: { concurrency: 4 } };
+    const pair = await Promise.all([c.settings.update(next), c.settings.update(next)]);
+    expect(pair.map((r) => r.version)).toEqual([first.version + 1, first.version + 1]);
+    expect((await lovage.settings.current())?.version).toBe(first.version + 1);
+    expect(await prisma.settingsVersion.count()).toBe(versions + 1);
+
+    // Other content on an old base is still a conflict.
+    await rejects(
+      c.settings.update({ expectedVersion: first.version, settings: { concurrency: 5 } }),
+      'CONFLICT',
+    );
+    await rejects(c.settings.update({ ...input, settings: { concurrency: 3 } }), 'CONFLICT');
+    expect((await lovage.settings.current())?.settings).toEqual({ concurrency: 4 });
+  });
 });

@@ -4,6 +4,7 @@
  * refused before anything is sent and leave no trace.
  */
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type App } from '@lovage/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,14 +148,33 @@ describe.each(DB_KINDS)('workers: pool and live limits (%s)', (kind) => {
     expect(t).toMatchObject({ outcome: 'ok', after: { timeLimit: 10, softTimeLimit: 5 } });
   });
 
-  it('a task the worker does not know: the worker says so, audited as partial', async () => {
+  it('a change every worker refused is an error (not a success), audited as one', async () => {
     const c = await h.callerFor(operator);
-    const res = await c.workers.setTaskLimit({ kind: 'rate', taskName: 'no.such.task', rateLimit: '1/s' });
-    expect(res.message).toMatch(
-      new RegExp(`^0 of 1 workers applied it; failed: ${worker.hostname} \\(.+\\)\\.$`),
+    const err = await rejects(
+      c.workers.setTaskLimit({ kind: 'rate', taskName: 'no.such.task', rateLimit: '1/s' }),
+      'BAD_REQUEST',
     );
+    expect(err.message).toBe(`0 of 1 workers applied it; failed: ${worker.hostname} (unknown task).`);
     const [entry] = await entries('limit.rate', 'no.such.task');
-    expect(entry?.outcome).toBe('partial');
+    expect(entry).toMatchObject({ outcome: 'error', detail: { error: err.message } });
+  });
+
+  it('lists each worker with its host, the tasks it runs and the limits it applies now', async () => {
+    const c = await h.callerFor(operator);
+    await c.workers.setTaskLimit({ kind: 'rate', taskName: 'demo.limited', rateLimit: '7/m' });
+    await c.workers.setTaskLimit({ kind: 'time', taskName: 'demo.limited', hard: 30, soft: 20 });
+    const listed = (await c.workers.find()).find((w) => w.hostname === worker.hostname);
+    expect(listed?.tasks).toEqual(expect.arrayContaining(['demo.limited']));
+    expect(listed?.taskLimits['demo.limited']).toEqual({
+      rateLimit: '7/m',
+      timeLimit: 30,
+      softTimeLimit: 20,
+    });
+    // The async pool has no children to measure; the host is the machine running this test.
+    expect(listed?.host).toMatchObject({ cpus: os.availableParallelism(), childRss: null });
+    expect(listed?.host?.memoryTotal).toBe(os.totalmem());
+    expect(listed?.host?.memoryFree).toBeGreaterThan(0);
+    expect(listed?.host?.rss).toBeGreaterThan(0);
   });
 
   it.for([

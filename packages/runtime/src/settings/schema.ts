@@ -16,8 +16,11 @@ const seconds = (max: number) =>
     .positive('must be more than 0 seconds')
     .max(max, `must be at most ${max} seconds`);
 
+/** A whole number; text that is not one (NaN from a form) gets this message, not zod's type jargon. */
+const whole = (what = 'a whole number') => z.number({ error: `must be ${what}` }).int(`must be ${what}`);
+
 export const rateLimitSchema = z
-  .string()
+  .string({ error: 'must look like 10/s, 100/m or 1000/h' })
   .trim()
   .regex(RATE, 'must look like 10/s, 100/m or 1000/h')
   .refine((v) => parseFloat(v) > 0, 'must be more than 0');
@@ -40,46 +43,26 @@ export type PoolKind = (typeof POOL_KINDS)[number];
 export const workerSettingsSchema = z
   .object({
     pool: z.enum(POOL_KINDS, { error: 'must be prefork, threads or async' }).optional(),
-    concurrency: z
-      .number()
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .max(1000, 'must be at most 1000')
-      .optional(),
-    prefetchMultiplier: z
-      .number()
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .max(1000, 'must be at most 1000')
-      .optional(),
+    concurrency: whole().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
+    prefetchMultiplier: whole().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
     /** Defaults for every task without its own limit. */
     timeLimit: seconds(86_400).nullable().optional(),
     softTimeLimit: seconds(86_400).nullable().optional(),
     /** Per task name. */
-    taskLimits: z.record(z.string().min(1), taskLimitsSchema).optional(),
+    taskLimits: z.record(z.string().min(1, 'a task name is required'), taskLimitsSchema).optional(),
     visibilityTimeout: seconds(86_400).optional(),
-    acksLate: z.boolean().optional(),
-    maxRetries: z.number().int('must be a whole number').min(0, 'must be 0 or more').nullable().optional(),
+    acksLate: z.boolean({ error: 'must be on or off' }).optional(),
+    maxRetries: whole().min(0, 'must be 0 or more').nullable().optional(),
     defaultRetryDelay: z
-      .number()
+      .number({ error: 'must be a number of seconds' })
       .min(0, 'must be 0 or more')
       .max(86_400 * 7, 'must be at most a week')
       .optional(),
     resultExpires: seconds(86_400 * 365)
       .nullable()
       .optional(),
-    maxTasksPerChild: z
-      .number()
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .nullable()
-      .optional(),
-    maxMemoryPerChild: z
-      .number()
-      .int('must be a whole number (MB)')
-      .min(16, 'must be at least 16 MB')
-      .nullable()
-      .optional(),
+    maxTasksPerChild: whole().min(1, 'must be at least 1').nullable().optional(),
+    maxMemoryPerChild: whole('a whole number (MB)').min(16, 'must be at least 16 MB').nullable().optional(),
   })
   .strict()
   .refine((s) => !(s.timeLimit && s.softTimeLimit && s.softTimeLimit >= s.timeLimit), {

@@ -3,6 +3,7 @@
  * payload shapes Celery's own workers reply with, so `celery inspect`/`celery control` and Flower read a
  * Lovage worker as they read a Celery one. Returning `undefined` sends no reply (`shutdown`, as Celery).
  */
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { ControlRequest } from '../control/mailbox';
 import { maskUrl } from '../broker/broker';
@@ -38,6 +39,33 @@ function seconds(v: unknown): number | null {
   if (!Number.isFinite(n) || n <= 0)
     throw new RangeError(`time limit must be a positive number, got ${String(v)}`);
   return n;
+}
+
+/** A process's resident memory in bytes from /proc (Linux); null elsewhere or when it is gone. */
+async function residentBytes(pid: number): Promise<number | null> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb ? Number(kb) * 1024 : null;
+}
+
+/**
+ * What the console weighs a pool size against: the host's CPUs and memory (free = available, as the
+ * kernel counts it), this process's resident memory and, for prefork, each child's.
+ */
+async function hostResources(w: Worker) {
+  const children =
+    w.pool.kind === 'prefork'
+      ? await Promise.all(
+          w.pool.info().processes.map(async (pid) => ({ pid, rss: await residentBytes(pid) })),
+        )
+      : [];
+  return {
+    cpus: os.availableParallelism(),
+    memoryTotal: os.totalmem(),
+    memoryFree: os.freemem(),
+    rss: process.memoryUsage.rss(),
+    children,
+  };
 }
 
 function resizeInBackground(w: Worker, size: number): void {
@@ -108,7 +136,12 @@ export async function handleControl(w: Worker, req: ControlRequest): Promise<unk
         prefetch_count: w.concurrency * w.prefetchMultiplier,
         rusage: { utime: usage.userCPUTime / 1e6, stime: usage.systemCPUTime / 1e6, maxrss: usage.maxRSS },
         sw_ident: 'lovage',
-        lovage: w.describe(),
+        lovage: {
+          ...w.describe(),
+          host: await hostResources(w),
+          // The limits it applies per task now: stored settings and live rate_limit/time_limit changes.
+          taskLimits: Object.fromEntries(w.taskLimits),
+        },
       };
     }
 

@@ -1,5 +1,6 @@
 'use client';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
 import { useFieldArray, useForm, type FieldErrors, type Resolver } from 'react-hook-form';
 import {
   POOL_KINDS,
@@ -9,6 +10,8 @@ import {
 } from '@lovage/runtime/settings';
 import { Alert, Badge, Button, Card, Field, Input, Select, Textarea } from '@/components/ui';
 import { errorMessage, fieldIssues, useTRPC } from '@/trpc/react';
+import { capacityWarnings, describeHost } from '../workers/capacity';
+import { ConfirmChange } from '../workers/confirm-change';
 import {
   formPath,
   NUMBER_FIELDS,
@@ -96,8 +99,25 @@ export function SettingsForm({
     return (node as { message?: string } | undefined)?.message;
   };
 
+  // The hosts the concurrency must fit on, shown beside it and weighed before a save.
+  const workers = useQuery(trpc.workers.find.queryOptions());
+  const alive = (workers.data ?? []).filter((w) => w.alive);
+  const [confirming, setConfirming] = useState<{ values: SettingsFormValues; warnings: string[] } | null>(
+    null,
+  );
+  // A warning is about the values it was shown for: any edit withdraws it.
+  useEffect(() => {
+    const sub = form.watch(() => setConfirming(null));
+    return () => sub.unsubscribe();
+  }, [form]);
+  // One save at a time: a second click (or Enter) while one is on its way sends nothing.
+  const sending = useRef(false);
+
   const save = useMutation(
     trpc.settings.update.mutationOptions({
+      onSettled: () => {
+        sending.current = false;
+      },
       onSuccess: (r) => {
         setOutcome({ tone: 'success', text: r.message });
         void queryClient.invalidateQueries({ queryKey: trpc.settings.pathKey() });
@@ -117,18 +137,35 @@ export function SettingsForm({
     }),
   );
 
-  const onSubmit = form.handleSubmit((values) => {
+  const send = (values: SettingsFormValues) => {
+    if (sending.current) return;
+    sending.current = true;
+    setConfirming(null);
     setOutcome(null);
     save.mutate({
       expectedVersion: current?.version ?? 0,
       settings: toSettings(values).settings,
       reason: values.reason.trim() || undefined,
     });
+  };
+
+  const onSubmit = form.handleSubmit((values) => {
+    if (sending.current) return;
+    const { settings } = toSettings(values);
+    const target = typeof settings.concurrency === 'number' ? settings.concurrency : null;
+    const pool = typeof settings.pool === 'string' ? settings.pool : null;
+    const changed = target !== current?.settings.concurrency || pool !== (current?.settings.pool ?? null);
+    const warnings =
+      target !== null && changed
+        ? alive.flatMap((w) => capacityWarnings(w, target, pool ?? w.pool.kind))
+        : [];
+    if (warnings.length > 0) setConfirming({ values, warnings });
+    else send(values);
   });
 
   return (
     <form onSubmit={onSubmit} noValidate aria-label="Worker settings" className="space-y-4">
-      <fieldset disabled={!canEdit || save.isPending} className="space-y-4">
+      <fieldset disabled={!canEdit || save.isPending || form.formState.isSubmitting} className="space-y-4">
         <Card title="Pool and prefetch">
           <div className="grid gap-4 md:grid-cols-3">
             <Field
@@ -172,7 +209,20 @@ export function SettingsForm({
                   key={f.key}
                   id={id}
                   label={f.label}
-                  hint={`${f.hint} Empty: the app's default.`}
+                  hint={
+                    f.key === 'concurrency' && alive.length > 0 ? (
+                      <>
+                        {`${f.hint} Empty: the app's default.`}
+                        {alive.map((w) => (
+                          <span key={w.hostname} className="block">
+                            {`${w.hostname} (${w.pool.kind ?? 'pool unknown'}): ${describeHost(w.host)}`}
+                          </span>
+                        ))}
+                      </>
+                    ) : (
+                      `${f.hint} Empty: the app's default.`
+                    )
+                  }
                   error={err(`num.${f.key}`)}
                   badge={<AppliesBadge setting={f.key} />}
                 >
@@ -268,6 +318,16 @@ export function SettingsForm({
             <Field id="reason" label="Reason (optional, kept in the audit log)" error={err('reason')}>
               <Textarea id="reason" rows={2} {...form.register('reason')} />
             </Field>
+            {confirming && (
+              <ConfirmChange
+                label="Confirm the concurrency"
+                question="This concurrency may be more than the workers can hold. Save it anyway?"
+                warnings={confirming.warnings}
+                confirmLabel="Save anyway"
+                onConfirm={() => send(confirming.values)}
+                onCancel={() => setConfirming(null)}
+              />
+            )}
             <div className="flex items-center gap-3">
               <Button type="submit">Save as version {(current?.version ?? 0) + 1}</Button>
               <Button variant="ghost" onClick={() => form.reset(toFormValues(current?.settings))}>

@@ -24,14 +24,21 @@ export function TaskActions({ task }: { task: TaskDetail }) {
 
   const retry = useMutation(
     trpc.tasks.retry.mutationOptions({
-      onSuccess: (r) => setOutcome({ tone: 'success', text: r.message, newTaskId: r.newTaskId }),
+      onSuccess: (r) => {
+        setOutcome({ tone: 'success', text: r.message, newTaskId: r.newTaskId });
+        setReason('');
+      },
       onError: (e) => setOutcome({ tone: 'error', text: `Retry failed: ${errorMessage(e)}` }),
       onSettled: refresh,
     }),
   );
   const revoke = useMutation(
     trpc.tasks.revoke.mutationOptions({
-      onSuccess: (r) => setOutcome({ tone: 'success', text: r.message }),
+      onSuccess: (r) => {
+        setOutcome({ tone: 'success', text: r.message });
+        // The reason was for this action; the next one gets its own.
+        setReason('');
+      },
       onError: (e) => setOutcome({ tone: 'error', text: `Revoke failed: ${errorMessage(e)}` }),
       onSettled: refresh,
     }),
@@ -42,6 +49,8 @@ export function TaskActions({ task }: { task: TaskDetail }) {
   }
   const busy = retry.isPending || revoke.isPending;
   const why = reason.trim() || undefined;
+  // A finished task has nothing left to stop.
+  const revokeTitle = task.final ? `The task already ended (${task.state}): nothing to revoke` : undefined;
   return (
     <div className="space-y-3">
       <Field id={reasonId} label="Reason (optional, kept in the audit log)">
@@ -63,14 +72,16 @@ export function TaskActions({ task }: { task: TaskDetail }) {
         </Button>
         <Button
           variant="secondary"
-          disabled={busy}
+          disabled={busy || task.final}
+          title={revokeTitle}
           onClick={() => revoke.mutate({ id: task.id, terminate: false, reason: why })}
         >
           Revoke
         </Button>
         <Button
           variant="danger"
-          disabled={busy}
+          disabled={busy || task.final}
+          title={revokeTitle}
           onClick={() => {
             if (window.confirm('Revoke this task and terminate it if it is running?')) {
               revoke.mutate({ id: task.id, terminate: true, reason: why });
@@ -81,6 +92,7 @@ export function TaskActions({ task }: { task: TaskDetail }) {
         </Button>
       </div>
       {task.retryBlockedReason && <p className="text-xs text-slate-500">Retry: {task.retryBlockedReason}.</p>}
+      {revokeTitle && <p className="text-xs text-slate-500">Revoke: {revokeTitle.toLowerCase()}.</p>}
       {outcome && (
         <Alert tone={outcome.tone}>
           {outcome.text}{' '}

@@ -1,20 +1,48 @@
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
-import { useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent, type InputHTMLAttributes } from 'react';
 import { DataTable } from '@/components/data-table';
-import { Alert, Badge, Button, Card, Input, PageHeader, Select, formatTime } from '@/components/ui';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  errorAria,
+  Input,
+  PageHeader,
+  Select,
+  formatTime,
+} from '@/components/ui';
 import type { WorkerView } from '@/server/presenters/worker-presenter';
-import { errorMessage, useTRPC } from '@/trpc/react';
+import { resizePoolInput } from '@/server/routers/workers/resize-pool.schema';
+import { setTaskLimitInput } from '@/server/routers/workers/set-task-limit.schema';
+import { errorMessage, fieldIssues, useTRPC } from '@/trpc/react';
 import { useCan } from '../auth/session-context';
 import { LiveBadge, useLiveWorkers } from '../tasks/use-live-tasks';
+import { capacityWarnings, describeHost, isLargeChange } from './capacity';
+import { ConfirmChange } from './confirm-change';
 
 type Outcome = { tone: 'success' | 'error'; text: string } | null;
+const verb = { grow: 'Grow', shrink: 'Shrink' } as const;
 
+/**
+ * Grow or shrink one worker's pool. The box is checked with the server's own schema (a field error for
+ * 0, -1, blank or 1.5; nothing sent), and a large change or one beyond what the host holds waits for a
+ * second click that names the new size.
+ */
 function PoolControls({ worker, onOutcome }: { worker: WorkerView; onOutcome: (o: Outcome) => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [n, setN] = useState(1);
+  const id = useId();
+  const [text, setText] = useState('1');
+  const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<{
+    direction: 'grow' | 'shrink';
+    n: number;
+    target: number;
+    warnings: string[];
+  } | null>(null);
   const resize = useMutation(
     trpc.workers.resizePool.mutationOptions({
       onSuccess: (r) => onOutcome({ tone: 'success', text: r.message }),
@@ -22,35 +50,98 @@ function PoolControls({ worker, onOutcome }: { worker: WorkerView; onOutcome: (o
       onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.workers.find.queryKey() }),
     }),
   );
+  const send = (direction: 'grow' | 'shrink', n: number) => {
+    setConfirming(null);
+    resize.mutate({ hostname: worker.hostname, direction, n });
+  };
+  const ask = (direction: 'grow' | 'shrink') => {
+    const parsed = resizePoolInput.shape.n.safeParse(text.trim() === '' ? undefined : Number(text));
+    if (!parsed.success) {
+      setError(parsed.error.issues[0]?.message ?? 'enter a whole number of processes');
+      return;
+    }
+    setError(null);
+    const n = parsed.data;
+    const current = worker.pool.maxConcurrency;
+    if (current === null) return send(direction, n);
+    const target = direction === 'grow' ? current + n : current - n;
+    if (target < 1) {
+      setError(`the pool has ${current}; it cannot shrink below 1`);
+      return;
+    }
+    const warnings = direction === 'grow' ? capacityWarnings(worker, target) : [];
+    if (warnings.length > 0 || isLargeChange(current, target)) {
+      setConfirming({ direction, n, target, warnings });
+    } else send(direction, n);
+  };
   return (
-    <div className="flex items-center gap-1">
-      <div className="w-14 shrink-0">
-        <Input
-          type="number"
-          min={1}
-          max={100}
-          value={n}
-          onChange={(e) => setN(Math.max(1, Number(e.target.value) || 1))}
-          aria-label={`Processes to add or remove on ${worker.hostname}`}
-        />
+    <div className="space-y-1">
+      <div className="flex items-center gap-1">
+        <div className="w-14 shrink-0">
+          <Input
+            id={id}
+            inputMode="numeric"
+            value={text}
+            onChange={(e) => {
+              setText(e.target.value);
+              setError(null);
+              setConfirming(null);
+            }}
+            aria-label={`Processes to add or remove on ${worker.hostname}`}
+            {...errorAria(id, error)}
+          />
+        </div>
+        {(['grow', 'shrink'] as const).map((direction) => (
+          <Button
+            key={direction}
+            variant="secondary"
+            disabled={resize.isPending}
+            aria-label={`${verb[direction]} pool of ${worker.hostname}`}
+            onClick={() => ask(direction)}
+          >
+            {verb[direction]}
+          </Button>
+        ))}
       </div>
-      <Button
-        variant="secondary"
-        disabled={resize.isPending}
-        aria-label={`Grow pool of ${worker.hostname}`}
-        onClick={() => resize.mutate({ hostname: worker.hostname, direction: 'grow', n })}
-      >
-        Grow
-      </Button>
-      <Button
-        variant="secondary"
-        disabled={resize.isPending}
-        aria-label={`Shrink pool of ${worker.hostname}`}
-        onClick={() => resize.mutate({ hostname: worker.hostname, direction: 'shrink', n })}
-      >
-        Shrink
-      </Button>
+      {error && (
+        <p id={`${id}-error`} role="alert" className="text-xs font-medium text-red-700">
+          {error}
+        </p>
+      )}
+      {confirming && (
+        <ConfirmChange
+          label={`Confirm the new pool size of ${worker.hostname}`}
+          question={`${verb[confirming.direction]} the pool from ${worker.pool.maxConcurrency} to ${confirming.target}?`}
+          warnings={confirming.warnings}
+          confirmLabel={`${verb[confirming.direction]} to ${confirming.target}`}
+          onConfirm={() => send(confirming.direction, confirming.n)}
+          onCancel={() => setConfirming(null)}
+        />
+      )}
     </div>
+  );
+}
+
+/** The limits a worker applies per task now (live changes included), as it reports them. */
+function LiveLimits({ worker }: { worker: WorkerView }) {
+  const entries = Object.entries(worker.taskLimits).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return <span className="text-slate-400">—</span>;
+  const describe = (l: WorkerView['taskLimits'][string]) =>
+    [
+      l.rateLimit ? `rate ${l.rateLimit}` : null,
+      l.timeLimit ? `hard ${l.timeLimit} s` : null,
+      l.softTimeLimit ? `soft ${l.softTimeLimit} s` : null,
+    ]
+      .filter(Boolean)
+      .join(', ') || 'none';
+  return (
+    <ul aria-label={`Task limits of ${worker.hostname}`} className="space-y-0.5 text-xs">
+      {entries.map(([task, l]) => (
+        <li key={task}>
+          <span className="font-mono">{task}</span>: {describe(l)}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -127,41 +218,97 @@ function WorkerQueues({
   );
 }
 
-function LiveLimitForm() {
+type LimitField = 'taskName' | 'rateLimit' | 'hard' | 'soft';
+const LIMIT_FIELDS: readonly string[] = ['taskName', 'rateLimit', 'hard', 'soft'];
+
+/**
+ * A task's rate or time limits on every running worker, now. Checked with the server's schema first; the
+ * outcome is green only when every worker applied it (a refusal anywhere reads as the failure it is).
+ */
+function LiveLimitForm({ knownTasks }: { knownTasks: string[] }) {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const listId = useId();
   const [kind, setKind] = useState<'rate' | 'time'>('rate');
   const [outcome, setOutcome] = useState<Outcome>(null);
+  const [errors, setErrors] = useState<Partial<Record<LimitField, string>>>({});
+  const showIssues = (issues: { path: PropertyKey[]; message: string }[]) => {
+    const next: Partial<Record<LimitField, string>> = {};
+    for (const i of issues) {
+      const field = String(i.path[0]);
+      if (LIMIT_FIELDS.includes(field)) next[field as LimitField] ??= i.message;
+    }
+    setErrors(next);
+    return Object.keys(next).length > 0;
+  };
   const mutation = useMutation(
     trpc.workers.setTaskLimit.mutationOptions({
-      onSuccess: (r) => setOutcome({ tone: 'success', text: r.message }),
-      onError: (e) => setOutcome({ tone: 'error', text: errorMessage(e) }),
+      onSuccess: (r) => setOutcome({ tone: r.outcome === 'ok' ? 'success' : 'error', text: r.message }),
+      onError: (e) => {
+        const issues = fieldIssues(e);
+        setOutcome({
+          tone: 'error',
+          text: showIssues(issues)
+            ? 'Not applied: correct the fields marked.'
+            : `Not applied: ${errorMessage(e)}`,
+        });
+      },
+      onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.workers.find.queryKey() }),
     }),
   );
   function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
+    setOutcome(null);
     const f = new FormData(e.currentTarget);
     const text = (k: string) => String(f.get(k) ?? '').trim();
     const seconds = (k: string) => (text(k) === '' ? null : Number(text(k)));
-    const taskName = text('taskName');
-    if (kind === 'rate') mutation.mutate({ kind, taskName, rateLimit: text('rateLimit') || null });
-    else mutation.mutate({ kind, taskName, hard: seconds('hard'), soft: seconds('soft') });
+    const input =
+      kind === 'rate'
+        ? { kind, taskName: text('taskName'), rateLimit: text('rateLimit') || null }
+        : { kind, taskName: text('taskName'), hard: seconds('hard'), soft: seconds('soft') };
+    const checked = setTaskLimitInput.safeParse(input);
+    if (!checked.success) {
+      showIssues(checked.error.issues);
+      return;
+    }
+    setErrors({});
+    mutation.mutate(checked.data);
   }
+  const field = (name: LimitField, label: string, props: InputHTMLAttributes<HTMLInputElement> = {}) => {
+    const id = `${listId}-${name}`;
+    return (
+      <div className="text-xs text-slate-600">
+        <label htmlFor={id}>{label}</label>
+        <Input id={id} name={name} {...props} {...errorAria(id, errors[name])} />
+        {errors[name] && (
+          <p id={`${id}-error`} role="alert" className="font-medium text-red-700">
+            {errors[name]}
+          </p>
+        )}
+      </div>
+    );
+  };
   return (
-    <form onSubmit={onSubmit} aria-label="Change a task's limits now" className="space-y-3">
+    <form onSubmit={onSubmit} noValidate aria-label="Change a task's limits now" className="space-y-3">
       <p className="text-xs text-slate-500">
         Sent to every running worker by remote control; a worker that restarts goes back to the stored
         settings (change those on the Settings page).
       </p>
       <div className="grid gap-2 md:grid-cols-5">
-        <label className="text-xs text-slate-600">
-          Task name
-          <Input name="taskName" required aria-label="Task name" />
-        </label>
+        {field('taskName', 'Task name', { list: `${listId}-tasks`, autoComplete: 'off' })}
+        <datalist id={`${listId}-tasks`}>
+          {knownTasks.map((t) => (
+            <option key={t} value={t} />
+          ))}
+        </datalist>
         <label className="text-xs text-slate-600">
           Limit
           <Select
             value={kind}
-            onChange={(e) => setKind(e.target.value as 'rate' | 'time')}
+            onChange={(e) => {
+              setKind(e.target.value as 'rate' | 'time');
+              setErrors({});
+            }}
             aria-label="Limit kind"
           >
             <option value="rate">Rate limit</option>
@@ -169,20 +316,11 @@ function LiveLimitForm() {
           </Select>
         </label>
         {kind === 'rate' ? (
-          <label className="text-xs text-slate-600">
-            Rate (10/s, 100/m; empty: none)
-            <Input name="rateLimit" aria-label="Rate limit" />
-          </label>
+          field('rateLimit', 'Rate (10/s, 100/m; empty: none)')
         ) : (
           <>
-            <label className="text-xs text-slate-600">
-              Hard limit (s)
-              <Input name="hard" type="number" min={0} step="any" aria-label="Hard time limit" />
-            </label>
-            <label className="text-xs text-slate-600">
-              Soft limit (s)
-              <Input name="soft" type="number" min={0} step="any" aria-label="Soft time limit" />
-            </label>
+            {field('hard', 'Hard limit (s)', { inputMode: 'decimal' })}
+            {field('soft', 'Soft limit (s)', { inputMode: 'decimal' })}
           </>
         )}
         <div className="flex items-end">
@@ -238,6 +376,9 @@ export function WorkersView() {
         return (
           <div className="space-y-1">
             <div>{`${p.kind ?? '—'} · ${p.maxConcurrency ?? '?'} max${executors}`}</div>
+            {row.original.host && (
+              <div className="text-xs text-slate-500">{describeHost(row.original.host)}</div>
+            )}
             {canOperate && <PoolControls worker={row.original} onOutcome={setOutcome} />}
           </div>
         );
@@ -249,6 +390,7 @@ export function WorkersView() {
         <WorkerQueues worker={row.original} canOperate={canOperate} onOutcome={setOutcome} />
       ),
     },
+    { header: 'Task limits now', cell: ({ row }) => <LiveLimits worker={row.original} /> },
     { header: 'Active', cell: ({ row }) => row.original.active },
     { header: 'Processed', cell: ({ row }) => row.original.processed },
     { header: 'Load', cell: ({ row }) => row.original.loadavg.map((l) => l.toFixed(2)).join(' ') || '—' },
@@ -284,7 +426,9 @@ export function WorkersView() {
       />
       {canOperate && (
         <Card title="Change a task's limits now">
-          <LiveLimitForm />
+          <LiveLimitForm
+            knownTasks={[...new Set((workers.data ?? []).flatMap((w) => w.tasks ?? []))].sort()}
+          />
         </Card>
       )}
     </div>

@@ -20,6 +20,29 @@ export interface WorkerView {
   prefetchMultiplier: number | null;
   /** The queues it consumes (`inspect active_queues`); null when it did not answer. */
   queues: string[] | null;
+  /** Its host's CPUs and memory (bytes) as a Lovage worker reports them in `stats`; null otherwise. */
+  host: HostResources | null;
+  /** The task names it runs (`inspect registered`); null when it did not answer. */
+  tasks: string[] | null;
+  /** The limits it applies per task now (Lovage `stats`; Celery's rate limits from `registered`). */
+  taskLimits: Record<string, LiveTaskLimits>;
+}
+
+export interface HostResources {
+  cpus: number;
+  memoryTotal: number;
+  /** Memory the kernel counts as available. */
+  memoryFree: number;
+  /** The worker's own resident memory. */
+  rss: number | null;
+  /** The largest resident memory among its prefork children; null when none was measured. */
+  childRss: number | null;
+}
+
+export interface LiveTaskLimits {
+  rateLimit?: string | null;
+  timeLimit?: number | null;
+  softTimeLimit?: number | null;
 }
 
 type Dict = Record<string, unknown>;
@@ -36,6 +59,50 @@ export function queueNamesOf(reply: unknown): string[] | null {
     .sort();
 }
 
+function hostOf(raw: unknown): HostResources | null {
+  const h = dict(raw);
+  const [cpus, memoryTotal, memoryFree] = [num(h.cpus), num(h.memoryTotal), num(h.memoryFree)];
+  if (cpus === null || memoryTotal === null || memoryFree === null) return null;
+  const children = (Array.isArray(h.children) ? h.children : [])
+    .map((c) => num(dict(c).rss))
+    .filter((r): r is number => r !== null);
+  return {
+    cpus,
+    memoryTotal,
+    memoryFree,
+    rss: num(h.rss),
+    childRss: children.length ? Math.max(...children) : null,
+  };
+}
+
+/** `registered` entries look like `tasks.add` or `tasks.add [rate_limit=10/s]` (Celery and Lovage). */
+function registeredOf(reply: unknown): { tasks: string[]; rates: Record<string, LiveTaskLimits> } | null {
+  if (!Array.isArray(reply)) return null;
+  const rates: Record<string, LiveTaskLimits> = {};
+  const tasks = reply
+    .filter((e): e is string => typeof e === 'string')
+    .map((e) => {
+      const [name = e, info = ''] = e.split(/\s+(?=\[)/);
+      const rate = /rate_limit=([^\s\]]+)/.exec(info)?.[1];
+      if (rate && rate !== 'None') rates[name] = { rateLimit: rate };
+      return name;
+    });
+  return { tasks: [...new Set(tasks)].sort(), rates };
+}
+
+function liveLimitsOf(raw: unknown): Record<string, LiveTaskLimits> {
+  const out: Record<string, LiveTaskLimits> = {};
+  for (const [name, l] of Object.entries(dict(raw))) {
+    const d = dict(l);
+    const entry: LiveTaskLimits = {};
+    if (str(d.rateLimit) !== null) entry.rateLimit = str(d.rateLimit);
+    if (num(d.timeLimit) !== null) entry.timeLimit = num(d.timeLimit);
+    if (num(d.softTimeLimit) !== null) entry.softTimeLimit = num(d.softTimeLimit);
+    if (Object.keys(entry).length) out[name] = entry;
+  }
+  return out;
+}
+
 /**
  * A worker as the workers page shows it: the index's record (events) merged with its `stats` and
  * `active_queues` replies (remote control), any of which may be missing. Secrets in replies are masked.
@@ -45,11 +112,13 @@ export function presentWorker(
   record: WorkerRecord | undefined,
   statsReply: unknown,
   queuesReply?: unknown,
+  registeredReply?: unknown,
 ): WorkerView {
   const stats = dict(maskSecrets(statsReply));
   const pool = dict(stats.pool);
   const lovage = { ...dict(record?.extra.lovage), ...dict(stats.lovage) };
   const processes = pool.processes;
+  const registered = registeredOf(registeredReply);
   return {
     hostname,
     alive: record?.alive ?? statsReply !== undefined,
@@ -69,5 +138,8 @@ export function presentWorker(
     pinned: Array.isArray(lovage.pinned) ? lovage.pinned.map(String) : [],
     prefetchMultiplier: num(lovage.prefetchMultiplier),
     queues: queueNamesOf(queuesReply),
+    host: hostOf(dict(stats.lovage).host),
+    tasks: registered?.tasks ?? null,
+    taskLimits: { ...registered?.rates, ...liveLimitsOf(dict(stats.lovage).taskLimits) },
   };
 }

@@ -1,5 +1,12 @@
 import 'server-only';
-import { SETTING_APPLIES, type SettingKey, type WorkerSettings } from '@lovage/runtime/settings';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  SETTING_APPLIES,
+  type SettingKey,
+  type SettingsVersion,
+  type WorkerSettings,
+} from '@lovage/runtime/settings';
+import { LovageError } from '../../runtime';
 import { adminProcedure } from '../../trpc/init';
 import { audited } from '../../services/audited';
 import { maskSecrets } from '../../presenters/mask';
@@ -33,6 +40,26 @@ function readReply(hostname: string, raw: unknown): ApplyReply {
   };
 }
 
+const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+
+/**
+ * The version this very save already made: the one right after the form's base, holding the same
+ * settings. A resubmission (double click, a request retried under load) then answers with it instead of a
+ * conflict.
+ */
+function alreadySaved(current: SettingsVersion | null, expectedVersion: number, settings: WorkerSettings) {
+  if (!current || current.version !== expectedVersion + 1) return null;
+  if (!isDeepStrictEqual(asJson(current.settings), asJson(settings))) return null;
+  return {
+    version: current.version,
+    changed: [] as SettingKey[],
+    liveChanged: [] as SettingKey[],
+    restartChanged: [] as SettingKey[],
+    replies: [] as ApplyReply[],
+    message: `Saved as version ${current.version}${current.updatedBy ? ` by ${current.updatedBy}` : ''}; this identical save changed nothing.`,
+  };
+}
+
 /**
  * Saves the settings as a new version in Redis (compare-and-set on the version the form started from),
  * keeps the audit copy in the database, then tells running workers to apply it: `live` fields take
@@ -41,6 +68,9 @@ function readReply(hostname: string, raw: unknown): ApplyReply {
 export const updateSettings = adminProcedure.input(updateSettingsInput).mutation(async ({ ctx, input }) => {
   const { lovage, prisma } = ctx.services;
   const before = await lovage.settings.current();
+  // Saved already (a repeated request): nothing to do and nothing new to audit.
+  const repeated = alreadySaved(before, input.expectedVersion, input.settings);
+  if (repeated) return repeated;
   return audited(
     ctx.services,
     ctx.user,
@@ -51,10 +81,18 @@ export const updateSettings = adminProcedure.input(updateSettingsInput).mutation
       reason: input.reason ?? null,
     },
     async () => {
-      const saved = await lovage.settings.save(input.settings, {
-        expectedVersion: input.expectedVersion,
-        updatedBy: ctx.user.email,
-      });
+      const saved = await lovage.settings
+        .save(input.settings, { expectedVersion: input.expectedVersion, updatedBy: ctx.user.email })
+        .catch(async (err: unknown) => {
+          // Two identical requests at once: the one that lost the compare-and-set finds its own change saved.
+          if (!(err instanceof LovageError && err.code === 'SETTINGS_CONFLICT')) throw err;
+          const twin = alreadySaved(await lovage.settings.current(), input.expectedVersion, input.settings);
+          if (twin) return twin;
+          throw err;
+        });
+      if ('message' in saved) {
+        return { result: saved, after: input.settings, detail: { version: saved.version, repeated: true } };
+      }
       await prisma.settingsVersion.createMany({
         data: [
           {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { rateLimitSchema } from '@lovage/runtime/settings';
 
-const taskName = z.string().trim().min(1, 'is required').max(300);
+const taskName = z.string().trim().min(1, 'enter a task name').max(300, 'must be at most 300 characters');
 const seconds = z
-  .number()
+  .number({ error: 'must be a number of seconds' })
   .positive('must be more than 0 seconds')
   .max(86_400, 'must be at most 86400 seconds');
 
