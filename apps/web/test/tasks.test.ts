@@ -131,6 +131,21 @@ describe.each(DB_KINDS)('tasks, workers and operator actions (%s)', (kind) => {
     await rejects(c.tasks.get({ id: 'no-such-task' }), 'NOT_FOUND');
   });
 
+  it('shows sent before started when the client stamped it a little later (clock skew)', async () => {
+    const late = { id: randomUUID(), name: 'demo.skewed', at: t0 + 5300 };
+    await h.services.lovage.taskIndex.apply([
+      ev.received(late, 'w1@host', t0 + 5000),
+      ev.started(late.id, 'w1@host', t0 + 5100),
+      ev.sent(late),
+      ev.succeeded(late.id, 'w1@host', t0 + 9000),
+    ]);
+    const c = await h.callerFor(viewer);
+    const { timeline } = await c.tasks.get({ id: late.id });
+    expect(timeline.map((e) => e.kind)).toEqual(['sent', 'received', 'started', 'succeeded']);
+    // The times stay what the machines said.
+    expect(timeline[0]).toEqual({ kind: 'sent', at: t0 + 5300 });
+  });
+
   it('revokes, and revokes and terminates, with the outcome audited', async () => {
     const c = await h.callerFor(operator);
     const res = await c.tasks.revoke({ id: running.id, terminate: false, reason: 'stuck' });

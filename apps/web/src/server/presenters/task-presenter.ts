@@ -67,15 +67,38 @@ export function retryBlockedReason(r: TaskRecord): string | null {
   return null;
 }
 
+/** Clocks of the sending client and of the worker may disagree by this much (ms). */
+export const CLOCK_SKEW_MS = 2000;
+const LIFECYCLE = ['sent', 'received', 'started'];
+
+/**
+ * The timeline in time order, except that sent, received and started stamped by different machines less
+ * than CLOCK_SKEW_MS apart follow the state machine: a task is never shown started before it was sent.
+ */
+function lifecycleOrder(entries: TimelineEntry[]): TimelineEntry[] {
+  const out = [...entries];
+  for (let i = 1; i < out.length; i++) {
+    for (let j = i; j > 0; j--) {
+      const [a, b] = [out[j - 1]!, out[j]!];
+      const [ra, rb] = [LIFECYCLE.indexOf(a.kind), LIFECYCLE.indexOf(b.kind)];
+      if (ra < 0 || rb < 0 || rb > ra || b.at - a.at > CLOCK_SKEW_MS) break;
+      [out[j - 1], out[j]] = [b, a];
+    }
+  }
+  return out;
+}
+
 export function presentTaskDetail(
   r: TaskRecord,
   parent: TaskRecord | null,
   children: TaskRecord[],
 ): TaskDetail {
-  const timeline = TASK_TIMESTAMP_KINDS.flatMap((kind) => {
-    const at = r.timestamps[kind];
-    return at === undefined ? [] : [{ kind, at }];
-  }).sort((a, b) => a.at - b.at);
+  const timeline = lifecycleOrder(
+    TASK_TIMESTAMP_KINDS.flatMap((kind) => {
+      const at = r.timestamps[kind];
+      return at === undefined ? [] : [{ kind, at }];
+    }).sort((a, b) => a.at - b.at),
+  );
   return {
     ...presentTaskRow(r),
     result: maskSecretsInText(r.result),
