@@ -6,12 +6,18 @@
  *                     batches of 1000, two in flight, as the Monitor does under load
  *   monitor-e2e       the same kind of events sent by WorkerEventPublishers (task.multi over Redis pub/sub)
  *                     and folded by a running Monitor: first publish to the last event applied
+ *   monitor-burst     BENCH_MONITOR_BURST tasks (default 200000; 0 skips it), their results stored as a worker
+ *                     would, then their events published unpaced by two publisher processes at once: how many
+ *                     tasks the index misses or holds in the wrong state once the monitor has caught up (and
+ *                     repaired what it lost from the result backend), and what the monitor said it lost
  *
  * Standalone: `npx tsx bench/monitor.mts` (BENCH_MONITOR_N events, default 100000). Keys live under a unique
  * prefix and are deleted afterwards.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
 import {
   eventCommon,
   makeEvent,
@@ -25,7 +31,10 @@ import {
 import { deleteByPrefix } from './cleanup.mjs';
 
 const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/0';
+/** The result backend of the burst: the broker's Redis, database 1. */
+const BACKEND = REDIS.replace(/\/\d*$/, '/1');
 const N = Number(process.env.BENCH_MONITOR_N ?? 100_000);
+const BURST = Number(process.env.BENCH_MONITOR_BURST ?? 200_000);
 const BATCH = 1000;
 const NAMES = Array.from({ length: 10 }, (_, i) => `bench.task${i}`);
 const WORKERS = ['bench-w1@host', 'bench-w2@host'];
@@ -170,12 +179,139 @@ async function endToEnd(): Promise<void> {
   }
 }
 
+/** One burst publisher (a child process): stores its tasks' results, then sends their events unpaced. */
+async function publishBurst(spec: { prefix: string; runId: string; from: number; to: number; host: string }) {
+  const broker = new RedisBroker(REDIS, { globalKeyprefix: spec.prefix });
+  const backend = new Redis(BACKEND);
+  const publisher = new WorkerEventPublisher(broker, {
+    hostname: spec.host,
+    taskEvents: true,
+    stats: () => ({ active: 0, processed: 0 }),
+  });
+  const t0 = Date.now() / 1000;
+  const meta = (uuid: string, i: number) =>
+    JSON.stringify({
+      status: 'SUCCESS',
+      result: { ok: true, n: i },
+      traceback: null,
+      children: [],
+      date_done: new Date().toISOString().replace('Z', ''),
+      task_id: uuid,
+    });
+  for (let i = spec.from; i < spec.to; i += 1000) {
+    const pipeline = backend.pipeline();
+    for (let j = i; j < Math.min(i + 1000, spec.to); j++) {
+      const uuid = `${spec.runId}-${j}`;
+      pipeline.set(`celery-task-meta-${uuid}`, meta(uuid, j), 'EX', 3600);
+    }
+    await pipeline.exec();
+  }
+  process.send?.('stored');
+  await new Promise((resolve) => process.once('message', resolve));
+  for (let i = spec.from; i < spec.to; i += 100) {
+    for (let j = i; j < Math.min(i + 100, spec.to); j++) {
+      const uuid = `${spec.runId}-${j}`;
+      const at = t0 + j * 0.0005;
+      publisher.task('task-received', {
+        uuid,
+        name: NAMES[j % NAMES.length],
+        args: `(${j},)`,
+        timestamp: at,
+      });
+      publisher.task('task-started', { uuid, timestamp: at + 0.001 });
+      publisher.task('task-succeeded', {
+        uuid,
+        result: `{'ok': True, 'n': ${j}}`,
+        runtime: 0.05,
+        timestamp: at + 0.05,
+      });
+    }
+    await publisher.flush();
+  }
+  // Batches the publisher sent by itself are still in flight: a round trip on the same connection ends them.
+  await broker.ping(600_000);
+  await broker.close();
+  backend.disconnect();
+}
+
+async function burst(): Promise<void> {
+  const prefix = `bench-monitor-${randomUUID().slice(0, 8)}:`;
+  const runId = `bench-burst-${randomUUID().slice(0, 8)}`;
+  const broker = new RedisBroker(REDIS, { globalKeyprefix: prefix });
+  const index = new TaskIndex(REDIS, { prefix });
+  const monitor = new Monitor({ broker, index }, { wakeWorkers: false, resultBackend: BACKEND });
+  const half = Math.ceil(BURST / 2);
+  const children = WORKERS.map((host, k) =>
+    spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env: {
+        ...process.env,
+        BENCH_MONITOR_PUBLISH: JSON.stringify({
+          prefix,
+          runId,
+          from: k * half,
+          to: Math.min(BURST, (k + 1) * half),
+          host,
+        }),
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const exited = children.map((c) => new Promise((r) => c.once('exit', r)));
+  try {
+    await Promise.all(children.map((c) => new Promise((r) => c.once('message', r))));
+    await monitor.start();
+    const t = performance.now();
+    for (const c of children) c.send('go');
+    await Promise.all(exited);
+    const published = (performance.now() - t) / 1000;
+    // Caught up: everything received applied, any repair finished, and nothing new for a second.
+    let last = -1;
+    while (monitor.stats.processed !== last || monitor.stats.pending > 0 || monitor.stats.repairing) {
+      last = monitor.stats.processed;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const s = (performance.now() - t) / 1000;
+    const st = monitor.stats;
+    if (process.env.BENCH_DEBUG) console.error(st);
+    const counts = await index.counts();
+    const reader = new Redis(REDIS);
+    const indexed = await reader.zcard(`${index.base}by-time`);
+    reader.disconnect();
+    emit({
+      bench: 'monitor-burst',
+      tasks: BURST,
+      events: BURST * 3,
+      publish_events_per_s: Math.round((BURST * 3) / published),
+      applied: st.processed,
+      missing_from_index: BURST - indexed,
+      not_success: BURST - (counts.SUCCESS ?? 0),
+      dropped_events: st.dropped,
+      subscriber_cuts: st.subscriberCuts,
+      repaired: st.repaired,
+      repair_added: st.repairAdded,
+      seconds: Math.round(s * 10) / 10,
+    });
+  } finally {
+    for (const c of children) c.kill();
+    await monitor.stop();
+    await index.close();
+    await broker.close();
+    await cleanup(prefix);
+    await deleteByPrefix(REDIS, `celery-task-meta-${runId}`, [1]);
+  }
+}
+
 export async function runMonitorBench(): Promise<void> {
   await fold();
   await endToEnd();
+  if (BURST > 0) await burst();
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await runMonitorBench();
+if (process.env.BENCH_MONITOR_PUBLISH) {
+  await publishBurst(JSON.parse(process.env.BENCH_MONITOR_PUBLISH));
+  process.exit(0);
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.env.BENCH_MONITOR_ONLY_BURST === '1') await burst();
+  else await runMonitorBench();
   process.exit(0);
 }

@@ -92,8 +92,16 @@ export interface Broker {
   consumer(options: ConsumerOptions): Consumer;
   /** Broadcasts on a fanout exchange (`celery.pidbox`, `celeryev`). Fire and forget. */
   publishFanout(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void>;
-  /** Receives broadcasts on a fanout exchange until the returned function is called. */
-  subscribeFanout(exchange: string, handler: (msg: FanoutMessage) => void): Promise<() => Promise<void>>;
+  /**
+   * Receives broadcasts on a fanout exchange until the returned function is called. Broadcasts are not
+   * stored: those sent while the subscription's connection is down are missed, which `onLink` reports
+   * (`lost` when it drops, `restored` once the subscription is back).
+   */
+  subscribeFanout(
+    exchange: string,
+    handler: (msg: FanoutMessage) => void,
+    onLink?: (state: 'lost' | 'restored') => void,
+  ): Promise<() => Promise<void>>;
   /**
    * Sends to every queue bound to a direct exchange with this routing key; dropped when none is (kombu's
    * behaviour). Remote-control replies travel this way to `reply.celery.pidbox`.

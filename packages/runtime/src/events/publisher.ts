@@ -9,7 +9,7 @@
 import os from 'node:os';
 import type { Logger } from '../app/logger';
 import type { Broker } from '../broker/broker';
-import { encodeEvents, eventCommon, eventRoutingKey, makeEvent } from './codec';
+import { boundEventFields, encodeEvents, eventCommon, eventRoutingKey, makeEvent } from './codec';
 import {
   EVENT_EXCHANGE,
   SW_IDENT,
@@ -82,12 +82,13 @@ export class WorkerEventPublisher {
   }
 
   /**
-   * Queues a task event (fields are the type's own: `uuid`, `result`, …; the common ones are added here).
+   * Queues a task event (fields are the type's own: `uuid`, `result`, …; the common ones are added here),
+   * bounded in size (`boundEventFields`: reprs cut at 1024 characters as Celery cuts them).
    * Sent on the next tick together with whatever else was queued by then, as one `task.multi` message.
    */
   task(type: TaskEventType, fields: Record<string, unknown>): void {
     if (!this.taskEvents || this.stopped) return;
-    this.buffer.push(makeEvent(type, eventCommon(this.hostname, ++this.clock), fields));
+    this.buffer.push(makeEvent(type, eventCommon(this.hostname, ++this.clock), boundEventFields(fields)));
     if (this.buffer.length > MAX_BUFFERED) {
       this.dropped += this.buffer.length - MAX_BUFFERED;
       this.buffer.splice(0, this.buffer.length - MAX_BUFFERED);

@@ -4,6 +4,13 @@
  * monitor keeps up with tens of thousands of events a second; several monitors may run at once (the fold
  * is idempotent). Like `celery events`, it asks every worker for a heartbeat when it starts, so the
  * worker list fills at once.
+ *
+ * Bursts: pub/sub keeps nothing, and Redis cuts a subscriber whose unread output passes 32 MB
+ * (client-output-buffer-limit pubsub), so the monitor reads the socket at full speed whatever the fold's
+ * pace: messages are queued undecoded (one copy) and decoded only when their batch is applied, bounded by
+ * bytes (`maxPendingBytes`), not by count. Any loss is logged as a warning with counts (events dropped
+ * in-process past that bound; the subscription cut and re-established), counted in `stats`, and followed by
+ * a repair of the index from the result backend (repair.ts).
  */
 import type { App } from '../app/app';
 import { isApp } from '../app/app';
@@ -12,6 +19,8 @@ import type { Broker } from '../broker/broker';
 import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
 import { EventReceiver } from '../events/receiver';
 import type { CeleryEvent } from '../events/types';
+import type { InboundMessage } from '../protocol/message';
+import { IndexRepair, type RepairReport } from './repair';
 import { TaskIndex } from './task-index';
 
 export interface MonitorOptions {
@@ -20,8 +29,11 @@ export interface MonitorOptions {
   batchSize?: number;
   /** Batches applied at once (2): one is prepared while Redis folds the other. */
   concurrency?: number;
-  /** Events held while Redis is unreachable; beyond this the oldest are dropped (100,000). */
-  maxPending?: number;
+  /**
+   * Bytes of received event messages held while the fold catches up or Redis is unreachable (256 MB);
+   * beyond this the oldest are dropped, with a warning and a repair.
+   */
+  maxPendingBytes?: number;
   /** Seconds between trims of the index (60). */
   trimInterval?: number;
   /** When the monitor builds its own index from an app: most tasks kept (1,000,000). */
@@ -30,6 +42,18 @@ export interface MonitorOptions {
   maxAgeSeconds?: number;
   /** Broadcast the `heartbeat` control command on start so workers report at once (true). */
   wakeWorkers?: boolean;
+  /**
+   * The result backend to repair the index from after a loss (`redis://…`; from an app, its backend).
+   * Without one, losses are only reported.
+   */
+  resultBackend?: string | null;
+  /**
+   * After a loss, also scan the backend for results of tasks the index never saw (true). Results of another
+   * broker sharing that backend database would be added too.
+   */
+  repairScan?: boolean;
+  /** Milliseconds without further loss before a repair starts (2000). */
+  repairDelayMs?: number;
 }
 
 export interface MonitorStats {
@@ -41,10 +65,25 @@ export interface MonitorStats {
   malformed: number;
   /** Events of types the index does not fold. */
   ignored: number;
-  /** Events received and not applied yet. */
+  /**
+   * Received and not applied yet: messages not decoded yet (a `task.multi` message holds up to 100 events),
+   * plus one while decoded events wait for a batch. 0 once caught up.
+   */
   pending: number;
-  /** Events dropped because Redis stayed unreachable and too many were pending. */
+  /** Bytes of those messages. */
+  pendingBytes: number;
+  /** Events dropped in-process because more than `maxPendingBytes` were waiting. */
   dropped: number;
+  /** Times the event subscription was cut (events sent until it was back are lost). */
+  subscriberCuts: number;
+  /** Repairs from the result backend run after a loss. */
+  repairs: number;
+  /** Whether a repair is running or scheduled. */
+  repairing: boolean;
+  /** Tasks whose final state repairs took from the result backend. */
+  repaired: number;
+  /** Tasks repairs added from the result backend that the index had never seen. */
+  repairAdded: number;
   /** Batches whose apply failed (they are retried). */
   failedApplies: number;
   /** The last apply or read problem, if any. */
@@ -57,11 +96,19 @@ export class Monitor {
   private readonly ownsIndex: boolean;
   private readonly log: Logger | undefined;
   private readonly batchSize: number;
-  private readonly maxPending: number;
+  private readonly maxPendingBytes: number;
   private readonly trimEveryMs: number;
   private readonly wakeWorkers: boolean;
   private readonly receiver: EventReceiver;
-  private pending: CeleryEvent[] = [];
+  private readonly repairer: IndexRepair | null;
+  private readonly repairScan: boolean;
+  private readonly repairDelayMs: number;
+  /** Received, not decoded yet. */
+  private raw: InboundMessage[] = [];
+  private rawHead = 0;
+  private rawBytes = 0;
+  /** Decoded, waiting for a batch. */
+  private ready: CeleryEvent[] = [];
   private readonly concurrency: number;
   private inFlight = 0;
   private pumpScheduled = false;
@@ -73,13 +120,23 @@ export class Monitor {
   private trimming: Promise<void> | null = null;
   private processed = 0;
   private dropped = 0;
+  private subscriberCuts = 0;
   private failedApplies = 0;
   private lastError: string | null = null;
   private failing = false;
   private rate = 0;
   private rateSample = { at: 0, processed: 0 };
+  /** Epoch ms since when events may have been lost and not repaired yet. */
+  private lossSince: number | null = null;
+  private droppedSinceWarning = 0;
+  private repairTimer: NodeJS.Timeout | null = null;
+  private repairing: Promise<void> | null = null;
+  private repairs = 0;
+  private repaired = 0;
+  private repairAdded = 0;
 
   constructor(source: App | { broker: Broker; index: TaskIndex }, opts: MonitorOptions = {}) {
+    let backend = opts.resultBackend ?? null;
     if (isApp(source)) {
       this.broker = source.broker;
       this.index = new TaskIndex(source.config.broker, {
@@ -89,6 +146,7 @@ export class Monitor {
       });
       this.ownsIndex = true;
       this.log = (opts.logger ?? source.logger).child({ component: 'monitor' });
+      if (opts.resultBackend === undefined) backend = source.config.backend ?? null;
     } else {
       this.broker = source.broker;
       this.index = source.index;
@@ -97,10 +155,13 @@ export class Monitor {
     }
     this.batchSize = Math.max(1, opts.batchSize ?? 1000);
     this.concurrency = Math.max(1, opts.concurrency ?? 2);
-    this.maxPending = Math.max(this.batchSize, opts.maxPending ?? 100_000);
+    this.maxPendingBytes = Math.max(1, opts.maxPendingBytes ?? 256 * 1024 * 1024);
     this.trimEveryMs = Math.max(1, opts.trimInterval ?? 60) * 1000;
     this.wakeWorkers = opts.wakeWorkers ?? true;
     this.receiver = new EventReceiver(this.broker);
+    this.repairer = backend ? new IndexRepair(this.index, backend) : null;
+    this.repairScan = opts.repairScan ?? true;
+    this.repairDelayMs = Math.max(0, opts.repairDelayMs ?? 2000);
   }
 
   get stats(): MonitorStats {
@@ -109,8 +170,14 @@ export class Monitor {
       processed: this.processed,
       malformed: this.receiver.malformed,
       ignored: this.receiver.ignored,
-      pending: this.pending.length,
+      pending: this.raw.length - this.rawHead + (this.ready.length > 0 ? 1 : 0),
+      pendingBytes: this.rawBytes,
       dropped: this.dropped,
+      subscriberCuts: this.subscriberCuts,
+      repairs: this.repairs,
+      repairing: this.repairing !== null || this.repairTimer !== null,
+      repaired: this.repaired,
+      repairAdded: this.repairAdded,
       failedApplies: this.failedApplies,
       lastError: this.lastError ?? this.receiver.lastError,
     };
@@ -120,7 +187,10 @@ export class Monitor {
     if (this.running) return;
     this.running = true;
     this.paused = false;
-    await this.receiver.start((events) => this.enqueue(events));
+    await this.receiver.startRaw(
+      (message) => this.enqueue(message),
+      (state) => this.onLink(state),
+    );
     this.rateSample = { at: Date.now(), processed: this.processed };
     this.rateTimer = setInterval(() => this.sampleRate(), 1000);
     this.rateTimer.unref();
@@ -144,21 +214,34 @@ export class Monitor {
     await this.receiver.stop();
     if (this.rateTimer) clearInterval(this.rateTimer);
     if (this.trimTimer) clearInterval(this.trimTimer);
-    this.rateTimer = this.trimTimer = null;
+    if (this.repairTimer) clearTimeout(this.repairTimer);
+    this.rateTimer = this.trimTimer = this.repairTimer = null;
     // One last pass: what is still pending is applied unless Redis is away.
     await this.idle();
-    if (this.pending.length > 0) {
+    const rest = this.takeBatch(Infinity);
+    if (rest.length > 0) {
       try {
-        await this.index.apply(this.pending.splice(0));
+        await this.index.apply(rest);
+        this.processed += rest.length;
       } catch (err) {
-        this.log?.warn({ err }, 'events received before stopping could not be applied');
+        this.log?.warn({ err, events: rest.length }, 'events received before stopping could not be applied');
       }
     }
     // No retry timer may apply to a closed index.
     this.paused = true;
-    await this.trimming;
+    await Promise.all([this.trimming, this.repairing]);
+    await this.repairer?.close();
+    if (this.lossSince !== null) {
+      this.log?.warn(
+        { dropped: this.dropped, subscriberCuts: this.subscriberCuts },
+        'stopping with events lost and not repaired: the index may miss tasks or show old states',
+      );
+    }
     if (this.ownsIndex) await this.index.close();
-    this.log?.info({ processed: this.processed, malformed: this.receiver.malformed }, 'monitor stopped');
+    this.log?.info(
+      { processed: this.processed, malformed: this.receiver.malformed, ...this.lossFigures() },
+      'monitor stopped',
+    );
   }
 
   /** Resolves once everything received so far is applied (or applying is paused by a failure). */
@@ -167,13 +250,11 @@ export class Monitor {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private enqueue(events: CeleryEvent[]): void {
-    for (const e of events) this.pending.push(e);
-    if (this.pending.length > this.maxPending) {
-      const excess = this.pending.length - this.maxPending;
-      this.pending.splice(0, excess);
-      this.dropped += excess;
-    }
+  /** On the read path: one push, nothing decoded, so the socket is emptied as fast as it fills. */
+  private enqueue(message: InboundMessage): void {
+    this.raw.push(message);
+    this.rawBytes += message.body.length;
+    if (this.rawBytes > this.maxPendingBytes) this.dropOldest();
     if (!this.pumpScheduled) {
       this.pumpScheduled = true;
       // Let the rest of this tick's messages join the batch.
@@ -185,24 +266,157 @@ export class Monitor {
     }
   }
 
+  private dropOldest(): void {
+    let events = 0;
+    let since = Date.now();
+    while (this.rawBytes > this.maxPendingBytes && this.rawHead < this.raw.length) {
+      const message = this.raw[this.rawHead]!;
+      this.raw[this.rawHead++] = undefined as unknown as InboundMessage;
+      this.rawBytes -= message.body.length;
+      // Decoded only to count them and date the loss (the repair looks from there on).
+      for (const e of this.receiver.decode(message)) {
+        events++;
+        if (typeof e.timestamp === 'number') since = Math.min(since, e.timestamp * 1000);
+      }
+    }
+    this.compact();
+    this.dropped += events;
+    if (this.droppedSinceWarning === 0) {
+      this.log?.warn(
+        { dropped: events, maxPendingBytes: this.maxPendingBytes },
+        'EVENTS LOST: more events are waiting than maxPendingBytes allows; dropping the oldest (the index will be repaired from the result backend)',
+      );
+    }
+    this.droppedSinceWarning += events;
+    this.lossAt(since);
+  }
+
+  private onLink(state: 'lost' | 'restored'): void {
+    if (state === 'lost') {
+      this.subscriberCuts++;
+      this.log?.warn(
+        { subscriberCuts: this.subscriberCuts },
+        'EVENTS LOST: the event subscription was cut (Redis cuts a subscriber that reads too slowly: client-output-buffer-limit pubsub); events sent until it is back are missed',
+      );
+      this.lossAt(Date.now());
+    } else {
+      this.log?.warn('the event subscription is back; the index will be repaired from the result backend');
+      this.scheduleRepair();
+    }
+  }
+
+  private lossAt(since: number): void {
+    this.lossSince = Math.min(this.lossSince ?? since, since);
+    this.scheduleRepair();
+  }
+
+  /** A repair once losses have stopped for `repairDelayMs` (each new loss pushes it back). */
+  private scheduleRepair(): void {
+    if (!this.running) return;
+    if (!this.repairer) {
+      if (this.lossSince !== null) {
+        this.log?.warn('no result backend to repair the index from: lost task states stay as they are');
+        this.lossSince = null;
+      }
+      return;
+    }
+    if (this.repairTimer) clearTimeout(this.repairTimer);
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = null;
+      if (this.repairing) return this.scheduleRepair();
+      this.repairing = this.repair().finally(() => {
+        this.repairing = null;
+      });
+    }, this.repairDelayMs);
+    this.repairTimer.unref();
+  }
+
+  private async repair(): Promise<void> {
+    const since = this.lossSince;
+    if (since === null || !this.repairer) return;
+    this.lossSince = null;
+    if (this.droppedSinceWarning > 0) {
+      this.log?.warn({ dropped: this.droppedSinceWarning }, 'events were dropped');
+      this.droppedSinceWarning = 0;
+    }
+    // What was received before the repair is applied first, so the repair sees the index at its best.
+    await this.idle();
+    let report: RepairReport;
+    try {
+      report = await this.repairer.run(since, { scan: this.repairScan });
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.log?.error({ err }, 'could not repair the index from the result backend (retrying)');
+      this.lossAt(since);
+      return;
+    }
+    this.repairs++;
+    this.repaired += report.repaired;
+    this.repairAdded += report.added;
+    this.log?.warn(
+      { ...report, since: new Date(since).toISOString(), ...this.lossFigures() },
+      'repaired the task index from the result backend after losing events',
+    );
+  }
+
+  private lossFigures() {
+    return {
+      dropped: this.dropped,
+      subscriberCuts: this.subscriberCuts,
+      repaired: this.repaired,
+      repairAdded: this.repairAdded,
+    };
+  }
+
+  /** Up to `size` events: decoded ones first, then raw messages decoded as needed. */
+  private takeBatch(size: number): CeleryEvent[] {
+    while (this.ready.length < size && this.rawHead < this.raw.length) {
+      const message = this.raw[this.rawHead]!;
+      this.raw[this.rawHead++] = undefined as unknown as InboundMessage;
+      this.rawBytes -= message.body.length;
+      for (const e of this.receiver.decode(message)) this.ready.push(e);
+    }
+    this.compact();
+    return this.ready.length <= size ? this.ready.splice(0) : this.ready.splice(0, size);
+  }
+
+  /** Drops the consumed head of the raw queue now and then (shift() on a long array is O(n)). */
+  private compact(): void {
+    if (this.rawHead === this.raw.length) {
+      this.raw = [];
+      this.rawHead = 0;
+    } else if (this.rawHead > 4096 && this.rawHead * 2 > this.raw.length) {
+      this.raw = this.raw.slice(this.rawHead);
+      this.rawHead = 0;
+    }
+  }
+
+  private hasPending(): boolean {
+    return this.ready.length > 0 || this.rawHead < this.raw.length;
+  }
+
   /**
    * Starts applies while fewer than `concurrency` are in flight. The fold is order-tolerant, so two batches
    * in flight are safe, and preparing one while Redis runs the other keeps both cores busy.
    */
   private pump(): void {
-    while (!this.paused && this.inFlight < this.concurrency && this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.batchSize);
+    while (!this.paused && this.inFlight < this.concurrency && this.hasPending()) {
+      const batch = this.takeBatch(this.batchSize);
+      if (batch.length === 0) continue;
       this.inFlight++;
       void this.applyBatch(batch).finally(() => {
         this.inFlight--;
-        this.pump();
-        this.settle();
+        // The next batch on a later turn: reading the socket comes first.
+        setImmediate(() => {
+          this.pump();
+          this.settle();
+        });
       });
     }
   }
 
   private isIdle(): boolean {
-    return this.inFlight === 0 && !this.pumpScheduled && (this.pending.length === 0 || this.paused);
+    return this.inFlight === 0 && !this.pumpScheduled && (!this.hasPending() || this.paused);
   }
 
   private settle(): void {
@@ -225,7 +439,7 @@ export class Monitor {
         this.log?.error({ err }, 'could not apply events to the index (retrying)');
       }
       // Back in front, and a pause before the next try (Redis is likely away).
-      this.pending.unshift(...batch);
+      this.ready.unshift(...batch);
       if (!this.paused && this.running) {
         this.paused = true;
         setTimeout(() => {

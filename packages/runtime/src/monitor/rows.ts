@@ -2,15 +2,16 @@
  * Events turned into the compact rows apply.lua folds: field names as stored in the task hash, every value a
  * string already cut to size, timestamps in epoch milliseconds. Doing this here keeps the Lua to the fold.
  */
+import { ARGS_JSON_MAXSIZE, TRACEBACK_MAXSIZE } from '../events/codec';
 import { isTaskEventType, TASK_EVENT_STATE, type CeleryEvent } from '../events/types';
 import { pyRepr } from '../protocol/repr';
 
 /** Longest args/kwargs/result/exception repr kept (characters). */
 export const MAX_REPR = 4096;
 /** Longest traceback kept: its end, where the exception is. */
-export const MAX_TRACEBACK = 16384;
+export const MAX_TRACEBACK = TRACEBACK_MAXSIZE;
 /** Largest arguments JSON kept for retries; larger ones are dropped whole (a cut JSON is useless). */
-export const MAX_ARGS_JSON = 65536;
+export const MAX_ARGS_JSON = ARGS_JSON_MAXSIZE;
 /** Longest JSON of a worker's non-Celery fields kept. */
 export const MAX_WORKER_EXTRA = 16384;
 
@@ -115,6 +116,10 @@ export function toRows(events: readonly CeleryEvent[]): { tasks: TaskRow[]; work
       if (e.traceback !== undefined && e.traceback !== null)
         d.traceback = tail(String(e.traceback), MAX_TRACEBACK);
       if (nonEmpty(e.queue)) d.queue = head(e.queue, 512);
+      // Lovage's task-rejected says why, and which dead letter the message became.
+      if (nonEmpty(e.reason)) d.reason = head(e.reason, MAX_REPR);
+      if (nonEmpty(e.dead_letter_queue)) d.dead_letter_queue = head(e.dead_letter_queue, 512);
+      if (nonEmpty(e.dead_letter_id)) d.dead_letter_id = head(e.dead_letter_id, 128);
       if (nonEmpty(e.args_json) && e.args_json.length <= MAX_ARGS_JSON) d.args_json = e.args_json;
       if (nonEmpty(e.kwargs_json) && e.kwargs_json.length <= MAX_ARGS_JSON) d.kwargs_json = e.kwargs_json;
       if (finite(e.retries)) d.retries = String(Math.trunc(e.retries));

@@ -12,6 +12,7 @@
  *   workers                 hash  hostname -> worker record JSON (latest worker event)
  *   worker-ts               hash  hostname -> epoch ms of that event
  *   changes                 channel  JSON {ids, workers} published after each apply that changed anything
+ *   purges:<queue>          zset  QueuePurge JSON scored by `at`: who emptied the queue when (recordPurge)
  *
  * Counts per state are the cardinalities of the by-state sets, so they cannot drift or double count.
  */
@@ -95,6 +96,10 @@ export interface TaskRecord {
    */
   argsJson: string | null;
   kwargsJson: string | null;
+  /** Why a worker rejected the task (Lovage's task-rejected). */
+  rejectReason: string | null;
+  /** The dead letter a worker made of the task's message (Lovage's task-rejected). */
+  deadLetter: { queue: string; id: string } | null;
   /** Epoch ms of the latest event of each kind. */
   timestamps: Partial<Record<TaskTimestampKind, number>>;
   /** Epoch ms of the latest event about the task. */
@@ -175,7 +180,11 @@ const FIELDS = [
   ...TASK_TIMESTAMP_KINDS.map((k) => `ts_${k}`),
   'args_json',
   'kwargs_json',
+  'reason',
+  'dead_letter_queue',
+  'dead_letter_id',
 ] as const;
+const field = (name: (typeof FIELDS)[number]) => FIELDS.indexOf(name);
 
 function toRecord(values: (string | null)[]): TaskRecord | null {
   const v = (i: number) => values[i] ?? null;
@@ -207,9 +216,26 @@ function toRecord(values: (string | null)[]): TaskRecord | null {
     runtime: runtime === null ? null : Number(runtime),
     argsJson: v(17 + TASK_TIMESTAMP_KINDS.length),
     kwargsJson: v(18 + TASK_TIMESTAMP_KINDS.length),
+    rejectReason: v(field('reason')),
+    deadLetter: deadLetterOf(v(field('dead_letter_queue')), v(field('dead_letter_id'))),
     timestamps,
     updatedAt: Number(v(16) ?? 0),
   };
+}
+
+function deadLetterOf(queue: string | null, id: string | null): TaskRecord['deadLetter'] {
+  return queue !== null && id !== null ? { queue, id } : null;
+}
+
+/** An operator emptied a queue: its tasks still PENDING that were sent before `at` went with it. */
+export interface QueuePurge {
+  queue: string;
+  /** Epoch ms. */
+  at: number;
+  /** Who purged it (the console user's e-mail, or a command's name). */
+  by: string;
+  /** How many messages went. */
+  count: number;
 }
 
 export class TaskIndex {
@@ -368,6 +394,37 @@ export class TaskIndex {
     return out.sort((a, b) => a.hostname.localeCompare(b.hostname));
   }
 
+  /**
+   * Records a purge of `queue`, kept as long as tasks are (`maxAgeSeconds`). The index learns no ids:
+   * the purge is the fate of the queue's tasks still PENDING that were sent before it (purgeOf).
+   */
+  async recordPurge(purge: QueuePurge): Promise<void> {
+    const key = `${this.base}purges:${purge.queue}`;
+    await this.redis
+      .multi()
+      .zadd(key, purge.at, JSON.stringify(purge))
+      .zremrangebyscore(key, '-inf', `(${purge.at - this.maxAgeSeconds * 1000}`)
+      .pexpire(key, this.maxAgeSeconds * 1000)
+      .exec();
+  }
+
+  /** The first purge of the task's queue after it was sent, when it is still PENDING; else null. */
+  async purgeOf(task: TaskRecord): Promise<QueuePurge | null> {
+    if (task.state !== States.PENDING || task.queue === null) return null;
+    const sent = task.timestamps.sent ?? task.updatedAt;
+    const [first] = await this.redis.zrangebyscore(
+      `${this.base}purges:${task.queue}`,
+      sent,
+      '+inf',
+      'LIMIT',
+      0,
+      1,
+    );
+    if (first === undefined) return null;
+    const { queue, at, by, count } = JSON.parse(first) as QueuePurge;
+    return { queue, at, by, count };
+  }
+
   async taskNames(): Promise<string[]> {
     return (await this.redis.smembers(`${this.base}names`)).sort();
   }
@@ -456,7 +513,7 @@ export class TaskIndex {
 
   /** Tasks per state, for every state that has any. */
   async counts(): Promise<Record<string, number>> {
-    const states = (await this.redis.smembers(`${this.base}states`)).sort();
+    const states = await this.states();
     const pipeline = this.redis.pipeline();
     for (const s of states) pipeline.zcard(`${this.base}by-state:${s}`);
     const res = (await pipeline.exec()) ?? [];

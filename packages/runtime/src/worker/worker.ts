@@ -23,7 +23,7 @@ import {
   type ControlRequest,
 } from '../control/mailbox';
 import { MalformedMessageError, NotRegistered, TaskRevokedError, WorkerLostError } from '../errors';
-import { WorkerEventPublisher } from '../events';
+import { saferepr, WorkerEventPublisher } from '../events';
 import { decodeTaskMessage, type TaskRequest } from '../protocol/message';
 import { argsRepr, kwargsRepr, pyRepr } from '../protocol/repr';
 import { AsyncPool } from '../pool/async-pool';
@@ -748,7 +748,8 @@ function safeJson(value: unknown): string | null {
 /** Celery's `repr` of a result for task-succeeded events: `5`, `'text'`, `{'a': 1}`. */
 function resultRepr(resultJson: string): string {
   try {
-    return pyRepr(JSON.parse(resultJson));
+    // Cut while it is made (Celery's resultrepr_maxsize): a 10 MB result is not repr'd whole for a 1 KB event.
+    return saferepr(JSON.parse(resultJson));
   } catch {
     return resultJson;
   }

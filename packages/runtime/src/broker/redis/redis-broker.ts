@@ -111,6 +111,7 @@ export class RedisBroker implements Broker {
   private readonly publisher: Redis;
   private subscriber: Redis | null = null;
   private readonly fanoutHandlers = new Map<string, Set<(msg: FanoutMessage) => void>>();
+  private readonly fanoutLinks = new Set<(state: 'lost' | 'restored') => void>();
   private readonly declared = new Set<string>();
   private readonly consumers = new Set<RedisConsumer>();
   private lastError: Error | null = null;
@@ -200,10 +201,24 @@ export class RedisBroker implements Broker {
   async subscribeFanout(
     exchange: string,
     handler: (msg: FanoutMessage) => void,
+    onLink?: (state: 'lost' | 'restored') => void,
   ): Promise<() => Promise<void>> {
     if (!this.subscriber) {
       const sub = createRedis(this.url, { connectionName: 'lovage:broker-sub', maxRetriesPerRequest: null });
       sub.on('error', () => undefined);
+      // A dropped subscriber misses what is published until ioredis has reconnected and resubscribed
+      // (Redis also cuts one that reads too slowly: client-output-buffer-limit pubsub).
+      let lost = false;
+      sub.on('reconnecting', () => {
+        if (lost) return;
+        lost = true;
+        for (const l of this.fanoutLinks) l('lost');
+      });
+      sub.on('ready', () => {
+        if (!lost) return;
+        lost = false;
+        for (const l of this.fanoutLinks) l('restored');
+      });
       sub.on('pmessage', (pattern: string, channel: string, raw: string) => {
         const handlers = this.fanoutHandlers.get(pattern);
         if (!handlers) return;
@@ -226,8 +241,10 @@ export class RedisBroker implements Broker {
       await this.subscriber.psubscribe(pattern);
     }
     set.add(handler);
+    if (onLink) this.fanoutLinks.add(onLink);
     return async () => {
       set.delete(handler);
+      if (onLink) this.fanoutLinks.delete(onLink);
       if (set.size === 0) {
         this.fanoutHandlers.delete(pattern);
         await this.subscriber?.punsubscribe(pattern).catch(() => undefined);
