@@ -14,6 +14,7 @@
  */
 import os from 'node:os';
 import { INSPECT_METHODS, POOL_KINDS, type InspectMethod } from '@lovage/runtime';
+import { checkUrl } from '@lovage/runtime/urls';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { oneLine, UsageError } from './errors';
 import { DEFAULT_NODENAME } from './hostname';
@@ -68,8 +69,15 @@ function logLevel(value: string): LogLevelName {
   return level as LogLevelName;
 }
 
-function redisUrl(value: string): string {
-  if (!/^rediss?:\/\//.test(value)) throw new InvalidArgumentError('expected a redis:// or rediss:// URL');
+function brokerUrl(value: string): string {
+  const problem = checkUrl('broker', value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+function backendUrl(value: string): string {
+  const problem = checkUrl('backend', value);
+  if (problem) throw new InvalidArgumentError(problem);
   return value;
 }
 
@@ -133,12 +141,12 @@ export function buildProgram(): Command {
     .option(
       '--broker <url>',
       'broker URL; exported as LOVAGE_BROKER_URL before the tasks module loads, which must use it',
-      redisUrl,
+      brokerUrl,
     )
     .option(
       '--result-backend <url>',
       'result backend URL; exported as LOVAGE_RESULT_BACKEND before the tasks module loads, which must use it',
-      redisUrl,
+      backendUrl,
     )
     .action((opts: WorkerCommandOptions, cmd: Command) => {
       const pinned = [
@@ -159,7 +167,7 @@ export function buildProgram(): Command {
       .option(
         '-b, --broker <url>',
         'broker URL (default: LOVAGE_BROKER_URL, else redis://127.0.0.1:6379/0)',
-        redisUrl,
+        brokerUrl,
       )
       .option('--key-prefix <prefix>', "the broker's global key prefix, with --broker", '');
   const remote = (cmd: Command) =>

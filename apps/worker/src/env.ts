@@ -7,16 +7,14 @@
  * the tasks module is imported. The module is expected to read them when it creates its app (see
  * examples/tasks.ts); the CLI checks afterwards that the app really uses them.
  */
+import { urlSchema } from '@lovage/runtime/urls';
 import { z } from 'zod';
 
 const schema = z.object({
   LOVAGE_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   /** Set by `lovage worker` for its pool's children and threads, so they log like the main process. */
   LOVAGE_LOG_LEVEL: z.enum(['debug', 'info', 'warning', 'error', 'critical']).optional(),
-  LOVAGE_BROKER_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
-    .optional(),
+  LOVAGE_BROKER_URL: urlSchema('broker').optional(),
 });
 
 export type WorkerEnv = z.output<typeof schema>;

@@ -189,6 +189,16 @@ describe('lovage: usage errors exit 2 with one line', () => {
       /--broker was given but the app .* does not use it/,
     ],
     ['an unknown command', ['wroker'], /unknown command 'wroker'/],
+    [
+      'a broker URL of a scheme Lovage does not speak',
+      ['inspect', 'ping', '--broker', 'http://127.0.0.1:6379'],
+      /broker must be a redis:\/\/ or rediss:\/\/ URL \(http:\/\/ is not supported\)/,
+    ],
+    [
+      'a result backend URL that is no URL',
+      ['worker', '-A', fixture('app.ts'), '--result-backend', '127.0.0.1:6379'],
+      /backend must be a redis:\/\/ or rediss:\/\/ URL/,
+    ],
   ];
 
   // Nothing here touches Redis, so these run concurrently (each spawn pays tsx's ~1 s start-up).

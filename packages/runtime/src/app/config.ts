@@ -5,18 +5,16 @@ import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { rateLimitSchema } from '../task/options-schema';
 import { unknownKeyMessage } from './suggest';
+import { urlSchema } from './urls';
 
 const seconds = z.number('must be a number of seconds').positive('must be more than 0 seconds');
 
 // Strict at every level: a misspelt option is refused naming the closest known one, never dropped.
 export const configSchema = z.strictObject({
   /** Broker URL, `redis://host:6379/0`. Celery: broker_url. */
-  broker: z.string().regex(/^rediss?:\/\//, 'broker must be a redis:// or rediss:// URL'),
+  broker: urlSchema('broker'),
   /** Result backend URL, `redis://host:6379/1`; omit to turn results off. Celery: result_backend. */
-  backend: z
-    .string()
-    .regex(/^rediss?:\/\//, 'backend must be a redis:// or rediss:// URL')
-    .nullish(),
+  backend: urlSchema('backend').nullish(),
   /** Seconds results are kept; null keeps them forever. Celery: result_expires (86400). */
   resultExpires: seconds.nullable().default(86400),
   /** Queue for tasks that name none. Celery: task_default_queue ('celery'). */

@@ -85,6 +85,15 @@ describe('app/config', () => {
     expect(configError({ ...base, ...extra }).message).toBe(`invalid app config: ${message}`);
   });
 
+  it('names the schemes a URL may have, and the one it has', () => {
+    expect(configError({ broker: 'amqp://guest@localhost//' }).message).toBe(
+      'invalid app config at broker: broker must be a redis:// or rediss:// URL (amqp:// is not supported)',
+    );
+    expect(configError({ ...base, backend: 'localhost:6379' }).message).toBe(
+      'invalid app config at backend: backend must be a redis:// or rediss:// URL',
+    );
+  });
+
   it('rejects a missing broker', () => {
     expect(configError({}).message).toContain('at broker:');
   });

@@ -1,0 +1,35 @@
+/**
+ * The one rule for connection URLs: which schemes each role (broker, result backend) accepts. The app's
+ * config, the console's and the worker's environment and the CLI's flags all check URLs here, so a new
+ * transport is added in one place. Imports zod only: safe for env modules and the browser.
+ */
+import { z } from 'zod';
+
+export type UrlRole = 'broker' | 'backend';
+
+/** Schemes each role accepts, without `://`. */
+export const URL_SCHEMES: Readonly<Record<UrlRole, readonly string[]>> = {
+  broker: ['redis', 'rediss'],
+  backend: ['redis', 'rediss'],
+};
+
+/** `a redis:// or rediss:// URL` */
+function expected(role: UrlRole): string {
+  const schemes = URL_SCHEMES[role].map((s) => `${s}://`);
+  return `a ${schemes.length > 1 ? `${schemes.slice(0, -1).join(', ')} or ${schemes.at(-1)}` : schemes[0]} URL`;
+}
+
+/** Null when `value` is a URL the role accepts, else what is wrong with it. */
+export function checkUrl(role: UrlRole, value: string): string | null {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme && URL_SCHEMES[role].includes(scheme)) return null;
+  return `${role} must be ${expected(role)}${scheme ? ` (${scheme}:// is not supported)` : ''}`;
+}
+
+/** A zod string that only takes a URL the role accepts. */
+export function urlSchema(role: UrlRole) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = checkUrl(role, value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
