@@ -192,7 +192,7 @@ export interface WorkerSide {
 /** The other side of the console: a real worker the console's procedures act on. */
 export async function startWorkerSide(
   h: Pick<Harness, 'prefix'>,
-  opts: { queues: string[]; concurrency: number; register?: (app: App) => void },
+  opts: { queues: string[]; concurrency: number; register?: (app: App) => void; taskEvents?: boolean },
 ): Promise<WorkerSide> {
   const app = createApp({
     broker: REDIS_URL,
@@ -203,6 +203,7 @@ export async function startWorkerSide(
   const worker = new Worker(app, {
     queues: opts.queues,
     concurrency: opts.concurrency,
+    taskEvents: opts.taskEvents,
     hostname: `w-${randomUUID().slice(0, 8)}@test`,
     logger: silentLogger,
   });

@@ -52,7 +52,8 @@ export interface Consumer {
   /** Puts the message back: `front` to be consumed next (a release), `back` behind the others (a reject). */
   requeue(delivery: Delivery, where: 'front' | 'back'): Promise<void>;
   /** Removes the message from the queue and keeps it, raw, in the queue's dead letters with the reason. */
-  deadLetter(delivery: Delivery, reason: string): Promise<void>;
+  /** Resolves to the entry's id (what requeue and delete take), or null when it was no longer in flight here. */
+  deadLetter(delivery: Delivery, reason: string): Promise<string | null>;
   /** Stops consuming and returns every message not yet acknowledged to the front of its queue. */
   close(): Promise<void>;
 }

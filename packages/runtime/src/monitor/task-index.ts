@@ -408,13 +408,13 @@ export class TaskIndex {
       .exec();
   }
 
-  /** The first purge of the task's queue after it was sent, when it is still PENDING; else null. */
+  /** The first purge of the task's queue after it was sent (strictly), when it is still PENDING; else null. */
   async purgeOf(task: TaskRecord): Promise<QueuePurge | null> {
     if (task.state !== States.PENDING || task.queue === null) return null;
     const sent = task.timestamps.sent ?? task.updatedAt;
     const [first] = await this.redis.zrangebyscore(
       `${this.base}purges:${task.queue}`,
-      sent,
+      `(${sent}`,
       '+inf',
       'LIMIT',
       0,

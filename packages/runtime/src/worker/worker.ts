@@ -386,10 +386,23 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private async deadLetter(d: Delivery, reason: string): Promise<void> {
+  private async deadLetter(d: Delivery, reason: string, request?: TaskRequest): Promise<void> {
     this.log.error({ queue: d.queue, reason }, 'message rejected to dead letters');
-    await this.consumer!.deadLetter(d, reason);
+    const letterId = await this.consumer!.deadLetter(d, reason);
     this.emit('message-dead-lettered', { queue: d.queue, reason });
+    const header = d.message?.headers?.id;
+    const uuid = request?.id ?? (typeof header === 'string' ? header : null);
+    if (uuid === null || letterId === null) return;
+    // Celery's task-rejected (requeue false), plus where the message went, so monitors show its fate.
+    this.events?.task('task-rejected', {
+      uuid,
+      requeue: false,
+      name: request?.name,
+      queue: d.queue,
+      reason,
+      dead_letter_queue: d.queue,
+      dead_letter_id: letterId,
+    });
   }
 
   private async receive(d: Delivery): Promise<void> {
@@ -409,7 +422,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           `received unregistered task of type '${request.name}'`,
         );
         await this.storeException(request, 'FAILURE', new NotRegistered(request.name), null);
-        return await this.deadLetter(d, `unregistered task ${JSON.stringify(request.name)}`);
+        return await this.deadLetter(d, `unregistered task ${JSON.stringify(request.name)}`, request);
       }
       const held: Held = { delivery: d, request, def, acknowledged: false };
       this.emit('task-received', request);

@@ -79,7 +79,10 @@ export function DeadLettersView() {
       cell: ({ row }) => {
         const { taskName, taskId, at, consumer } = row.original;
         return (
-          <div className="w-40 space-y-1 sm:w-56">
+          <div
+            className="w-40 space-y-1 aria-[current=true]:rounded aria-[current=true]:bg-amber-50 aria-[current=true]:outline aria-[current=true]:outline-2 aria-[current=true]:outline-amber-400 sm:w-56"
+            aria-current={row.original.id === search.letter || undefined}
+          >
             <div className="break-all font-medium">
               {taskName ?? (taskId ? '(no name)' : <span className="text-slate-500">unreadable</span>)}
             </div>
@@ -155,6 +158,14 @@ export function DeadLettersView() {
       {outcome && (
         <div className="mb-3">
           <Alert tone={outcome.tone}>{outcome.text}</Alert>
+        </div>
+      )}
+      {search.letter && letters.data && !letters.data.items.some((d) => d.id === search.letter) && (
+        <div className="mb-3">
+          <Alert tone="info">
+            Dead letter {search.letter} is not on this page: it was requeued or deleted, or newer letters
+            pushed it to a later page.
+          </Alert>
         </div>
       )}
       {queue ? (

@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { Alert, Card, PageHeader, StateBadge, formatTime } from '@/components/ui';
-import type { TaskRow } from '@/server/presenters/task-presenter';
+import type { TaskFate, TaskRow } from '@/server/presenters/task-presenter';
 import { errorMessage, useTRPC } from '@/trpc/react';
 import { TaskActions } from './task-actions';
 import { LiveBadge, useLiveTasks } from './use-live-tasks';
@@ -44,6 +44,36 @@ function TaskLink({ task }: { task: TaskRow }) {
   );
 }
 
+/** Where a task went that no worker ran: rejected to a dead letter, or purged with its queue. */
+function Fate({ fate }: { fate: TaskFate }) {
+  if (fate.kind === 'purged') {
+    return (
+      <Alert tone="info">
+        Purged: {fate.by} emptied the queue {fate.queue} at {formatTime(fate.at)} while this task waited in
+        it. No worker will run it.
+      </Alert>
+    );
+  }
+  const letter = fate.deadLetter;
+  return (
+    <Alert tone="info">
+      Rejected by the worker{fate.reason ? `: ${fate.reason}` : ''}.{' '}
+      {letter && (
+        <>
+          Its message is kept in the dead letters of {letter.queue}:{' '}
+          <Link
+            className="font-medium underline"
+            href={`/dead-letters?queue=${encodeURIComponent(letter.queue)}&letter=${encodeURIComponent(letter.id)}`}
+          >
+            dead letter {letter.id}
+          </Link>
+          , to requeue once the cause is fixed, or delete.
+        </>
+      )}
+    </Alert>
+  );
+}
+
 export function TaskDetailView({ id }: { id: string }) {
   const trpc = useTRPC();
   const q = useQuery(trpc.tasks.get.queryOptions({ id }));
@@ -59,6 +89,7 @@ export function TaskDetailView({ id }: { id: string }) {
           <LiveBadge {...live} />
         </div>
       </PageHeader>
+      {t.fate && <Fate fate={t.fate} />}
       <div className="grid gap-4 lg:grid-cols-2">
         <Card title="Details">
           <dl>

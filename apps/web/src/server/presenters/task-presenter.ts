@@ -1,5 +1,5 @@
 import 'server-only';
-import type { TaskRecord } from '@lovage/runtime';
+import type { QueuePurge, TaskRecord } from '@lovage/runtime';
 import { TASK_TIMESTAMP_KINDS } from '../runtime';
 import { FINAL_STATES } from '../routers/tasks/task-states';
 import { maskSecretsInText } from './mask';
@@ -39,6 +39,22 @@ export interface TimelineEntry {
   at: number;
 }
 
+/**
+ * Where a task went when no worker ran it: the reason a worker rejected it and the dead letter its message
+ * became, or the purge that emptied its queue while it waited.
+ */
+export type TaskFate =
+  | { kind: 'rejected'; reason: string | null; deadLetter: { queue: string; id: string } | null }
+  | { kind: 'purged'; queue: string; at: number; by: string };
+
+/** The fate of a REJECTED task, or of a PENDING one whose queue was purged after it was sent. */
+export function presentFate(r: TaskRecord, purge: QueuePurge | null): TaskFate | null {
+  if (r.state === 'REJECTED') {
+    return { kind: 'rejected', reason: maskSecretsInText(r.rejectReason), deadLetter: r.deadLetter };
+  }
+  return purge && { kind: 'purged', queue: purge.queue, at: purge.at, by: purge.by };
+}
+
 export interface TaskDetail extends TaskRow {
   result: string | null;
   exception: string | null;
@@ -53,6 +69,7 @@ export interface TaskDetail extends TaskRow {
   retryBlockedReason: string | null;
   parent: TaskRow | null;
   children: TaskRow[];
+  fate: TaskFate | null;
 }
 
 /**
@@ -92,6 +109,7 @@ export function presentTaskDetail(
   r: TaskRecord,
   parent: TaskRecord | null,
   children: TaskRecord[],
+  purge: QueuePurge | null = null,
 ): TaskDetail {
   const timeline = lifecycleOrder(
     TASK_TIMESTAMP_KINDS.flatMap((kind) => {
@@ -113,5 +131,6 @@ export function presentTaskDetail(
     retryBlockedReason: retryBlockedReason(r),
     parent: parent ? presentTaskRow(parent) : null,
     children: children.map(presentTaskRow),
+    fate: presentFate(r, purge),
   };
 }

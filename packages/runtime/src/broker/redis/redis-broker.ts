@@ -647,7 +647,7 @@ class RedisConsumer implements Consumer {
     await this.broker.redis.lovageRequeue(d.pair.inflight, d.pair.source, d.raw, where);
   }
 
-  async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+  async deadLetter(delivery: Delivery, reason: string): Promise<string | null> {
     const d = delivery as RedisDelivery;
     this.held.delete(d);
     const entry: DeadLetter = {
@@ -658,7 +658,7 @@ class RedisConsumer implements Consumer {
       at: Date.now(),
       consumer: this.id,
     };
-    await this.broker.redis.lovageDeadLetter(
+    const moved = await this.broker.redis.lovageDeadLetter(
       d.pair.inflight,
       this.broker.keys.dead(d.queue),
       this.broker.keys.deadQueues,
@@ -666,6 +666,7 @@ class RedisConsumer implements Consumer {
       JSON.stringify(entry),
       d.queue,
     );
+    return moved === 1 ? entry.id : null;
   }
 
   async close(): Promise<void> {

@@ -15,10 +15,18 @@ export const deadLetterRefInput = z.object({
 });
 export type DeadLetterRefInput = z.input<typeof deadLetterRefInput>;
 
-/** The dead-letters page's state as the URL holds it (`?queue=&page=`), read leniently. */
-export function deadLetterSearchFromParams(params: SearchParamsLike): { queue?: string; page: number } {
+/**
+ * The dead-letters page's state as the URL holds it (`?queue=&page=`, and `letter=`, the entry a task's
+ * page links to), read leniently.
+ */
+export function deadLetterSearchFromParams(params: SearchParamsLike): {
+  queue?: string;
+  page: number;
+  letter?: string;
+} {
   return {
     queue: fromParams.string(params, 'queue'),
+    letter: fromParams.string(params, 'letter'),
     page: fromParams.int(params, 'page', 1, 1_000_000) ?? 1,
   };
 }

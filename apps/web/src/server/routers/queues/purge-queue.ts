@@ -5,10 +5,12 @@ import { purgeQueueInput } from './purge-queue.schema';
 
 /**
  * Deletes every message waiting in a queue (Celery's `purge`); tasks a worker already holds are not
- * touched. Audited with the backlog before and after and how many went.
+ * touched. Audited with the backlog before and after and how many went. The task index records the purge
+ * (who, when), which becomes the fate of the queue's tasks still PENDING that were sent before it.
  */
 export const purgeQueue = operatorProcedure.input(purgeQueueInput).mutation(async ({ ctx, input }) => {
-  const { broker } = ctx.services.lovage.app;
+  const { app, taskIndex } = ctx.services.lovage;
+  const { broker } = app;
   return audited(
     ctx.services,
     ctx.user,
@@ -19,7 +21,11 @@ export const purgeQueue = operatorProcedure.input(purgeQueueInput).mutation(asyn
       reason: input.reason ?? null,
     },
     async () => {
+      const at = Date.now();
       const purged = await broker.purge(input.queue);
+      if (purged > 0) {
+        await taskIndex.recordPurge({ queue: input.queue, at, by: ctx.user.email, count: purged });
+      }
       return {
         result: {
           purged,

@@ -9,9 +9,10 @@ export const getTask = protectedProcedure.input(getTaskInput).query(async ({ ctx
   const index = ctx.services.lovage.taskIndex;
   const record = await index.get(input.id);
   if (!record) throw new TRPCError({ code: 'NOT_FOUND', message: `No task ${input.id} in the index.` });
-  const [parent, children] = await Promise.all([
+  const [parent, children, purge] = await Promise.all([
     record.parentId && record.parentId !== record.id ? index.get(record.parentId) : Promise.resolve(null),
     index.children(record.id),
+    index.purgeOf(record),
   ]);
-  return presentTaskDetail(record, parent, children);
+  return presentTaskDetail(record, parent, children, purge);
 });
