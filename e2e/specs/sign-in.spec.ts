@@ -1,8 +1,12 @@
 /**
  * Journey 1: signing in. A wrong password is refused with a message and leaves the browser signed out; the
- * right one lands on the tasks page as that user; signing out ends the session.
+ * right one lands on the tasks page as that user; signing out ends the session. A client that writes its own
+ * X-Forwarded-For is still one client for the per-client sign-in limit.
  */
+import path from 'node:path';
+import { startConsole } from '../support/console-process';
 import { expect, snap, test } from '../support/fixtures';
+import { stopProcess, type Managed } from '../support/processes';
 
 /** The sign-in page, with the page asked for to come back to (`?next=`). */
 const SIGN_IN = /\/sign-in(\?next=[^&]+)?$/;
@@ -60,4 +64,38 @@ test('a wrong password is refused, the right one opens the tasks page, sign out 
   await form.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/workers\?x=1$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Workers' })).toBeVisible();
+});
+
+test('a forged X-Forwarded-For does not make a new client for the sign-in limit', async ({
+  playwright,
+  run,
+}) => {
+  test.setTimeout(120_000);
+  // A console of its own: using up the shared console's 5 sign-ins a minute from 127.0.0.1 would refuse
+  // the other specs' sign-ins.
+  let web: Managed | null = null;
+  try {
+    const started = await startConsole({
+      name: 'web-sign-in-limit',
+      brokerUrl: run.brokerUrl,
+      resultBackendUrl: run.resultBackendUrl,
+      prefix: run.prefix,
+      dataDir: path.join(run.runDir, 'console-sign-in-limit'),
+    });
+    web = started.web;
+    const request = await playwright.request.newContext({ baseURL: started.baseURL });
+    const statuses: number[] = [];
+    // Password spraying: another account and another made-up address each time.
+    for (let i = 0; i < 6; i++) {
+      const res = await request.post('/api/auth/sign-in/email', {
+        headers: { origin: started.baseURL, 'x-forwarded-for': `203.0.113.${i}` },
+        data: { email: `sprayed-${i}-${run.runId}@e2e.test`, password: 'not-a-password' },
+      });
+      statuses.push(res.status());
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    await request.dispose();
+  } finally {
+    if (web) await stopProcess(web);
+  }
 });

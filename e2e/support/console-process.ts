@@ -1,5 +1,5 @@
 /**
- * Starting the console for the browser tests: `next start` of the e2e build (apps/web/.next-e2e) on a free
+ * Starting the console for the browser tests: scripts/server.mjs (`next start`) on the e2e build (apps/web/.next-e2e) on a free
  * port, with its own data folder (PGlite, auth secret), under the run's broker key prefix. The global setup
  * starts the shared console this way; a spec that needs a console of its own (one with no user yet) too.
  */
@@ -11,6 +11,8 @@ import { LOG_DIR, REPO_DIR } from './run-info';
 
 export const WEB_DIR = path.join(REPO_DIR, 'apps/web');
 export const NEXT_BIN = path.join(REPO_DIR, 'node_modules/next/dist/bin/next');
+/** The console's own server (`next start` that appends the TCP peer to X-Forwarded-For), as `npm start` runs it. */
+export const SERVER_SCRIPT = path.join(WEB_DIR, 'scripts/server.mjs');
 /** The console is built into its own folder (next.config.ts reads LOVAGE_WEB_DIST_DIR), never `.next`. */
 export const DIST_DIR = '.next-e2e';
 
@@ -55,7 +57,7 @@ export async function startConsole(o: ConsoleOptions): Promise<{ web: Managed; b
   const web = startProcess(
     o.name,
     process.execPath,
-    [NEXT_BIN, 'start', '--port', String(port), '-H', '127.0.0.1'],
+    [SERVER_SCRIPT, '--port', String(port), '-H', '127.0.0.1'],
     {
       cwd: WEB_DIR,
       env: childEnv({

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start` in apps/web: builds the console when there is no build or its sources changed since, then
-// runs `next start`. Node loads the queue runtime's TypeScript through tsx (see src/server/runtime.ts).
+// runs it through scripts/server.mjs (`next start` that records the client's address). Node loads the
+// queue runtime's TypeScript through tsx (see src/server/runtime.ts).
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -45,7 +46,8 @@ const port = process.env.PORT ?? '3000';
 // Loopback unless asked: a first look must not open the console to the network. HOST=0.0.0.0 listens on
 // every interface (docker-compose sets it: the console must be reachable from outside its container).
 const host = process.env.HOST || '127.0.0.1';
-const child = spawn(next, ['start', '--port', port, '--hostname', host], {
+const server = path.join(here, 'scripts/server.mjs'); // `next start` that records the TCP peer
+const child = spawn(process.execPath, [server, '--port', port, '--hostname', host], {
   cwd: here,
   env,
   stdio: 'inherit',

@@ -14,12 +14,13 @@
  * | `PGLITE_DIR` | `$LOVAGE_DATA_DIR/pglite` | the embedded database (one process per folder) |
  * | `LOVAGE_AUTH_SECRET` | generated into `$LOVAGE_DATA_DIR/auth-secret` | signs session cookies (32+ chars) |
  * | `LOVAGE_ADMIN_EMAIL`, `LOVAGE_ADMIN_PASSWORD` | — | the first admin, created at start when missing |
- * | `LOVAGE_TRUSTED_PROXIES` | — | proxy IPs/CIDRs whose X-Forwarded-For is believed (sign-in rate limit per client) |
+ * | `LOVAGE_TRUSTED_PROXIES` | — | proxy IPs/CIDRs whose X-Forwarded-For is believed (sign-in rate limit per client); none: the TCP peer |
  * | `LOVAGE_MIGRATIONS_DIR` | the repo's `prisma/migrations` | where the migrations are |
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { invalidProxyEntries } from './server/auth/client-address';
 
 const list = z
   .string()
@@ -98,6 +99,12 @@ export function readEnv(source: Record<string, string | undefined> = process.env
   const e = res.data;
   if ((e.LOVAGE_ADMIN_EMAIL === undefined) !== (e.LOVAGE_ADMIN_PASSWORD === undefined)) {
     throw new EnvError('set both LOVAGE_ADMIN_EMAIL and LOVAGE_ADMIN_PASSWORD, or neither');
+  }
+  const badProxies = invalidProxyEntries(e.LOVAGE_TRUSTED_PROXIES);
+  if (badProxies.length > 0) {
+    throw new EnvError(
+      `invalid environment variable LOVAGE_TRUSTED_PROXIES: ${badProxies.join(', ')} is not an IP address or CIDR range`,
+    );
   }
   const webUrl = (e.LOVAGE_WEB_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const origin = new URL(webUrl).origin;

@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnvError, readEnv } from '../src/env';
+import { createAuth, type Auth, type AuthOptions } from '../src/server/auth/auth';
 import { bootstrapFirstAdmin } from '../src/server/auth/bootstrap';
+import { CLIENT_ADDRESS_HEADER } from '../src/server/auth/client-address';
 import { DB_KINDS, ORIGIN, startHarness, type Harness, type TestUser } from './support/harness';
 import { rejects } from './support/rejects';
 
@@ -14,6 +18,25 @@ describe.each(DB_KINDS)('sign-in, sessions and roles (%s)', (kind) => {
     h = await startHarness(kind, { signInPerMinute: 3, failuresPerAccount: 5 });
   });
   afterAll(() => h?.close());
+
+  /** A second better-auth on the harness's database, with other limits or proxies. */
+  const authWith = (options: Partial<AuthOptions>) =>
+    createAuth({
+      prisma: h.services.prisma,
+      secret: randomBytes(32).toString('hex'),
+      baseURL: ORIGIN,
+      trustedOrigins: [ORIGIN],
+      trustedProxies: [],
+      ...options,
+    });
+  const signInWith = (auth: Auth, email: string, password: string, headers: Record<string, string>) =>
+    auth.handler(
+      new Request(`${ORIGIN}/api/auth/sign-in/email`, {
+        method: 'POST',
+        headers: { origin: ORIGIN, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ email, password }),
+      }),
+    );
 
   // First, while the database has no user at all.
   it('prints a one-time setup link when no user exists, and redeems it once', async () => {
@@ -77,6 +100,61 @@ describe.each(DB_KINDS)('sign-in, sessions and roles (%s)', (kind) => {
     // Even the right password is refused while limited; another client is not affected.
     expect((await h.signInResponse(viewer.email, viewer.password, { ip: '10.9.0.3' })).status).toBe(429);
     expect((await h.signInResponse(viewer.email, viewer.password, { ip: '10.9.0.4' })).status).toBe(200);
+  });
+
+  it('keys the per-client limit on the TCP peer, whatever X-Forwarded-For the client wrote', async () => {
+    // scripts/server.mjs appends the TCP peer, so a client that writes the header arrives as "<forged>, <peer>".
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const forged = { ip: `203.0.113.${i}, 10.9.3.1` };
+      statuses.push((await h.signInResponse(`nobody-${i}@example.test`, 'wrong-password-x', forged)).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // Another peer is another client; naming an address in Lovage's own header changes nothing either.
+    expect(
+      (await h.signInResponse(viewer.email, viewer.password, { ip: '203.0.113.9, 10.9.3.2' })).status,
+    ).toBe(200);
+    const spoofed = await signInWith(h.services.auth, viewer.email, viewer.password, {
+      'x-forwarded-for': '10.9.3.1',
+      [CLIENT_ADDRESS_HEADER]: '198.51.100.1',
+    });
+    expect(spoofed.status).toBe(429);
+  });
+
+  it('behind trusted proxies, keys the limit on the right-most address that is not a proxy', async () => {
+    const auth = authWith({ trustedProxies: ['10.0.0.0/8', '192.0.2.1'], signInPerMinute: 3 });
+    const attempt = async (forwardedFor: string) =>
+      (
+        await signInWith(auth, `sprayed-${randomBytes(3).toString('hex')}@example.test`, 'x'.repeat(12), {
+          'x-forwarded-for': forwardedFor,
+        })
+      ).status;
+    // The client 198.51.100.7, behind the proxies 10.0.0.2 and 192.0.2.1 (the peer); what it wrote first is ignored.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push(await attempt(`203.0.113.${i}, 198.51.100.7, 10.0.0.2, 192.0.2.1`));
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect(await attempt('198.51.100.8, 10.0.0.2, 192.0.2.1')).toBe(401);
+    // A peer that is not a trusted proxy is the client, whatever it forwarded.
+    expect(await attempt('198.51.100.7, 198.51.100.9')).toBe(401);
+  });
+
+  it('locks an account, admins too, after repeated failures from anywhere, and lets it in when the window ends', async () => {
+    const auth = authWith({ failuresPerAccount: 2, accountWindowSeconds: 1 });
+    const target = await h.createUser('admin');
+    const attempt = (password: string, ip: string) =>
+      signInWith(auth, target.email, password, { 'x-forwarded-for': ip });
+    expect((await attempt('guessed-password', '10.6.0.1')).status).toBe(401);
+    expect((await attempt('guessed-password', '10.6.0.2')).status).toBe(401);
+    const locked = await attempt(target.password, '10.6.0.3');
+    expect(locked.status).toBe(429);
+    expect(await locked.text()).toContain('Too many failed sign-ins for this account');
+    // The trade-off (apps/web/README.md): the admin waits out the window; then the right password works.
+    await expect
+      .poll(async () => (await attempt(target.password, `10.6.1.${randomBytes(1)[0]}`)).status, {
+        timeout: 10_000,
+      })
+      .toBe(200);
   });
 
   it('limits failed sign-ins per account, whatever address they claim to come from', async () => {
@@ -266,5 +344,21 @@ describe.each(DB_KINDS)('sign-in, sessions and roles (%s)', (kind) => {
     );
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(await h.services.prisma.user.findUnique({ where: { email: 'self@example.test' } })).toBeNull();
+  });
+});
+
+describe('LOVAGE_TRUSTED_PROXIES', () => {
+  it('takes IP addresses and CIDR ranges, and names an entry that is neither', () => {
+    const base = { LOVAGE_DATA_DIR: '/tmp/lovage-env-test' };
+    expect(
+      readEnv({ ...base, LOVAGE_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1,fd00::/8' }).trustedProxies,
+    ).toEqual(['10.0.0.0/8', '192.0.2.1', 'fd00::/8']);
+    expect(() =>
+      readEnv({ ...base, LOVAGE_TRUSTED_PROXIES: '10.0.0.0/8,proxy.internal,10.0.0.0/33' }),
+    ).toThrow(
+      new EnvError(
+        'invalid environment variable LOVAGE_TRUSTED_PROXIES: proxy.internal, 10.0.0.0/33 is not an IP address or CIDR range',
+      ),
+    );
   });
 });

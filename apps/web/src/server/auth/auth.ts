@@ -4,6 +4,7 @@ import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
 import type { PrismaClient } from '../db';
+import { CLIENT_ADDRESS_HEADER, clientAddressResolver, withClientAddress } from './client-address';
 
 export interface AuthOptions {
   prisma: PrismaClient;
@@ -11,6 +12,7 @@ export interface AuthOptions {
   /** The console's public URL. */
   baseURL: string;
   trustedOrigins: string[];
+  /** Proxies (IPs, CIDR ranges) whose `X-Forwarded-For` entries are believed; see client-address.ts. */
   trustedProxies: string[];
   /** Sign-in attempts allowed per client IP per minute (5). */
   signInPerMinute?: number;
@@ -26,8 +28,8 @@ export const DISABLED_MESSAGE = 'This account is disabled. An admin can enable i
 
 /**
  * Failed sign-ins per account, kept in the rate-limit table beside better-auth's per-IP counters. The per-IP
- * limit trusts `X-Forwarded-For` (Next sets it only when absent, so a client without a proxy in front can
- * fake it); this one cannot be dodged by changing address, so it is what stops password guessing.
+ * limit stops spraying one password over many accounts; this one stops guessing one account's password from
+ * many addresses. Its price: anyone who knows an e-mail can lock that account (admins too) for the window.
  */
 function accountLimiter(prisma: PrismaClient, max: number, windowSeconds: number) {
   const key = (email: string) => `sign-in-failures:${email.trim().toLowerCase()}`;
@@ -65,16 +67,18 @@ export const MIN_PASSWORD_LENGTH = 12;
  * better-auth, configured for the console: e-mail and password only (scrypt hashes), no public sign-up
  * (admins create accounts), the role as a user field nobody can set through the auth API, sessions in
  * HTTP-only cookies (Secure on https), origin checks on every auth POST and a per-IP limit on sign-in
- * attempts kept in the database so every console process shares it.
+ * attempts kept in the database so every console process shares it. The IP is the one client-address.ts
+ * resolves; `handler` puts it in a header of its own before better-auth looks.
  */
 export function createAuth(options: AuthOptions) {
+  const resolveClient = clientAddressResolver(options.trustedProxies);
   const secure = options.baseURL.startsWith('https://');
   const accounts = accountLimiter(
     options.prisma,
     options.failuresPerAccount ?? 10,
     options.accountWindowSeconds ?? 15 * 60,
   );
-  return betterAuth({
+  const auth = betterAuth({
     appName: 'Lovage',
     baseURL: options.baseURL,
     basePath: '/api/auth',
@@ -111,7 +115,8 @@ export function createAuth(options: AuthOptions) {
       disableCSRFCheck: false,
       useSecureCookies: secure,
       cookiePrefix: 'lovage',
-      ipAddress: { trustedProxies: options.trustedProxies },
+      // Resolved already: better-auth's own reading of X-Forwarded-For believes a single value from anyone.
+      ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] },
     },
     databaseHooks: {
       session: {
@@ -154,6 +159,7 @@ export function createAuth(options: AuthOptions) {
     },
     telemetry: { enabled: false },
   });
+  return { ...auth, handler: (request: Request) => auth.handler(withClientAddress(request, resolveClient)) };
 }
 
 export type Auth = ReturnType<typeof createAuth>;
