@@ -1,6 +1,7 @@
 /**
  * Journey 6: a message no worker can run (a task nobody registered) lands in the dead letters with its
- * reason; an operator finds it on the Dead letters page, opens the raw message and deletes it.
+ * reason; the task's page says it was REJECTED and links to the letter; on the Dead letters page (also
+ * 390 px wide) Requeue and Delete are in sight; the operator opens the raw message and deletes it.
  */
 import { expect, snap, test } from '../support/fixtures';
 
@@ -15,6 +16,21 @@ test('a message for an unknown task shows in the dead letters with its reason an
   journal,
 }) => {
   const id = await queue.send('e2e.nobody-runs-this', [marker]);
+  await page.goto(`/tasks/${id}`);
+  const fate = page.getByRole('status').filter({ hasText: 'Rejected by the worker' });
+  await expect(fate).toContainText('unregistered task "e2e.nobody-runs-this"');
+  await fate.getByRole('link', { name: /^dead letter / }).click();
+  await expect(page).toHaveURL(/[?&]letter=/);
+  const linked = page.getByRole('table').getByRole('row').filter({ hasText: id });
+  await expect(linked.locator('[aria-current="true"]')).toHaveCount(1);
+  for (const width of [390, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    for (const name of [/^Requeue dead letter /, /^Delete dead letter /]) {
+      await expect(linked.getByRole('button', { name })).toBeInViewport({ ratio: 1 });
+    }
+    if (width === 390) await snap(page, 'dead-letters-390');
+  }
+
   await page.goto('/dead-letters');
   await expect(page.getByRole('heading', { level: 1, name: 'Dead letters' })).toBeVisible();
   await page
