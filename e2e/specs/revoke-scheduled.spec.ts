@@ -50,6 +50,8 @@ test('a scheduled task is revoked from its detail page', async ({
   await expect(page.getByRole('status').filter({ hasText: 'Revoked' })).toHaveText(
     'Revoked: no worker will start it.',
   );
+  // The reason was for this revoke: the next action starts with an empty one.
+  await expect(page.getByLabel('Reason (optional, kept in the audit log)')).toHaveValue('');
   journal.write('revoke', { id, reason, actor: user.email } satisfies RevokeDone);
   await snap(page, 'task-detail-revoked');
 
@@ -65,4 +67,7 @@ test('the revoked scheduled task shows as REVOKED at once, not at its ETA', asyn
   await expect(detailValue(page, 'Id')).toHaveText(id);
   await expect(detailValue(page, 'State')).toHaveText('REVOKED', { timeout: 5000 });
   await expect(page.getByRole('list', { name: 'State timeline' })).toContainText(/revoked/i);
+  // A task that ended has nothing left to revoke.
+  await expect(page.getByRole('button', { name: 'Revoke', exact: true })).toBeDisabled();
+  await expect(page.getByRole('button', { name: 'Revoke and terminate' })).toBeDisabled();
 });

@@ -13,7 +13,7 @@ interface Counts {
   audit: number;
 }
 
-test('bad values get field errors and change nothing', async ({ page, api }) => {
+test('bad values get field errors and change nothing', async ({ page, api, run }) => {
   const admin = await api('admin');
   const counts = async (): Promise<Counts> => {
     const [settings, versions, audit] = await Promise.all([
@@ -38,6 +38,27 @@ test('bad values get field errors and change nothing', async ({ page, api }) => 
   await save.click();
   await expect(concurrency).toHaveAttribute('aria-invalid', 'true');
   await expect(concurrency).toHaveAccessibleDescription(/must be at least 1/);
+  // Text is refused in words, not as zod's "expected number, received NaN".
+  await concurrency.fill('abc');
+  await save.click();
+  await expect(concurrency).toHaveAccessibleDescription(/must be a whole number/);
+  await expect(concurrency).not.toHaveAccessibleDescription(/NaN|Invalid input/);
+
+  // A concurrency beyond what the workers' hosts hold asks first (the field shows what they have);
+  // Cancel saves nothing.
+  await expect(concurrency).toHaveAccessibleDescription(
+    new RegExp(`${run.workerHostname} \\(\\S+\\): \\d+ CPUs?, [\\d.]+ [MG]B free of`),
+  );
+  const pool = form.getByLabel('Pool type');
+  const storedPool = await pool.inputValue();
+  await pool.selectOption('prefork');
+  await concurrency.fill('1000');
+  await save.click();
+  const confirm = form.getByRole('group', { name: 'Confirm the concurrency' });
+  await expect(confirm).toContainText(/1000 processes on \d+ CPUs? is more than 4 per CPU/);
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await expect(confirm).toHaveCount(0);
+  await pool.selectOption(storedPool);
   await concurrency.fill(stored);
 
   // A soft time limit above the hard one.

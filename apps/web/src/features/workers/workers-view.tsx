@@ -1,7 +1,7 @@
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
-import { useId, useState, type FormEvent, type InputHTMLAttributes } from 'react';
+import { useId, useMemo, useState, type FormEvent, type InputHTMLAttributes } from 'react';
 import { DataTable } from '@/components/data-table';
 import {
   Alert,
@@ -343,71 +343,76 @@ export function WorkersView() {
   const [outcome, setOutcome] = useState<Outcome>(null);
   const current = settings.data?.current?.version ?? null;
 
-  const columns: ColumnDef<WorkerView, unknown>[] = [
-    {
-      header: 'Worker',
-      cell: ({ row }) => (
-        <div>
-          <div className="font-medium">{row.original.hostname}</div>
-          <div className="text-xs text-slate-500">
-            {row.original.software ?? 'unknown software'}
-            {row.original.pid ? ` · pid ${row.original.pid}` : ''}
+  // Stable between refreshes: the table renders each cell function as a component, so a new function
+  // would remount the pool box and the queue box (losing what is typed, or a pending confirmation).
+  const columns = useMemo<ColumnDef<WorkerView, unknown>[]>(
+    () => [
+      {
+        header: 'Worker',
+        cell: ({ row }) => (
+          <div>
+            <div className="font-medium">{row.original.hostname}</div>
+            <div className="text-xs text-slate-500">
+              {row.original.software ?? 'unknown software'}
+              {row.original.pid ? ` · pid ${row.original.pid}` : ''}
+            </div>
           </div>
-        </div>
-      ),
-    },
-    {
-      header: 'Status',
-      cell: ({ row }) =>
-        row.original.alive ? <Badge tone="green">online</Badge> : <Badge tone="red">offline</Badge>,
-    },
-    { header: 'Last heartbeat', cell: ({ row }) => formatTime(row.original.lastHeartbeat) },
-    {
-      header: 'Pool',
-      cell: ({ row }) => {
-        const p = row.original.pool;
-        // The async pool runs in the worker's own process: no executors to count.
-        const unit = p.kind?.includes('prefork')
-          ? 'processes'
-          : p.kind?.includes('thread')
-            ? 'threads'
-            : null;
-        const executors = unit && p.processes !== null ? ` · ${p.processes} ${unit}` : '';
-        return (
-          <div className="space-y-1">
-            <div>{`${p.kind ?? '—'} · ${p.maxConcurrency ?? '?'} max${executors}`}</div>
-            {row.original.host && (
-              <div className="text-xs text-slate-500">{describeHost(row.original.host)}</div>
-            )}
-            {canOperate && <PoolControls worker={row.original} onOutcome={setOutcome} />}
-          </div>
-        );
+        ),
       },
-    },
-    {
-      header: 'Queues',
-      cell: ({ row }) => (
-        <WorkerQueues worker={row.original} canOperate={canOperate} onOutcome={setOutcome} />
-      ),
-    },
-    { header: 'Task limits now', cell: ({ row }) => <LiveLimits worker={row.original} /> },
-    { header: 'Active', cell: ({ row }) => row.original.active },
-    { header: 'Processed', cell: ({ row }) => row.original.processed },
-    { header: 'Load', cell: ({ row }) => row.original.loadavg.map((l) => l.toFixed(2)).join(' ') || '—' },
-    {
-      header: 'Settings version',
-      cell: ({ row }) => {
-        const v = row.original.settingsVersion;
-        if (v === null) return '—';
-        return (
-          <span className="flex items-center gap-1">
-            {v}
-            {current !== null && v !== current && <Badge tone="amber">behind (current {current})</Badge>}
-          </span>
-        );
+      {
+        header: 'Status',
+        cell: ({ row }) =>
+          row.original.alive ? <Badge tone="green">online</Badge> : <Badge tone="red">offline</Badge>,
       },
-    },
-  ];
+      { header: 'Last heartbeat', cell: ({ row }) => formatTime(row.original.lastHeartbeat) },
+      {
+        header: 'Pool',
+        cell: ({ row }) => {
+          const p = row.original.pool;
+          // The async pool runs in the worker's own process: no executors to count.
+          const unit = p.kind?.includes('prefork')
+            ? 'processes'
+            : p.kind?.includes('thread')
+              ? 'threads'
+              : null;
+          const executors = unit && p.processes !== null ? ` · ${p.processes} ${unit}` : '';
+          return (
+            <div className="space-y-1">
+              <div>{`${p.kind ?? '—'} · ${p.maxConcurrency ?? '?'} max${executors}`}</div>
+              {row.original.host && (
+                <div className="text-xs text-slate-500">{describeHost(row.original.host)}</div>
+              )}
+              {canOperate && <PoolControls worker={row.original} onOutcome={setOutcome} />}
+            </div>
+          );
+        },
+      },
+      {
+        header: 'Queues',
+        cell: ({ row }) => (
+          <WorkerQueues worker={row.original} canOperate={canOperate} onOutcome={setOutcome} />
+        ),
+      },
+      { header: 'Task limits now', cell: ({ row }) => <LiveLimits worker={row.original} /> },
+      { header: 'Active', cell: ({ row }) => row.original.active },
+      { header: 'Processed', cell: ({ row }) => row.original.processed },
+      { header: 'Load', cell: ({ row }) => row.original.loadavg.map((l) => l.toFixed(2)).join(' ') || '—' },
+      {
+        header: 'Settings version',
+        cell: ({ row }) => {
+          const v = row.original.settingsVersion;
+          if (v === null) return '—';
+          return (
+            <span className="flex items-center gap-1">
+              {v}
+              {current !== null && v !== current && <Badge tone="amber">behind (current {current})</Badge>}
+            </span>
+          );
+        },
+      },
+    ],
+    [canOperate, current],
+  );
 
   return (
     <div className="space-y-4">
