@@ -43,7 +43,12 @@ export default defineConfig({
   projects: [
     {
       name: 'console',
-      testMatch: ['first-admin.spec.ts', 'sign-in.spec.ts', 'settings-validation.spec.ts'],
+      testMatch: [
+        'first-admin.spec.ts',
+        'sign-in.spec.ts',
+        'settings-validation.spec.ts',
+        'tasks-layout.spec.ts',
+      ],
     },
     {
       name: 'actions',

@@ -32,7 +32,7 @@ test('a failing task appears live, and its retry from the console succeeds', asy
   await expect(page.getByRole('status', { name: 'Live updates on' })).toBeVisible();
   const table = page.getByRole('table', { name: 'Tasks' });
   // The activity chart counts what finished in the last hour (other journeys' tasks may be in it).
-  const chart = page.getByRole('img', { name: /tasks finished in the last hour$/ });
+  const chart = page.getByRole('img', { name: /tasks? finished in the last hour$/ });
   const finished = async () => Number((await chart.getAttribute('aria-label'))?.split(' ')[0]);
   await expect(chart).toBeVisible();
   const finishedBefore = await finished();

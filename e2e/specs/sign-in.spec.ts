@@ -1,9 +1,11 @@
 /**
  * Journey 1: signing in. A wrong password is refused with a message and leaves the browser signed out; the
  * right one lands on the tasks page as that user; signing out ends the session. A client that writes its own
- * X-Forwarded-For is still one client for the per-client sign-in limit.
+ * X-Forwarded-For is still one client for the per-client sign-in limit. A user disabled while their tab is
+ * open is sent to sign-in by the tab's next request.
  */
 import path from 'node:path';
+import { ConsoleApi } from '../support/console-api';
 import { startConsole } from '../support/console-process';
 import { expect, snap, test } from '../support/fixtures';
 import { stopProcess, type Managed } from '../support/processes';
@@ -98,4 +100,35 @@ test('a forged X-Forwarded-For does not make a new client for the sign-in limit'
   } finally {
     if (web) await stopProcess(web);
   }
+});
+
+test("a disabled user's open tab goes to sign-in at its next request", async ({
+  browser,
+  run,
+  api,
+  seedUser,
+  queue,
+}) => {
+  const user = await seedUser('viewer');
+  // Signed in through the API (its own client address), not the form: the browser's sign-ins keep theirs.
+  const session = await ConsoleApi.signIn(run.baseURL, user.email, user.password);
+  const context = await browser.newContext({
+    baseURL: run.baseURL,
+    storageState: await session.ctx.storageState(),
+  });
+  const page = await context.newPage();
+  await page.goto('/tasks');
+  await expect(page.getByRole('heading', { level: 1, name: 'Tasks' })).toBeVisible();
+  await expect(page.getByRole('status', { name: 'Live updates on' })).toBeVisible();
+
+  const admin = await api('admin');
+  const users = await admin.query<{ id: string; email: string }[]>('users.find');
+  const target = users.find((u) => u.email === user.email)!;
+  await admin.mutation('users.setDisabled', { userId: target.id, disabled: true });
+  // A task the worker runs: the live update makes the tab refetch, which the server refuses.
+  await queue.send('e2e.add', [1, 2]);
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Ftasks$/);
+  await expect(page.getByRole('heading', { name: 'Sign in to Lovage' })).toBeVisible();
+  await context.close();
+  await session.ctx.dispose();
 });

@@ -193,8 +193,5 @@ export function PageHeader({ title, children }: { title: string; children?: Reac
   );
 }
 
-export function formatTime(ms: number | string | null | undefined): string {
-  if (ms === null || ms === undefined) return '—';
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? '—' : d.toLocaleString(undefined, { hour12: false });
-}
+/** The console's one time format (see time.tsx; `<Time>` adds the relative hint and the ISO tooltip). */
+export { formatTime } from './time';

@@ -6,10 +6,13 @@ import {
   httpSubscriptionLink,
   splitLink,
   TRPCClientError,
+  type TRPCLink,
 } from '@trpc/client';
+import { observable } from '@trpc/server/observable';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useState, type ReactNode } from 'react';
 import type { AppRouter } from '@/server/routers/app-router';
+import { describeIssues } from './zod-messages';
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
@@ -30,11 +33,38 @@ function makeQueryClient() {
   });
 }
 
+/** The sign-in page, coming back to this page afterwards (as the server's own redirect does). */
+function goToSignIn() {
+  const { pathname, search } = window.location;
+  if (pathname === '/sign-in') return;
+  const here = `${pathname}${search}`;
+  window.location.assign(here === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(here)}`);
+}
+
+/**
+ * Any query, mutation or live stream answered UNAUTHORIZED (signed out elsewhere, session expired, the
+ * account disabled) sends the tab to sign-in instead of leaving it showing errors.
+ */
+const signInWhenUnauthorized: TRPCLink<AppRouter> =
+  () =>
+  ({ next, op }) =>
+    observable((observer) =>
+      next(op).subscribe({
+        next: (value) => observer.next(value),
+        error: (err) => {
+          if (err.data?.code === 'UNAUTHORIZED') goToSignIn();
+          observer.error(err);
+        },
+        complete: () => observer.complete(),
+      }),
+    );
+
 export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const [queryClient] = useState(makeQueryClient);
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
       links: [
+        signInWhenUnauthorized,
         splitLink({
           condition: (op) => op.type === 'subscription',
           // Live updates: one SSE stream per tab, fed by the server's single index subscription.
@@ -64,7 +94,7 @@ export function fieldIssues(err: unknown): { path: string[]; message: string }[]
 export function errorMessage(err: unknown): string {
   if (err instanceof TRPCClientError) {
     const issues = fieldIssues(err);
-    if (issues.length) return issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    if (issues.length) return describeIssues(issues);
     return err.message;
   }
   return err instanceof Error ? err.message : String(err);

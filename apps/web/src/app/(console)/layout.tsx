@@ -7,9 +7,10 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   const user = await requireUser();
   return (
     <SessionProvider user={user}>
-      <div className="flex min-h-screen">
+      {/* A phone: the navigation is a bar on top; from md up, a sidebar. */}
+      <div className="flex min-h-screen flex-col md:flex-row">
         <Sidebar />
-        <main className="min-w-0 flex-1 p-6">{children}</main>
+        <main className="min-w-0 flex-1 p-3 md:p-6">{children}</main>
       </div>
     </SessionProvider>
   );

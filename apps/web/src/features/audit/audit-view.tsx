@@ -1,10 +1,13 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
+import Link from 'next/link';
 import { useMemo } from 'react';
 import { DataTable, urlPaging } from '@/components/data-table';
 import { FilterBar } from '@/components/filter-bar';
-import { Badge, PageHeader, formatTime } from '@/components/ui';
+import { plural } from '@/components/plural';
+import { Time } from '@/components/time';
+import { Badge, PageHeader } from '@/components/ui';
 import { useUrlState } from '@/components/use-url-state';
 import type { AuditEntryView } from '@/server/presenters/audit-presenter';
 import {
@@ -60,7 +63,7 @@ export function AuditDiff({ before, after }: { before: unknown; after: unknown }
         <p aria-label="Unchanged" className="mt-1 font-mono text-slate-500">
           {same.length <= CONTEXT_FIELDS
             ? same.map((k) => `${k} ${b[k]}`).join(' · ')
-            : `${same.length} fields unchanged`}
+            : `${plural(same.length, 'field')} unchanged`}
         </p>
       )}
     </div>
@@ -69,10 +72,52 @@ export function AuditDiff({ before, after }: { before: unknown; after: unknown }
 
 const OUTCOME_TONE = { ok: 'green', partial: 'amber', error: 'red' } as const;
 
+const link = 'font-mono text-xs text-emerald-800 hover:underline';
+const q = encodeURIComponent;
+
+/** Where an action's target is shown: the task, the worker, the queue, the task name, the user. */
+function targetHref(action: string, target: string): string | null {
+  const [domain] = action.split('.');
+  if (domain === 'task') return `/tasks/${q(target)}`;
+  if (domain === 'pool' || action === 'queue.add' || action === 'queue.cancel') return '/workers';
+  if (action === 'queue.purge') return `/queues`;
+  if (domain === 'limit') return `/tasks?name=${q(target)}`;
+  if (domain === 'settings') return '/settings';
+  if (domain === 'user' || domain === 'setup') return '/users';
+  return null;
+}
+
+/** An entry's target as a link to its page; ids and names are never broken mid-token. */
+export function AuditTarget({ action, target }: { action: string; target: string | null }) {
+  if (!target) return <span className="text-slate-400">—</span>;
+  if (action.startsWith('deadletter.')) {
+    // `<queue> <message id>`: the queue's dead letters, then the task the message carried.
+    const [queue = '', id = ''] = target.split(' ');
+    return (
+      <span className="whitespace-nowrap">
+        <Link className={link} href={`/dead-letters?queue=${q(queue)}`}>
+          {queue}
+        </Link>{' '}
+        <Link className={link} href={`/tasks/${q(id)}`}>
+          {id}
+        </Link>
+      </span>
+    );
+  }
+  const href = targetHref(action, target);
+  return href ? (
+    <Link className={`${link} whitespace-nowrap`} href={href}>
+      {target}
+    </Link>
+  ) : (
+    <span className="whitespace-nowrap font-mono text-xs">{target}</span>
+  );
+}
+
 const columns: ColumnDef<AuditEntryView, unknown>[] = [
   {
     header: 'When',
-    cell: ({ row }) => <span className="whitespace-nowrap">{formatTime(row.original.at)}</span>,
+    cell: ({ row }) => <Time value={row.original.at} />,
   },
   { header: 'Who', cell: ({ row }) => row.original.actorEmail ?? 'system' },
   {
@@ -81,7 +126,7 @@ const columns: ColumnDef<AuditEntryView, unknown>[] = [
   },
   {
     header: 'On',
-    cell: ({ row }) => <span className="break-all font-mono text-xs">{row.original.target ?? '—'}</span>,
+    cell: ({ row }) => <AuditTarget action={row.original.action} target={row.original.target} />,
   },
   {
     header: 'Outcome',
@@ -115,9 +160,7 @@ export function AuditView() {
       <PageHeader title="Audit log" />
       <FilterBar
         label="Audit filters"
-        resetKey={params.toString()}
         update={update}
-        className="grid-cols-2 md:grid-cols-3 xl:grid-cols-6"
         filters={[
           { kind: 'text', name: 'actor', label: 'Actor', value: search.actor, suggestions: actors.data },
           {

@@ -4,6 +4,7 @@ import type { ColumnDef } from '@tanstack/react-table';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { DataTable } from '@/components/data-table';
+import { plural } from '@/components/plural';
 import { Alert, Button, Input, PageHeader, errorAria } from '@/components/ui';
 import type { QueueView } from '@/server/routers/queues/find-queues';
 import { errorMessage, fieldIssues, useTRPC } from '@/trpc/react';
@@ -49,7 +50,8 @@ function PurgeControl({ queue, onOutcome }: { queue: QueueView; onOutcome: (o: O
   return (
     <form onSubmit={onSubmit} aria-label={`Purge ${queue.name}`} className="space-y-1">
       <p className="text-xs text-slate-600">
-        Deletes the {queue.waiting} waiting messages for good. Type <code>{queue.name}</code> to confirm.
+        Deletes {queue.waiting === 1 ? 'the' : 'all'} {plural(queue.waiting, 'waiting message')} for good.
+        Type <code>{queue.name}</code> to confirm.
       </p>
       <div className="flex gap-1">
         <div className="w-40 shrink-0">

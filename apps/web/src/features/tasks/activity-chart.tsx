@@ -2,8 +2,14 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { plural } from '@/components/plural';
+import { formatTime } from '@/components/time';
 import { Card, Select } from '@/components/ui';
-import { ACTIVITY_RANGES, ACTIVITY_STATES } from '@/server/routers/tasks/find-task-activity.schema';
+import {
+  ACTIVITY_RANGES,
+  ACTIVITY_STATES,
+  type FindTaskActivityInput,
+} from '@/server/routers/tasks/find-task-activity.schema';
 import { errorMessage, useTRPC } from '@/trpc/react';
 
 const COLORS: Record<(typeof ACTIVITY_STATES)[number], string> = {
@@ -17,15 +23,22 @@ const RANGE_LABELS: Record<(typeof ACTIVITY_RANGES)[number], string> = {
   1440: 'Last 24 hours',
 };
 
-const clock = (ms: number) =>
-  new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+/** The axis's `HH:mm`: the console's time format (time.tsx), cut to the minute. */
+const clock = (ms: number) => formatTime(ms).slice(11, 16);
 
-/** Tasks finished per bucket (succeeded, failed, revoked), stacked; refreshed with the live task updates. */
-export function ActivityChart() {
+/**
+ * Tasks finished per bucket (succeeded, failed, revoked), stacked, of the tasks the list's name, worker and
+ * queue filters select; refreshed with the live task updates.
+ */
+export function ActivityChart({
+  filter,
+}: {
+  filter: Pick<FindTaskActivityInput, 'name' | 'worker' | 'queue'>;
+}) {
   const trpc = useTRPC();
   const [minutes, setMinutes] = useState<(typeof ACTIVITY_RANGES)[number]>(60);
   const activity = useQuery({
-    ...trpc.tasks.activity.queryOptions({ minutes }),
+    ...trpc.tasks.activity.queryOptions({ minutes, ...filter }),
     placeholderData: (prev) => prev,
   });
   const buckets = activity.data?.buckets ?? [];
@@ -33,9 +46,10 @@ export function ActivityChart() {
   const total = buckets.reduce((n, b) => n + ACTIVITY_STATES.reduce((m, s) => m + (b.counts[s] ?? 0), 0), 0);
   const bucketMin = (activity.data?.bucketMs ?? 60_000) / 60_000;
   const per = bucketMin === 1 ? 'minute' : `${bucketMin} minutes`;
+  const narrowed = [filter.name, filter.worker, filter.queue].filter(Boolean).join(', ');
   return (
     <Card
-      title={`Finished tasks, per ${per}`}
+      title={`Finished tasks${narrowed ? ` (${narrowed})` : ''}, per ${per}`}
       actions={
         <div className="w-40">
           <Select
@@ -58,14 +72,14 @@ export function ActivityChart() {
         <div
           className="h-40"
           role="img"
-          aria-label={`${total} tasks finished in the ${RANGE_LABELS[minutes].toLowerCase()}`}
+          aria-label={`${plural(total, 'task')} finished in the ${RANGE_LABELS[minutes].toLowerCase()}`}
         >
           <ResponsiveContainer width="100%" height="100%">
             <BarChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: -16 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
               <XAxis dataKey="at" tickFormatter={clock} minTickGap={24} fontSize={11} />
               <YAxis allowDecimals={false} fontSize={11} />
-              <Tooltip labelFormatter={(v) => clock(Number(v))} />
+              <Tooltip labelFormatter={(v) => formatTime(Number(v))} />
               <Legend wrapperStyle={{ fontSize: 12 }} />
               {ACTIVITY_STATES.map((s) => (
                 <Bar key={s} dataKey={s} stackId="finished" fill={COLORS[s]} isAnimationActive={false} />

@@ -2,6 +2,7 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
+import { Time } from '@/components/time';
 import { Alert, Card, PageHeader, StateBadge, formatTime } from '@/components/ui';
 import type { TaskFate, TaskRow } from '@/server/presenters/task-presenter';
 import { errorMessage, useTRPC } from '@/trpc/react';
@@ -103,8 +104,12 @@ export function TaskDetailView({ id }: { id: string }) {
             <Row label="Queue">{t.queue ?? '—'}</Row>
             <Row label="Retries">{t.retries}</Row>
             <Row label="Runtime">{t.runtime !== null ? `${t.runtime.toFixed(3)} s` : '—'}</Row>
-            <Row label="ETA">{t.eta ?? '—'}</Row>
-            <Row label="Expires">{t.expires ?? '—'}</Row>
+            <Row label="ETA">
+              <Time value={t.eta} />
+            </Row>
+            <Row label="Expires">
+              <Time value={t.expires} />
+            </Row>
             <Row label="Root">
               {t.rootId && t.rootId !== t.id ? (
                 <Link
@@ -138,7 +143,9 @@ export function TaskDetailView({ id }: { id: string }) {
             {t.timeline.map((e) => (
               <li key={e.kind} className="flex justify-between gap-4">
                 <span className="font-medium capitalize">{e.kind}</span>
-                <span className="text-slate-600">{formatTime(e.at)}</span>
+                <span className="text-slate-600">
+                  <Time value={e.at} />
+                </span>
               </li>
             ))}
           </ol>

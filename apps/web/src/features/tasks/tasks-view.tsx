@@ -5,8 +5,9 @@ import Link from 'next/link';
 import { useMemo } from 'react';
 import { DataTable, urlPaging } from '@/components/data-table';
 import { FilterBar } from '@/components/filter-bar';
-import { Badge, PageHeader, StateBadge, formatTime } from '@/components/ui';
-import { useUrlState } from '@/components/use-url-state';
+import { Time } from '@/components/time';
+import { Badge, PageHeader, StateBadge } from '@/components/ui';
+import { useUrlState, type UrlUpdate } from '@/components/use-url-state';
 import type { TaskRow } from '@/server/presenters/task-presenter';
 import { taskSearchFromParams } from '@/server/routers/tasks/find-tasks.schema';
 import { TASK_STATES } from '@/server/routers/tasks/task-states';
@@ -14,7 +15,33 @@ import { errorMessage, useTRPC } from '@/trpc/react';
 import { ActivityChart } from './activity-chart';
 import { LiveBadge, useLiveTasks } from './use-live-tasks';
 
-const columns: ColumnDef<TaskRow, unknown>[] = [
+/** A state chip that filters the list by its state (again: shows every state). */
+function StateFilterChip({
+  state,
+  active,
+  update,
+  count,
+}: {
+  state: string;
+  active: boolean;
+  update: UrlUpdate;
+  count?: number;
+}) {
+  return (
+    <button
+      type="button"
+      onClick={() => update({ state: active ? null : state })}
+      aria-pressed={active}
+      title={active ? 'Show every state' : `Show only ${state} tasks`}
+      className={`whitespace-nowrap rounded focus:outline-none focus-visible:ring-2 focus-visible:ring-emerald-600 ${count === undefined ? '' : 'border border-slate-200 bg-white px-2 py-1 text-xs hover:bg-slate-50 aria-pressed:border-emerald-600'}`}
+    >
+      <StateBadge state={state} />
+      {count !== undefined && <span className="ml-1 tabular-nums">{count}</span>}
+    </button>
+  );
+}
+
+const taskColumns = (activeState: string | undefined, update: UrlUpdate): ColumnDef<TaskRow, unknown>[] => [
   {
     header: 'Task',
     cell: ({ row }) => (
@@ -29,7 +56,16 @@ const columns: ColumnDef<TaskRow, unknown>[] = [
       </div>
     ),
   },
-  { header: 'State', cell: ({ row }) => <StateBadge state={row.original.state} /> },
+  {
+    header: 'State',
+    cell: ({ row }) => (
+      <StateFilterChip
+        state={row.original.state}
+        active={activeState === row.original.state}
+        update={update}
+      />
+    ),
+  },
   {
     header: 'Arguments',
     cell: ({ row }) => (
@@ -51,7 +87,7 @@ const columns: ColumnDef<TaskRow, unknown>[] = [
   },
   {
     header: 'Updated',
-    cell: ({ row }) => <span className="whitespace-nowrap">{formatTime(row.original.updatedAt)}</span>,
+    cell: ({ row }) => <Time value={row.original.updatedAt} />,
   },
 ];
 
@@ -62,6 +98,7 @@ export function TasksView() {
   const tasks = useQuery({ ...trpc.tasks.find.queryOptions(search), placeholderData: (prev) => prev });
   const facets = useQuery(trpc.tasks.facets.queryOptions());
   const live = useLiveTasks();
+  const columns = useMemo(() => taskColumns(search.state, update), [search.state, update]);
 
   const counts = facets.data?.counts ?? {};
   return (
@@ -70,26 +107,22 @@ export function TasksView() {
         <LiveBadge {...live} />
       </PageHeader>
       <div className="mb-3">
-        <ActivityChart />
+        <ActivityChart filter={{ name: search.name, worker: search.worker, queue: search.queue }} />
       </div>
       <div className="mb-3 flex flex-wrap gap-2" aria-label="Tasks per state">
         {Object.entries(counts).map(([state, n]) => (
-          <button
+          <StateFilterChip
             key={state}
-            type="button"
-            onClick={() => update({ state: search.state === state ? null : state })}
-            className="rounded border border-slate-200 bg-white px-2 py-1 text-xs hover:bg-slate-50"
-            aria-pressed={search.state === state}
-          >
-            <StateBadge state={state} /> <span className="ml-1 tabular-nums">{n}</span>
-          </button>
+            state={state}
+            count={n}
+            active={search.state === state}
+            update={update}
+          />
         ))}
       </div>
       <FilterBar
         label="Task filters"
-        resetKey={params.toString()}
         update={update}
-        className="grid-cols-2 md:grid-cols-4 xl:grid-cols-8"
         filters={[
           {
             kind: 'select',

@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { hasRole, isRole, type Role } from '../auth/roles';
 import { refuseCrossOrigin } from '../auth/origin';
 import type { Services } from '../services/services';
+import { describeIssues } from '../../trpc/zod-messages';
 import { toTRPCError } from './errors';
 
 export interface SessionUser {
@@ -47,8 +48,10 @@ function issuesOf(cause: unknown): FieldIssue[] | undefined {
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     // Validation failures carry their field paths, so a form shows each message under its field.
+    // The message names the fields in words ("Number of processes must be at most 100"), not zod's JSON.
     const issues = error.code === 'BAD_REQUEST' ? issuesOf(error.cause) : undefined;
-    return { ...shape, data: { ...shape.data, stack: undefined, issues } };
+    const message = issues?.length ? describeIssues(issues) : shape.message;
+    return { ...shape, message, data: { ...shape.data, stack: undefined, issues } };
   },
 });
 
