@@ -6,8 +6,8 @@
  *                     batches of 1000, two in flight, as the Monitor does under load
  *   monitor-e2e       the same kind of events sent by WorkerEventPublishers (task.multi over Redis pub/sub)
  *                     and folded by a running Monitor: first publish to the last event applied
- *   monitor-burst     BENCH_MONITOR_BURST tasks (default 200000; 0 skips it), their results stored as a worker
- *                     would, then their events published unpaced by two publisher processes at once: how many
+ *   monitor-burst     BENCH_MONITOR_BURST tasks (default 200000; 0 skips it): their events published unpaced
+ *                     by two publisher processes at once, each result stored as a worker would: how many
  *                     tasks the index misses or holds in the wrong state once the monitor has caught up (and
  *                     repaired what it lost from the result backend), and what the monitor said it lost
  *
@@ -179,7 +179,10 @@ async function endToEnd(): Promise<void> {
   }
 }
 
-/** One burst publisher (a child process): stores its tasks' results, then sends their events unpaced. */
+/**
+ * One burst publisher (a child process): its tasks' events unpaced, each task's result stored just before
+ * its task-succeeded is sent, as a worker does.
+ */
 async function publishBurst(spec: { prefix: string; runId: string; from: number; to: number; host: string }) {
   const broker = new RedisBroker(REDIS, { globalKeyprefix: spec.prefix });
   const backend = new Redis(BACKEND);
@@ -188,48 +191,33 @@ async function publishBurst(spec: { prefix: string; runId: string; from: number;
     taskEvents: true,
     stats: () => ({ active: 0, processed: 0 }),
   });
-  const t0 = Date.now() / 1000;
-  const meta = (uuid: string, i: number) =>
-    JSON.stringify({
-      status: 'SUCCESS',
-      result: { ok: true, n: i },
-      traceback: null,
-      children: [],
-      date_done: new Date().toISOString().replace('Z', ''),
-      task_id: uuid,
-    });
-  for (let i = spec.from; i < spec.to; i += 1000) {
-    const pipeline = backend.pipeline();
-    for (let j = i; j < Math.min(i + 1000, spec.to); j++) {
-      const uuid = `${spec.runId}-${j}`;
-      pipeline.set(`celery-task-meta-${uuid}`, meta(uuid, j), 'EX', 3600);
-    }
-    await pipeline.exec();
-  }
-  process.send?.('stored');
+  await backend.ping();
+  process.send?.('ready');
   await new Promise((resolve) => process.once('message', resolve));
   for (let i = spec.from; i < spec.to; i += 100) {
+    const results = backend.pipeline();
+    const done = new Date().toISOString().replace('Z', '');
     for (let j = i; j < Math.min(i + 100, spec.to); j++) {
       const uuid = `${spec.runId}-${j}`;
-      const at = t0 + j * 0.0005;
-      publisher.task('task-received', {
-        uuid,
-        name: NAMES[j % NAMES.length],
-        args: `(${j},)`,
-        timestamp: at,
-      });
-      publisher.task('task-started', { uuid, timestamp: at + 0.001 });
-      publisher.task('task-succeeded', {
-        uuid,
-        result: `{'ok': True, 'n': ${j}}`,
-        runtime: 0.05,
-        timestamp: at + 0.05,
-      });
+      const meta = { status: 'SUCCESS', result: { ok: true, n: j }, traceback: null, children: [] };
+      results.set(
+        `celery-task-meta-${uuid}`,
+        JSON.stringify({ ...meta, date_done: done, task_id: uuid }),
+        'EX',
+        3600,
+      );
+    }
+    void results.exec();
+    for (let j = i; j < Math.min(i + 100, spec.to); j++) {
+      const uuid = `${spec.runId}-${j}`;
+      publisher.task('task-received', { uuid, name: NAMES[j % NAMES.length], args: `(${j},)` });
+      publisher.task('task-started', { uuid });
+      publisher.task('task-succeeded', { uuid, result: `{'ok': True, 'n': ${j}}`, runtime: 0.05 });
     }
     await publisher.flush();
   }
   // Batches the publisher sent by itself are still in flight: a round trip on the same connection ends them.
-  await broker.ping(600_000);
+  await Promise.all([broker.ping(600_000), backend.ping()]);
   await broker.close();
   backend.disconnect();
 }

@@ -213,6 +213,10 @@ export function buildProgram(): Command {
       .description("Fold the workers' events into the task-state index in Redis that the console reads.")
       .option('--max-tasks <n>', 'tasks kept in the index', positiveInt, 1_000_000)
       .option('--max-age <seconds>', 'seconds a task is kept in the index', positiveInt, 7 * 86_400)
+      .option(
+        '--result-backend <url>',
+        "result backend to repair the index from after lost events (default: the app's, else LOVAGE_RESULT_BACKEND)",
+      )
       .addOption(
         new Option('-l, --loglevel <level>', `log level: ${Object.keys(LOG_LEVELS).join(', ')}`)
           .argParser(logLevel)

@@ -1,7 +1,9 @@
 /**
  * `lovage monitor`: receives every worker's events and folds them into the task-state index in Redis that
  * the console reads (runtime `Monitor` / `TaskIndex`). Several monitors may run at once; each event is
- * counted once. Runs until SIGINT/SIGTERM; a second signal exits at once.
+ * counted once. After events are lost (a burst Redis cut it off for), it repairs the index from the result
+ * backend. Runs until SIGINT/SIGTERM, folding what it received before it exits 0; a second signal exits at
+ * once.
  */
 import { Monitor } from '@lovage/runtime';
 import { connectApp, type ConnectOptions } from './connect';
@@ -15,6 +17,8 @@ export interface MonitorCommandOptions extends ConnectOptions {
   maxTasks?: number;
   /** Seconds a task is kept after its latest event (7 days). */
   maxAge?: number;
+  /** Result backend the index is repaired from after lost events (the app's, else LOVAGE_RESULT_BACKEND). */
+  resultBackend?: string;
 }
 
 /** How often the figures are logged while events flow. */
@@ -43,15 +47,31 @@ export async function runMonitor(opts: MonitorCommandOptions): Promise<void> {
     process.exit(1);
   }
 
-  const monitor = new Monitor(app, { logger, maxTasks: opts.maxTasks, maxAgeSeconds: opts.maxAge });
+  const resultBackend = opts.resultBackend ?? app.config.backend ?? env.LOVAGE_RESULT_BACKEND ?? null;
+  if (!resultBackend) {
+    logger.warn(
+      'no result backend (--result-backend or LOVAGE_RESULT_BACKEND): events lost in a burst cannot be repaired',
+    );
+  }
+  const monitor = new Monitor(app, {
+    logger,
+    maxTasks: opts.maxTasks,
+    maxAgeSeconds: opts.maxAge,
+    resultBackend,
+  });
   await monitor.start();
 
   let reported = 0;
+  let lost = 0;
   const reporter = setInterval(() => {
     const s = monitor.stats;
     if (s.processed === reported && s.malformed === 0) return;
     reported = s.processed;
-    logger.info(s, 'monitor figures');
+    // Losses are warned about as they happen; the figures say so again while they are new.
+    const lostNow = s.dropped + s.subscriberCuts;
+    if (lostNow !== lost) logger.warn(s, 'monitor figures (events were lost)');
+    else logger.info(s, 'monitor figures');
+    lost = lostNow;
   }, REPORT_EVERY_MS);
   reporter.unref();
 

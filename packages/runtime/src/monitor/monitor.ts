@@ -17,6 +17,7 @@ import { isApp } from '../app/app';
 import type { Logger } from '../app/logger';
 import type { Broker } from '../broker/broker';
 import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
+import { decodeEvents } from '../events/codec';
 import { EventReceiver } from '../events/receiver';
 import type { CeleryEvent } from '../events/types';
 import type { InboundMessage } from '../protocol/message';
@@ -107,6 +108,8 @@ export class Monitor {
   private raw: InboundMessage[] = [];
   private rawHead = 0;
   private rawBytes = 0;
+  /** The last message read, to date a loss: what Redis sent after it is what may be lost. */
+  private lastMessage: InboundMessage | null = null;
   /** Decoded, waiting for a batch. */
   private ready: CeleryEvent[] = [];
   private readonly concurrency: number;
@@ -129,6 +132,8 @@ export class Monitor {
   /** Epoch ms since when events may have been lost and not repaired yet. */
   private lossSince: number | null = null;
   private droppedSinceWarning = 0;
+  /** The subscription is cut: a repair now would miss what is still being lost. */
+  private linkDown = false;
   private repairTimer: NodeJS.Timeout | null = null;
   private repairing: Promise<void> | null = null;
   private repairs = 0;
@@ -253,6 +258,7 @@ export class Monitor {
   /** On the read path: one push, nothing decoded, so the socket is emptied as fast as it fills. */
   private enqueue(message: InboundMessage): void {
     this.raw.push(message);
+    this.lastMessage = message;
     this.rawBytes += message.body.length;
     if (this.rawBytes > this.maxPendingBytes) this.dropOldest();
     if (!this.pumpScheduled) {
@@ -298,11 +304,25 @@ export class Monitor {
         { subscriberCuts: this.subscriberCuts },
         'EVENTS LOST: the event subscription was cut (Redis cuts a subscriber that reads too slowly: client-output-buffer-limit pubsub); events sent until it is back are missed',
       );
-      this.lossAt(Date.now());
+      this.linkDown = true;
+      this.lossAt(this.lastEventTime());
     } else {
+      this.linkDown = false;
       this.log?.warn('the event subscription is back; the index will be repaired from the result backend');
       this.scheduleRepair();
     }
+  }
+
+  /** Epoch ms of the latest event of the last message read (now if none): lost events came after it. */
+  private lastEventTime(): number {
+    let at = 0;
+    try {
+      if (this.lastMessage)
+        for (const e of decodeEvents(this.lastMessage)) at = Math.max(at, e.timestamp * 1000);
+    } catch {
+      // Malformed: the time of the cut will do.
+    }
+    return at > 0 ? Math.min(at, Date.now()) : Date.now();
   }
 
   private lossAt(since: number): void {
@@ -312,7 +332,7 @@ export class Monitor {
 
   /** A repair once losses have stopped for `repairDelayMs` (each new loss pushes it back). */
   private scheduleRepair(): void {
-    if (!this.running) return;
+    if (!this.running || this.linkDown) return;
     if (!this.repairer) {
       if (this.lossSince !== null) {
         this.log?.warn('no result backend to repair the index from: lost task states stay as they are');
