@@ -102,6 +102,7 @@ export function SettingsForm({
   // The hosts the concurrency must fit on, shown beside it and weighed before a save.
   const workers = useQuery(trpc.workers.find.queryOptions());
   const alive = (workers.data ?? []).filter((w) => w.alive);
+  const knownTasks = [...new Set(alive.flatMap((w) => w.tasks ?? []))].sort();
   const [confirming, setConfirming] = useState<{ values: SettingsFormValues; warnings: string[] } | null>(
     null,
   );
@@ -285,6 +286,7 @@ export function SettingsForm({
                           aria-label={`${{ task: 'Task name', rateLimit: 'Rate limit', timeLimit: 'Hard time limit', softTimeLimit: 'Soft time limit' }[col]} of row ${i + 1}`}
                           aria-invalid={!!err(`rows.${i}.${col}`)}
                           aria-describedby={err(`rows.${i}.${col}`) ? `rows-${i}-${col}-error` : undefined}
+                          {...(col === 'task' ? { list: 'known-task-names', autoComplete: 'off' } : {})}
                           {...form.register(`rows.${i}.${col}`)}
                         />
                         {err(`rows.${i}.${col}`) && (
@@ -343,6 +345,11 @@ export function SettingsForm({
           </div>
         </Card>
       </fieldset>
+      <datalist id="known-task-names">
+        {knownTasks.map((t) => (
+          <option key={t} value={t} />
+        ))}
+      </datalist>
       {!canEdit && <Alert tone="info">Changing the configuration needs the admin role.</Alert>}
       {outcome && (
         <Alert tone={outcome.tone}>
