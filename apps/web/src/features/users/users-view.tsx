@@ -5,7 +5,8 @@ import type { ColumnDef } from '@tanstack/react-table';
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { DataTable } from '@/components/data-table';
-import { Alert, Badge, Button, Card, Field, Input, PageHeader, Select, formatTime } from '@/components/ui';
+import { Time } from '@/components/time';
+import { Alert, Badge, Button, Card, Field, Input, PageHeader, Select } from '@/components/ui';
 import { ROLE_DESCRIPTIONS, ROLES, type Role } from '@/server/auth/roles';
 import { createUserInput, type CreateUserInput } from '@/server/routers/users/create-user.schema';
 import { errorMessage, fieldIssues, useTRPC } from '@/trpc/react';
@@ -241,7 +242,7 @@ export function UsersView() {
         <AccessCell user={row.original} isMe={row.original.id === me.id} onOutcome={setOutcome} />
       ),
     },
-    { header: 'Created', cell: ({ row }) => formatTime(row.original.createdAt) },
+    { header: 'Created', cell: ({ row }) => <Time value={row.original.createdAt} /> },
   ];
   return (
     <div className="space-y-4">
