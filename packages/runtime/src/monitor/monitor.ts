@@ -136,6 +136,7 @@ export class Monitor {
   private linkDown = false;
   private repairTimer: NodeJS.Timeout | null = null;
   private repairing: Promise<void> | null = null;
+  private stopRepair = new AbortController();
   private repairs = 0;
   private repaired = 0;
   private repairAdded = 0;
@@ -232,9 +233,11 @@ export class Monitor {
         this.log?.warn({ err, events: rest.length }, 'events received before stopping could not be applied');
       }
     }
-    // No retry timer may apply to a closed index.
+    // No retry timer may apply to a closed index; a repair under way stops at its next step.
     this.paused = true;
+    this.stopRepair.abort();
     await Promise.all([this.trimming, this.repairing]);
+    this.stopRepair = new AbortController();
     await this.repairer?.close();
     if (this.lossSince !== null) {
       this.log?.warn(
@@ -363,13 +366,15 @@ export class Monitor {
     await this.idle();
     let report: RepairReport;
     try {
-      report = await this.repairer.run(since, { scan: this.repairScan });
+      report = await this.repairer.run(since, { scan: this.repairScan, signal: this.stopRepair.signal });
     } catch (err) {
       this.lastError = (err as Error).message;
       this.log?.error({ err }, 'could not repair the index from the result backend (retrying)');
       this.lossAt(since);
       return;
     }
+    // Cut short by stop(): stop() says the loss is not fully repaired.
+    if (this.stopRepair.signal.aborted) this.lossSince = since;
     this.repairs++;
     this.repaired += report.repaired;
     this.repairAdded += report.added;

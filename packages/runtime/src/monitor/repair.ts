@@ -45,19 +45,23 @@ export class IndexRepair {
     this.redis = createRedis(backendUrl, { connectionName: 'lovage:index-repair' });
   }
 
-  /** Repairs what a loss that began at `since` (epoch ms) may have left wrong or missing. */
-  async run(since: number, opts: { scan?: boolean } = {}): Promise<RepairReport> {
+  /**
+   * Repairs what a loss that began at `since` (epoch ms) may have left wrong or missing. `signal` stops it
+   * between steps (the monitor is stopping); what was repaired by then stays.
+   */
+  async run(since: number, opts: { scan?: boolean; signal?: AbortSignal } = {}): Promise<RepairReport> {
     const report: RepairReport = { checked: 0, repaired: 0, added: 0 };
     for (const state of await this.index.states()) {
       if (isReady(state)) continue;
       for await (const ids of this.index.idsInState(state, STEP)) {
+        if (opts.signal?.aborted) return report;
         report.checked += ids.length;
         const events = (await this.metas(ids)).flatMap((m, i) => endingOf(ids[i]!, m) ?? []);
         await this.index.apply(events);
         report.repaired += events.length;
       }
     }
-    if (opts.scan ?? true) report.added = await this.addUnseen(since - SLACK_MS);
+    if (opts.scan ?? true) report.added = await this.addUnseen(since - SLACK_MS, opts.signal);
     return report;
   }
 
@@ -65,7 +69,7 @@ export class IndexRepair {
     await closeRedis(this.redis);
   }
 
-  private async addUnseen(from: number): Promise<number> {
+  private async addUnseen(from: number, signal: AbortSignal | undefined): Promise<number> {
     const prefix = resultKey('');
     let added = 0;
     let cursor = '0';
@@ -83,7 +87,7 @@ export class IndexRepair {
       const unseen = recent.filter((_, i) => !held[i]);
       await this.index.apply(unseen);
       added += unseen.length;
-    } while (cursor !== '0');
+    } while (cursor !== '0' && !signal?.aborted);
     return added;
   }
 
