@@ -15,7 +15,8 @@ import type { Redis } from 'ioredis';
 import type { ResultMeta } from '../backend/meta';
 import { resultKey } from '../backend/redis/redis-backend';
 import type { CeleryEvent } from '../events/types';
-import { argsRepr, kwargsRepr, pyRepr } from '../protocol/repr';
+import { saferepr } from '../events/codec';
+import { argsRepr, kwargsRepr } from '../protocol/repr';
 import { parseIsoDate } from '../protocol/time';
 import { closeRedis, createRedis } from '../redis/connection';
 import { isReady } from '../task/states';
@@ -139,7 +140,7 @@ function endingOf(id: string, meta: (Partial<ResultMeta> & ExtendedMeta) | null)
   if (typeof meta.queue === 'string') event.queue = meta.queue;
   if (meta.status === 'SUCCESS') {
     event.type = 'task-succeeded';
-    event.result = pyRepr(meta.result);
+    event.result = saferepr(meta.result);
   } else if (meta.status === 'FAILURE') {
     event.type = 'task-failed';
     event.exception = exceptionRepr(meta.result);
@@ -156,7 +157,7 @@ function endingOf(id: string, meta: (Partial<ResultMeta> & ExtendedMeta) | null)
 /** `ValueError('boom')` from Celery's exception dict. */
 function exceptionRepr(result: unknown): string {
   const exc = result as { exc_type?: unknown; exc_message?: unknown } | null;
-  if (!exc || typeof exc.exc_type !== 'string') return pyRepr(result);
+  if (!exc || typeof exc.exc_type !== 'string') return saferepr(result);
   const args = Array.isArray(exc.exc_message) ? exc.exc_message : [exc.exc_message];
-  return `${exc.exc_type}(${args.map((a) => pyRepr(a)).join(', ')})`;
+  return `${exc.exc_type}(${saferepr(args).slice(1, -1)})`;
 }

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pyRepr, saferepr, type CeleryEvent } from '../../src';
+import { boundEventFields, pyRepr, saferepr, type CeleryEvent } from '../../src';
 import { BROKER_URL, useTestApps, waitFor } from '../helpers';
 
 const PYTHON = '/usr/bin/python3'; // the python3 on PATH has no celery
@@ -22,6 +22,30 @@ describe('saferepr', () => {
     expect(huge.length).toBeLessThanOrEqual(1024 + 3);
     expect(huge.startsWith("'xxx")).toBe(true);
     expect(saferepr(Array.from({ length: 100_000 }, (_, i) => i)).length).toBeLessThanOrEqual(1024 + 4);
+  });
+});
+
+describe('boundEventFields', () => {
+  it("cuts reprs at 1024 characters, keeps a traceback's end, and leaves out argument JSON too large to keep", () => {
+    const tb = `Traceback (most recent call last):\n${'  frame\n'.repeat(10_000)}ValueError: boom`;
+    const fields = boundEventFields({
+      uuid: 'id',
+      args: `(${'1, '.repeat(2000)})`,
+      result: { big: 'y'.repeat(5000) },
+      exception: "ValueError('boom')",
+      traceback: tb,
+      args_json: JSON.stringify(Array.from({ length: 100_000 }, (_, i) => i)),
+      kwargs_json: '{"k":1}',
+    });
+    expect(String(fields.args)).toHaveLength(1024 + 3);
+    expect(String(fields.result).length).toBeLessThanOrEqual(1024 + 4);
+    expect(String(fields.result).startsWith("{'big': 'yyy")).toBe(true);
+    expect(fields.exception).toBe("ValueError('boom')");
+    expect(String(fields.traceback)).toHaveLength(16384);
+    expect(String(fields.traceback).endsWith('ValueError: boom')).toBe(true);
+    expect(fields).not.toHaveProperty('args_json');
+    expect(fields.kwargs_json).toBe('{"k":1}');
+    expect(fields.uuid).toBe('id');
   });
 });
 
