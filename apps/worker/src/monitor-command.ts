@@ -23,7 +23,7 @@ export interface MonitorCommandOptions extends ConnectOptions {
 
 /** How often the figures are logged while events flow. */
 const REPORT_EVERY_MS = 60_000;
-/** How long stopping may take before the process exits anyway. */
+/** How long stopping may go without applying any event before the process exits anyway. */
 const STOP_GRACE_MS = 10_000;
 
 export async function runMonitor(opts: MonitorCommandOptions): Promise<void> {
@@ -83,10 +83,18 @@ export async function runMonitor(opts: MonitorCommandOptions): Promise<void> {
         process.exit(1);
       }
       stopping = true;
-      logger.info({ signal }, 'stopping the monitor (send the signal again to exit at once)');
+      const { pending, pendingBytes } = monitor.stats;
+      logger.info(
+        { signal, pending, pendingBytes },
+        'stopping the monitor: applying what it received (send the signal again to exit at once)',
+      );
       clearInterval(reporter);
-      const forced = setTimeout(() => {
-        logger.warn('the monitor did not stop in time; exiting anyway');
+      // A burst's backlog may take a while to apply: give up only when applying makes no progress.
+      let applied = monitor.stats.processed;
+      const forced = setInterval(() => {
+        const now = monitor.stats.processed;
+        if (now !== applied) return void (applied = now);
+        logger.warn('the monitor made no progress stopping; exiting anyway');
         process.exit(1);
       }, STOP_GRACE_MS);
       forced.unref();
@@ -97,7 +105,7 @@ export async function runMonitor(opts: MonitorCommandOptions): Promise<void> {
           logger.error({ err }, 'the monitor did not stop cleanly');
         }
         await app.close().catch(() => undefined);
-        clearTimeout(forced);
+        clearInterval(forced);
         resolve();
       })();
     };

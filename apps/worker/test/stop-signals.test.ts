@@ -107,7 +107,7 @@ describe('lovage monitor on a signal', () => {
       const ns = namespaceFor(ctx);
       const mon = spawnGroup(ctx, [bin, 'monitor', '--broker', BROKER, '--key-prefix', ns.prefix], {});
       await waitFor(() => /monitor started/.test(mon.output()), { ...STARTUP, what: 'the monitor to start' });
-      const ids = Array.from({ length: 500 }, () => randomUUID());
+      const ids = Array.from({ length: 5000 }, () => randomUUID());
       let clock = 0;
       for (let i = 0; i < ids.length; i += 100) {
         const batch = ids
