@@ -220,4 +220,19 @@ describe.each(DB_KINDS)('workers: pool and live limits (%s)', (kind) => {
     );
     expect(worker.concurrency).toBe(1);
   });
+
+  it('a change some workers refused is partial: the message names them, audited as partial', async () => {
+    const c = await h.callerFor(operator);
+    // A second worker on the same broker that does not know demo.limited.
+    const other = await startWorkerSide(h, { queues: [`q-${randomUUID()}`], concurrency: 1 });
+    try {
+      const res = await c.workers.setTaskLimit({ kind: 'rate', taskName: 'demo.limited', rateLimit: '9/m' });
+      expect(res.outcome).toBe('partial');
+      expect(res.message).toBe(`1 of 2 workers applied it; failed: ${other.worker.hostname} (unknown task).`);
+      const entry = (await entries('limit.rate', 'demo.limited')).at(-1);
+      expect(entry?.outcome).toBe('partial');
+    } finally {
+      await other.close();
+    }
+  });
 });
