@@ -11,7 +11,7 @@ test.use({ role: 'viewer' });
 
 /** Whether the page itself scrolls sideways (a table scrolling inside its own box is fine). */
 const pageOverflows = (page: Page) =>
-  page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+  page.locator('html').evaluate((html) => html.scrollWidth > html.clientWidth);
 
 test('at 1440 px the filters fit and apply as they change; a state chip filters the list', async ({
   page,
