@@ -19,6 +19,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { urlSchema } from '@lovage/runtime/urls';
 import { z } from 'zod';
 import { invalidProxyEntries } from './server/auth/client-address';
 
@@ -32,15 +33,13 @@ const list = z
       .filter(Boolean),
   );
 
-const redisUrl = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL');
-
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   LOVAGE_WEB_URL: z.url().optional(),
   LOVAGE_TRUSTED_ORIGINS: list,
-  LOVAGE_BROKER_URL: redisUrl.default('redis://127.0.0.1:6379/0'),
-  LOVAGE_RESULT_BACKEND: redisUrl.default('redis://127.0.0.1:6379/1'),
+  LOVAGE_BROKER_URL: urlSchema('broker').default('redis://127.0.0.1:6379/0'),
+  LOVAGE_RESULT_BACKEND: urlSchema('backend').default('redis://127.0.0.1:6379/1'),
   LOVAGE_KEY_PREFIX: z.string().default(''),
   DATABASE_URL: z
     .string()

@@ -362,3 +362,18 @@ describe('LOVAGE_TRUSTED_PROXIES', () => {
     );
   });
 });
+
+describe('LOVAGE_BROKER_URL and LOVAGE_RESULT_BACKEND', () => {
+  it('take the URLs the runtime takes, and name the scheme that is not', () => {
+    const base = { LOVAGE_DATA_DIR: '/tmp/lovage-env-test' };
+    expect(readEnv({ ...base, LOVAGE_BROKER_URL: 'rediss://h:6380/2' }).brokerUrl).toBe('rediss://h:6380/2');
+    expect(() => readEnv({ ...base, LOVAGE_BROKER_URL: 'http://h:6379' })).toThrow(
+      new EnvError(
+        'invalid environment variable LOVAGE_BROKER_URL: broker must be a redis:// or rediss:// URL (http:// is not supported)',
+      ),
+    );
+    expect(() => readEnv({ ...base, LOVAGE_RESULT_BACKEND: 'h:6379' })).toThrow(
+      /LOVAGE_RESULT_BACKEND: backend must be a redis:\/\/ or rediss:\/\/ URL/,
+    );
+  });
+});
