@@ -1,54 +1,120 @@
 /**
  * Python `repr()` of JSON-like values, for the display-only `argsrepr`/`kwargsrepr` headers and event
- * fields that Celery consoles show. Cut to 1024 characters, as Celery does.
+ * fields that Celery consoles show. Cut to 1024 characters, as Celery does, and built only as far as the cut:
+ * a 10 MB argument costs what its first kilobyte costs (the whole repr used to be built, then cut).
  */
 const MAX = 1024;
 
-function str(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = '';
-  for (const ch of s) {
-    if (ch === quote || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (ch < ' ') out += `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
-    else out += ch;
+/** Collects a repr's pieces until `left` characters are written; past that, writing is a no-op. */
+class Sink {
+  private readonly parts: string[] = [];
+  constructor(private left: number) {}
+
+  get full(): boolean {
+    return this.left <= 0;
   }
-  return quote + out + quote;
+
+  put(s: string): void {
+    if (this.left <= 0) return;
+    const piece = s.length > this.left ? s.slice(0, this.left) : s;
+    this.parts.push(piece);
+    this.left -= piece.length;
+  }
+
+  toString(): string {
+    return this.parts.join('');
+  }
+}
+
+function escape(ch: string, quote: string): string {
+  if (ch === quote || ch === '\\') return `\\${ch}`;
+  if (ch === '\n') return '\\n';
+  if (ch === '\r') return '\\r';
+  if (ch === '\t') return '\\t';
+  if (ch < ' ') return `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  return ch;
+}
+
+function str(s: string, out: Sink): void {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  out.put(quote);
+  let chunk = '';
+  for (const ch of s) {
+    chunk += escape(ch, quote);
+    if (chunk.length >= 256) {
+      out.put(chunk);
+      chunk = '';
+      if (out.full) return;
+    }
+  }
+  out.put(chunk);
+  out.put(quote);
+}
+
+function write(value: unknown, out: Sink, depth: number): void {
+  if (out.full) return;
+  if (depth > 32) return out.put('...');
+  if (value === null || value === undefined) return out.put('None');
+  if (value === true) return out.put('True');
+  if (value === false) return out.put('False');
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return out.put('nan');
+    if (!Number.isFinite(value)) return out.put(value > 0 ? 'inf' : '-inf');
+    return out.put(String(value));
+  }
+  if (typeof value === 'string') return str(value, out);
+  if (typeof value === 'bigint') return out.put(value.toString());
+  if (value instanceof Date) return str(value.toISOString(), out);
+  if (Array.isArray(value)) {
+    out.put('[');
+    for (let i = 0; i < value.length && !out.full; i++) {
+      if (i > 0) out.put(', ');
+      write(value[i], out, depth + 1);
+    }
+    return out.put(']');
+  }
+  if (typeof value === 'object') {
+    out.put('{');
+    let i = 0;
+    for (const k in value as Record<string, unknown>) {
+      if (out.full) break;
+      if (!Object.hasOwn(value, k)) continue;
+      if (i++ > 0) out.put(', ');
+      str(k, out);
+      out.put(': ');
+      write((value as Record<string, unknown>)[k], out, depth + 1);
+    }
+    return out.put('}');
+  }
+  str(String(value), out);
 }
 
 export function pyRepr(value: unknown, depth = 0): string {
-  if (depth > 32) return '...';
-  if (value === null || value === undefined) return 'None';
-  if (value === true) return 'True';
-  if (value === false) return 'False';
-  if (typeof value === 'number') {
-    if (Number.isNaN(value)) return 'nan';
-    if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-    return String(value);
-  }
-  if (typeof value === 'string') return str(value);
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Date) return str(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map((v) => pyRepr(v, depth + 1)).join(', ')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    return `{${entries.map(([k, v]) => `${str(k)}: ${pyRepr(v, depth + 1)}`).join(', ')}}`;
-  }
-  return str(String(value));
+  const out = new Sink(Infinity);
+  write(value, out, depth);
+  return out.toString();
 }
 
-function cut(s: string): string {
+/** At most MAX characters: the first MAX - 3 and `...` when longer (the repr is built no further). */
+function bounded(build: (out: Sink) => void): string {
+  const out = new Sink(MAX + 1);
+  build(out);
+  const s = out.toString();
   return s.length > MAX ? `${s.slice(0, MAX - 3)}...` : s;
 }
 
 /** `(2,)`, `(1, 'a')`, `()`: the repr of a Python tuple of positional arguments. */
 export function argsRepr(args: readonly unknown[]): string {
-  const inner = args.map((a) => pyRepr(a)).join(', ');
-  return cut(args.length === 1 ? `(${inner},)` : `(${inner})`);
+  return bounded((out) => {
+    out.put('(');
+    for (let i = 0; i < args.length && !out.full; i++) {
+      if (i > 0) out.put(', ');
+      write(args[i], out, 0);
+    }
+    out.put(args.length === 1 ? ',)' : ')');
+  });
 }
 
 export function kwargsRepr(kwargs: Record<string, unknown>): string {
-  return cut(pyRepr(kwargs));
+  return bounded((out) => write(kwargs, out, 0));
 }

@@ -36,6 +36,19 @@ describe('protocol/repr', () => {
   it('cuts long reprs to 1024 characters', () => {
     const out = argsRepr(['x'.repeat(5000)]);
     expect(out).toHaveLength(1024);
-    expect(out.endsWith('...')).toBe(true);
+    const cut = (full: string) => `${full.slice(0, 1021)}...`;
+    expect(out).toBe(cut(`('${'x'.repeat(5000)}',)`));
+    expect(kwargsRepr({ k: 'y'.repeat(4 << 20) })).toBe(cut(`{'k': '${'y'.repeat(5000)}'}`));
+  });
+
+  it('builds a repr no further than the cut: what lies beyond is never read', () => {
+    const big: unknown[] = new Array<number>(1_000_000).fill(7);
+    Object.defineProperty(big, 999_999, {
+      get() {
+        throw new Error('read past the cut');
+      },
+    });
+    expect(argsRepr([big])).toBe(`([${new Array(1000).fill(7).join(', ')}`.slice(0, 1021) + '...');
+    expect(kwargsRepr({ big })).toHaveLength(1024);
   });
 });
