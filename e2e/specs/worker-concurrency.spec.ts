@@ -37,7 +37,7 @@ test('a concurrency saved in the settings reaches the running worker', async ({
   page.on('request', (r) => {
     if (r.method() === 'POST' && r.url().includes('settings.update')) updates.push(r.url());
   });
-  await save.evaluate((button: HTMLButtonElement) => {
+  await save.evaluate((button: { click(): void }) => {
     button.click();
     button.click();
   });
