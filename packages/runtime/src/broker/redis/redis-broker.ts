@@ -243,12 +243,17 @@ export class RedisBroker implements Broker {
     set.add(handler);
     if (onLink) this.fanoutLinks.add(onLink);
     return async () => {
-      set.delete(handler);
       if (onLink) this.fanoutLinks.delete(onLink);
-      if (set.size === 0) {
-        this.fanoutHandlers.delete(pattern);
-        await this.subscriber?.punsubscribe(pattern).catch(() => undefined);
+      if (set.size > 1 || !set.has(handler)) {
+        set.delete(handler);
+        return;
       }
+      // The last handler hears until Redis confirms the unsubscribe: what was published before it is on the
+      // socket ahead of the reply, and still reaches the handler (a stopping monitor folds all it was sent).
+      await this.subscriber?.punsubscribe(pattern).catch(() => undefined);
+      set.delete(handler);
+      if (set.size === 0) this.fanoutHandlers.delete(pattern);
+      else await this.subscriber?.psubscribe(pattern).catch(() => undefined); // subscribed again meanwhile
     };
   }
 
