@@ -4,10 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { RedisResultBackend } from '../backend/redis/redis-backend';
 import type { ResultBackend } from '../backend/backend';
 import type { Broker } from '../broker/broker';
-import { RedisBroker } from '../broker/redis/redis-broker';
 import { Control } from '../control/control';
 import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
 import { ConfigError } from '../errors';
@@ -24,9 +22,10 @@ import {
 } from '../task/task';
 import { AsyncResult } from './async-result';
 import { Hooks, type Hook, type HookName } from './hooks';
-import { parseConfig, type AppConfig, type AppConfigInput } from './config';
+import type { AppConfig, AppConfigInput } from './config';
 import { unknownKeyMessage } from './suggest';
 import { defaultLogger, type Logger } from './logger';
+import type { AppAdapters } from './transports';
 
 /** Recognises an app across module loaders (a tsx-compiled CJS copy of this package is not `instanceof`). */
 export const APP_BRAND = Symbol.for('lovage.app');
@@ -81,20 +80,15 @@ export class App {
   /** Producer node name, Celery's `origin` header: `gen<pid>@<host>`. */
   readonly origin = `gen${process.pid}@${os.hostname()}`;
 
-  constructor(options: CreateAppOptions) {
-    const { logger, ...config } = options;
-    this.config = parseConfig(config);
+  /**
+   * An app on adapters already built: `createApp` builds them from the config's URLs; a test or an embedder
+   * may hand in its own.
+   */
+  constructor(config: AppConfig, adapters: AppAdapters, logger?: Logger) {
+    this.config = config;
     this.logger = logger ?? defaultLogger();
-    const t = this.config.brokerTransportOptions;
-    this.broker = new RedisBroker(this.config.broker, {
-      globalKeyprefix: t.globalKeyprefix,
-      visibilityTimeout: t.visibilityTimeout,
-      pollInterval: t.pollInterval,
-      maxRetriesPerRequest: t.maxRetriesPerRequest,
-    });
-    this.backend = this.config.backend
-      ? new RedisResultBackend(this.config.backend, { resultExpires: this.config.resultExpires })
-      : null;
+    this.broker = adapters.broker;
+    this.backend = adapters.backend;
   }
 
   /**
@@ -253,10 +247,6 @@ export class App {
   async close(): Promise<void> {
     await Promise.all([this.broker.close(), this.backend?.close()]);
   }
-}
-
-export function createApp(options: CreateAppOptions): App {
-  return new App(options);
 }
 
 export function isApp(value: unknown): value is App {

@@ -3,3 +3,5 @@ export * from './async-result';
 export * from './config';
 export * from './logger';
 export * from './hooks';
+export * from './create-app';
+export type { AppAdapters } from './transports';

@@ -8,10 +8,18 @@ import { z } from 'zod';
 export type UrlRole = 'broker' | 'backend';
 
 /** Schemes each role accepts, without `://`. */
-export const URL_SCHEMES: Readonly<Record<UrlRole, readonly string[]>> = {
+export const URL_SCHEMES = {
   broker: ['redis', 'rediss'],
   backend: ['redis', 'rediss'],
-};
+} as const satisfies Record<UrlRole, readonly string[]>;
+
+export type BrokerScheme = (typeof URL_SCHEMES.broker)[number];
+export type BackendScheme = (typeof URL_SCHEMES.backend)[number];
+
+/** The scheme of a URL the role accepts, lower-cased (callers have checked it with `checkUrl`). */
+export function schemeOf(url: string): string {
+  return (/^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1] ?? '').toLowerCase();
+}
 
 /** `a redis:// or rediss:// URL` */
 function expected(role: UrlRole): string {
@@ -21,8 +29,8 @@ function expected(role: UrlRole): string {
 
 /** Null when `value` is a URL the role accepts, else what is wrong with it. */
 export function checkUrl(role: UrlRole, value: string): string | null {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
-  if (scheme && URL_SCHEMES[role].includes(scheme)) return null;
+  const scheme = schemeOf(value);
+  if ((URL_SCHEMES[role] as readonly string[]).includes(scheme)) return null;
   return `${role} must be ${expected(role)}${scheme ? ` (${scheme}:// is not supported)` : ''}`;
 }
 

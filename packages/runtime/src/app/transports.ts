@@ -1,0 +1,47 @@
+/**
+ * The composition root's one table: which adapter each URL scheme builds. Only `createApp` uses it; the app,
+ * the worker and the monitor receive their broker and backend already built and never name an adapter. The
+ * tables are typed by the schemes `urls.ts` accepts, so a scheme added there without an adapter here does not
+ * compile.
+ */
+import type { ResultBackend } from '../backend/backend';
+import { RedisResultBackend } from '../backend/redis/redis-backend';
+import type { Broker } from '../broker/broker';
+import { RedisBroker } from '../broker/redis/redis-broker';
+import type { AppConfig } from './config';
+import { schemeOf, type BackendScheme, type BrokerScheme } from './urls';
+
+/** The adapters an app runs on. */
+export interface AppAdapters {
+  broker: Broker;
+  /** Null when results are off (no `backend` URL). */
+  backend: ResultBackend | null;
+}
+
+type Factory<T> = (url: string, config: AppConfig) => T;
+
+const redisBroker: Factory<Broker> = (url, config) => {
+  const t = config.brokerTransportOptions;
+  return new RedisBroker(url, {
+    globalKeyprefix: t.globalKeyprefix,
+    visibilityTimeout: t.visibilityTimeout,
+    pollInterval: t.pollInterval,
+    maxRetriesPerRequest: t.maxRetriesPerRequest,
+  });
+};
+
+const redisBackend: Factory<ResultBackend> = (url, config) =>
+  new RedisResultBackend(url, { resultExpires: config.resultExpires });
+
+const BROKERS: Record<BrokerScheme, Factory<Broker>> = { redis: redisBroker, rediss: redisBroker };
+const BACKENDS: Record<BackendScheme, Factory<ResultBackend>> = { redis: redisBackend, rediss: redisBackend };
+
+/** Builds the adapters a validated config names. */
+export function buildAdapters(config: AppConfig): AppAdapters {
+  const broker = BROKERS[schemeOf(config.broker) as BrokerScheme];
+  const backend = config.backend ? BACKENDS[schemeOf(config.backend) as BackendScheme] : null;
+  return {
+    broker: broker(config.broker, config),
+    backend: backend && config.backend ? backend(config.backend, config) : null,
+  };
+}
