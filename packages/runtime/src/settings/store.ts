@@ -10,7 +10,8 @@ import type { Redis } from 'ioredis';
 import { SettingsConflictError, SettingsInvalidError } from '../errors';
 import { closeRedis, createRedis, type RedisRetryOptions } from '../redis/connection';
 import { loadLua } from '../redis/scripts';
-import { workerSettingsSchema, type SettingsVersion, type WorkerSettings } from './schema';
+import { unknownKeyMessage } from '../app/suggest';
+import { taskLimitsSchema, workerSettingsSchema, type SettingsVersion, type WorkerSettings } from './schema';
 
 const SAVE = loadLua(new URL('./scripts/', import.meta.url), 'save');
 
@@ -24,6 +25,13 @@ export function parseSettings(input: unknown): WorkerSettings {
   const res = workerSettingsSchema.safeParse(input);
   if (!res.success) {
     const first = res.error.issues[0]!;
+    if (first.code === 'unrecognized_keys') {
+      // A typo in stored settings (or a setting this version does not know) is refused, naming the fix.
+      const known = Object.keys(first.path.length ? taskLimitsSchema.shape : workerSettingsSchema.shape);
+      throw new SettingsInvalidError(
+        unknownKeyMessage('setting', first.path.map(String), first.keys[0]!, known),
+      );
+    }
     throw new SettingsInvalidError(`${first.path.join('.') || 'settings'}: ${first.message}`);
   }
   return res.data;
