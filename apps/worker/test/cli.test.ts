@@ -190,6 +190,11 @@ describe('lovage: usage errors exit 2 with one line', () => {
     ],
     ['an unknown command', ['wroker'], /unknown command 'wroker'/],
     [
+      'a misspelt option, with the one it meant',
+      ['worker', '-A', fixture('app.ts'), '--concurency', '2'],
+      /unknown option '--concurency' \(Did you mean --concurrency\?\)/,
+    ],
+    [
       'a broker URL of a scheme Lovage does not speak',
       ['inspect', 'ping', '--broker', 'http://127.0.0.1:6379'],
       /broker must be a redis:\/\/ or rediss:\/\/ URL \(http:\/\/ is not supported\)/,
