@@ -11,6 +11,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import {
+  PoolError,
   serializeException,
   TaskRevokedError,
   TimeLimitExceeded,
@@ -53,8 +54,10 @@ export interface ExecutorPoolOptions {
 }
 
 /** start() could not bring up the executors (typically: the tasks module fails to load in them). */
-export class PoolStartError extends Error {
-  override name = 'PoolStartError';
+export class PoolStartError extends PoolError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('POOL_START_FAILED', message, options);
+  }
 }
 
 /** One executor as a subclass drives it. */

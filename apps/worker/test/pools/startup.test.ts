@@ -3,7 +3,7 @@
  * reject with the reason instead of respawning forever (respawn.test.ts covers failures once running).
  * Also createPool's choice of pool.
  */
-import { createApp, AsyncPool } from '@lovage/runtime';
+import { createApp, AsyncPool, PoolError } from '@lovage/runtime';
 import { describe, expect, it } from 'vitest';
 import { createPool, PoolStartError, PreforkPool, ThreadsPool } from '../../src/pools';
 import {
@@ -39,6 +39,9 @@ describe.each(KINDS)('%s pool: starting', (kind) => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(PoolStartError);
+    // Inside the runtime's error tree, under its pool subtree, with a stable code.
+    expect(err).toBeInstanceOf(PoolError);
+    expect((err as PoolStartError).code).toBe('POOL_START_FAILED');
     expect((err as Error).message).toBe(
       `the ${kind} pool could not start a ${kind === 'prefork' ? 'child' : 'thread'}: ` +
         `cannot load the tasks module ${module}: pool fixture exploded while loading`,

@@ -1,34 +1,76 @@
 /**
- * One error tree for the runtime. Every error carries a stable string `code` (the console maps codes to
- * responses in one table) and, where Celery has an equivalent exception, the Python module and class name
- * it is stored under in the result backend so Python clients re-raise the same type.
+ * One error tree for the runtime, grouped by subsystem as Celery's is (celery/exceptions.py). Every error
+ * carries a stable string `code` (the console maps codes to responses in one table) and, where Celery has an
+ * equivalent exception, the Python module and class name it is stored under in the result backend, so
+ * Python clients re-raise the same type.
+ *
+ *   LovageError
+ *    ├─ ConfigError                 CONFIG_INVALID
+ *    ├─ BrokerError                 BROKER_UNAVAILABLE
+ *    │   └─ PublishError            BROKER_PUBLISH_FAILED
+ *    ├─ BackendError                BACKEND_UNAVAILABLE
+ *    │   ├─ ResultTimeoutError      RESULT_TIMEOUT          celery.exceptions
+ *    │   └─ BackendDisabledError    BACKEND_DISABLED
+ *    ├─ StateError                  STATE_UNAVAILABLE
+ *    │   ├─ SettingsInvalidError    SETTINGS_INVALID
+ *    │   └─ SettingsConflictError   SETTINGS_CONFLICT
+ *    ├─ ProtocolError
+ *    │   ├─ MalformedMessageError   MESSAGE_MALFORMED
+ *    │   └─ EncodeError             ENCODE_ERROR            kombu.exceptions
+ *    ├─ ControlError                CONTROL_ERROR
+ *    ├─ PoolError
+ *    │   └─ PoolStartError          POOL_START_FAILED       (apps/worker)
+ *    ├─ TaskError
+ *    │   ├─ NotRegistered           TASK_NOT_REGISTERED     celery.exceptions
+ *    │   ├─ TaskRevokedError        TASK_REVOKED            celery.exceptions
+ *    │   ├─ MaxRetriesExceededError MAX_RETRIES_EXCEEDED    celery.exceptions
+ *    │   ├─ SoftTimeLimitExceeded   SOFT_TIME_LIMIT         billiard.exceptions
+ *    │   ├─ TimeLimitExceeded       TIME_LIMIT              billiard.exceptions
+ *    │   ├─ WorkerLostError         WORKER_LOST             billiard.exceptions
+ *    │   └─ TaskFailedError         TASK_FAILED             (the remote exception's own)
+ *    └─ TaskPredicate               not failures: they tell the worker what to do with the task
+ *        └─ RetryRequested          TASK_RETRY              celery.exceptions.Retry
+ *
+ * A subsystem's root is also its "unavailable" error: adapters turn their client library's connection
+ * errors into it at their boundary (redis/connection.ts `redisBoundary`), so no caller needs to know
+ * the library.
  */
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'BROKER_UNAVAILABLE'
-  | 'BROKER_PUBLISH_FAILED'
-  | 'MESSAGE_MALFORMED'
-  | 'ENCODE_ERROR'
+export type BrokerErrorCode = 'BROKER_UNAVAILABLE' | 'BROKER_PUBLISH_FAILED';
+export type BackendErrorCode = 'BACKEND_UNAVAILABLE' | 'RESULT_TIMEOUT' | 'BACKEND_DISABLED';
+export type StateErrorCode = 'STATE_UNAVAILABLE' | 'SETTINGS_INVALID' | 'SETTINGS_CONFLICT';
+export type ProtocolErrorCode = 'MESSAGE_MALFORMED' | 'ENCODE_ERROR';
+export type PoolErrorCode = 'POOL_START_FAILED';
+export type TaskErrorCode =
   | 'TASK_NOT_REGISTERED'
   | 'TASK_FAILED'
   | 'TASK_REVOKED'
-  | 'TASK_RETRY'
   | 'MAX_RETRIES_EXCEEDED'
   | 'SOFT_TIME_LIMIT'
   | 'TIME_LIMIT'
-  | 'WORKER_LOST'
-  | 'RESULT_TIMEOUT'
-  | 'BACKEND_DISABLED'
-  | 'SETTINGS_INVALID'
-  | 'SETTINGS_CONFLICT'
-  | 'CONTROL_ERROR';
+  | 'WORKER_LOST';
+export type TaskPredicateCode = 'TASK_RETRY';
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | BrokerErrorCode
+  | BackendErrorCode
+  | StateErrorCode
+  | ProtocolErrorCode
+  | 'CONTROL_ERROR'
+  | PoolErrorCode
+  | TaskErrorCode
+  | TaskPredicateCode;
+
+interface Options {
+  cause?: unknown;
+}
 
 export class LovageError extends Error {
   readonly code: ErrorCode;
   /** Python module the exception is stored under (`exc_module`), so Celery clients find the class. */
   excModule = 'lovage.errors';
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: Options) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -46,28 +88,88 @@ export class ConfigError extends LovageError {
   }
 }
 
-/** The broker could not be reached, or refused a command. */
+/** The broker could not be reached, or refused a command. Root of the broker's errors. */
 export class BrokerError extends LovageError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('BROKER_UNAVAILABLE', message, options);
+  constructor(message: string, options?: Options, code: BrokerErrorCode = 'BROKER_UNAVAILABLE') {
+    super(code, message, options);
   }
 }
 
-export class PublishError extends LovageError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('BROKER_PUBLISH_FAILED', message, options);
+export class PublishError extends BrokerError {
+  constructor(message: string, options?: Options) {
+    super(message, options, 'BROKER_PUBLISH_FAILED');
+  }
+}
+
+/** The result backend could not be reached. Root of the result backend's errors. */
+export class BackendError extends LovageError {
+  constructor(message: string, options?: Options, code: BackendErrorCode = 'BACKEND_UNAVAILABLE') {
+    super(code, message, options);
+  }
+}
+
+/** `AsyncResult.get` waited longer than its timeout. Celery: celery.exceptions.TimeoutError. */
+export class ResultTimeoutError extends BackendError {
+  override excModule = 'celery.exceptions';
+  constructor(taskId: string, seconds: number) {
+    super(`task ${taskId} did not finish within ${seconds}s`, undefined, 'RESULT_TIMEOUT');
+  }
+}
+
+export class BackendDisabledError extends BackendError {
+  constructor() {
+    super(
+      'results are disabled: create the app with a `backend` URL to store and read them',
+      undefined,
+      'BACKEND_DISABLED',
+    );
+  }
+}
+
+/** The state store could not be reached. Root of the state store's errors. */
+export class StateError extends LovageError {
+  constructor(message: string, options?: Options, code: StateErrorCode = 'STATE_UNAVAILABLE') {
+    super(code, message, options);
+  }
+}
+
+/** Stored worker settings that do not pass the settings schema; the message names the field. */
+export class SettingsInvalidError extends StateError {
+  constructor(message: string) {
+    super(message, undefined, 'SETTINGS_INVALID');
+  }
+}
+
+/** Someone saved a newer settings version since the one an edit started from. */
+export class SettingsConflictError extends StateError {
+  constructor(
+    readonly expectedVersion: number,
+    readonly currentVersion: number,
+  ) {
+    super(
+      `the settings changed while you edited them (you started from version ${expectedVersion}, the current one is ${currentVersion})`,
+      undefined,
+      'SETTINGS_CONFLICT',
+    );
+  }
+}
+
+/** A message or value that cannot be read or written in Celery's protocol. */
+export abstract class ProtocolError extends LovageError {
+  constructor(code: ProtocolErrorCode, message: string, options?: Options) {
+    super(code, message, options);
   }
 }
 
 /** A message that cannot be decoded as a Celery task message; the reason says what is wrong. */
-export class MalformedMessageError extends LovageError {
+export class MalformedMessageError extends ProtocolError {
   constructor(reason: string) {
     super('MESSAGE_MALFORMED', reason);
   }
 }
 
 /** A value that cannot be serialized as JSON. Stored as kombu's EncodeError, as Celery does. */
-export class EncodeError extends LovageError {
+export class EncodeError extends ProtocolError {
   override excModule = 'kombu.exceptions';
   /** Where the bad value sits, e.g. `result.user`. */
   readonly path: string;
@@ -77,7 +179,28 @@ export class EncodeError extends LovageError {
   }
 }
 
-export class NotRegistered extends LovageError {
+/** A remote-control request that could not be sent, or a bad argument to one. */
+export class ControlError extends LovageError {
+  constructor(message: string, options?: Options) {
+    super('CONTROL_ERROR', message, options);
+  }
+}
+
+/** A pool that cannot run work (its executors do not start). The pools themselves live in apps/worker. */
+export abstract class PoolError extends LovageError {
+  constructor(code: PoolErrorCode, message: string, options?: Options) {
+    super(code, message, options);
+  }
+}
+
+/** A task that did not produce a result: not registered, revoked, out of retries or time, lost, failed. */
+export abstract class TaskError extends LovageError {
+  constructor(code: TaskErrorCode, message: string, options?: Options) {
+    super(code, message, options);
+  }
+}
+
+export class NotRegistered extends TaskError {
   override excModule = 'celery.exceptions';
   readonly taskName: string;
   constructor(taskName: string) {
@@ -86,7 +209,7 @@ export class NotRegistered extends LovageError {
   }
 }
 
-export class TaskRevokedError extends LovageError {
+export class TaskRevokedError extends TaskError {
   override excModule = 'celery.exceptions';
   /** Why: `revoked`, `expired` or `terminated`, as Celery's exc_message. */
   readonly reason: string;
@@ -96,14 +219,14 @@ export class TaskRevokedError extends LovageError {
   }
 }
 
-export class MaxRetriesExceededError extends LovageError {
+export class MaxRetriesExceededError extends TaskError {
   override excModule = 'celery.exceptions';
   constructor(message: string) {
     super('MAX_RETRIES_EXCEEDED', message);
   }
 }
 
-export class SoftTimeLimitExceeded extends LovageError {
+export class SoftTimeLimitExceeded extends TaskError {
   override excModule = 'billiard.exceptions';
   constructor(seconds: number) {
     super('SOFT_TIME_LIMIT', `soft time limit (${seconds}s) exceeded`);
@@ -113,7 +236,7 @@ export class SoftTimeLimitExceeded extends LovageError {
   }
 }
 
-export class TimeLimitExceeded extends LovageError {
+export class TimeLimitExceeded extends TaskError {
   override excModule = 'billiard.exceptions';
   readonly seconds: number;
   constructor(seconds: number) {
@@ -125,54 +248,10 @@ export class TimeLimitExceeded extends LovageError {
   }
 }
 
-export class WorkerLostError extends LovageError {
+export class WorkerLostError extends TaskError {
   override excModule = 'billiard.exceptions';
   constructor(message: string) {
     super('WORKER_LOST', message);
-  }
-}
-
-/** `AsyncResult.get` waited longer than its timeout. Celery: celery.exceptions.TimeoutError. */
-export class ResultTimeoutError extends LovageError {
-  override excModule = 'celery.exceptions';
-  constructor(taskId: string, seconds: number) {
-    super('RESULT_TIMEOUT', `task ${taskId} did not finish within ${seconds}s`);
-  }
-}
-
-/** Stored worker settings that do not pass the settings schema; the message names the field. */
-export class SettingsInvalidError extends LovageError {
-  constructor(message: string) {
-    super('SETTINGS_INVALID', message);
-  }
-}
-
-/** Someone saved a newer settings version since the one an edit started from. */
-export class SettingsConflictError extends LovageError {
-  constructor(
-    readonly expectedVersion: number,
-    readonly currentVersion: number,
-  ) {
-    super(
-      'SETTINGS_CONFLICT',
-      `the settings changed while you edited them (you started from version ${expectedVersion}, the current one is ${currentVersion})`,
-    );
-  }
-}
-
-/** A remote-control request that could not be sent, or a bad argument to one. */
-export class ControlError extends LovageError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('CONTROL_ERROR', message, options);
-  }
-}
-
-export class BackendDisabledError extends LovageError {
-  constructor() {
-    super(
-      'BACKEND_DISABLED',
-      'results are disabled: create the app with a `backend` URL to store and read them',
-    );
   }
 }
 
@@ -180,7 +259,7 @@ export class BackendDisabledError extends LovageError {
  * A task failed on a worker (Lovage or Celery). `name` is the remote exception's type (`ValueError`), the
  * message its arguments, and `traceback` the worker's traceback text.
  */
-export class TaskFailedError extends LovageError {
+export class TaskFailedError extends TaskError {
   readonly taskId: string;
   readonly excType: string;
   readonly remoteModule: string | null;
@@ -209,11 +288,17 @@ export class TaskFailedError extends LovageError {
   }
 }
 
+export abstract class TaskPredicate extends LovageError {
+  constructor(code: TaskPredicateCode, message: string, options?: Options) {
+    super(code, message, options);
+  }
+}
+
 /**
  * Thrown by `ctx.retry()` to ask the worker to re-publish the task (Celery's `celery.exceptions.Retry`).
  * Not a failure: the worker stores RETRY and sends the task again with `retries + 1`.
  */
-export class RetryRequested extends LovageError {
+export class RetryRequested extends TaskPredicate {
   override excModule = 'celery.exceptions';
   readonly countdown: number | null;
   readonly eta: Date | null;
