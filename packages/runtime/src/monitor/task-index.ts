@@ -18,7 +18,14 @@
  */
 import type { Redis } from 'ioredis';
 import type { CeleryEvent } from '../events/types';
-import { closeRedis, createRedis, type RedisRetryOptions } from '../redis/connection';
+import { StateError } from '../errors';
+import {
+  closeRedis,
+  createRedis,
+  redisBoundary,
+  type RedisBoundary,
+  type RedisRetryOptions,
+} from '../redis/connection';
 import { loadLua } from '../redis/scripts';
 import { precedence, States } from '../task/states';
 import { toRows, type StoredWorker } from './rows';
@@ -250,6 +257,8 @@ export class TaskIndex {
   private subscriber: Redis | null = null;
   private subscribed: Promise<void> | null = null;
   private readonly keys: { byTime: string; workers: string; workerTs: string };
+  /** Redis' connection errors leave as StateError naming the URL. */
+  private readonly boundary: RedisBoundary;
 
   constructor(redis: string | Redis, opts: TaskIndexOptions = {}) {
     this.base = `${opts.prefix ?? ''}lovage:index:`;
@@ -268,6 +277,7 @@ export class TaskIndex {
     conn.defineCommand('lovageIndexTrim', { numberOfKeys: 3, lua: SCRIPTS.trim });
     conn.defineCommand('lovageIndexList', { lua: SCRIPTS.list });
     this.redis = conn as Scripted;
+    this.boundary = redisBoundary(redis, StateError);
     this.keys = {
       byTime: `${this.base}by-time`,
       workers: `${this.base}workers`,
@@ -283,71 +293,79 @@ export class TaskIndex {
    * Folds events into the index (idempotent, order-tolerant; see scripts/apply.lua) and publishes what
    * changed on `channel`. Large batches are applied in slices of 1000 events, each atomic.
    */
-  async apply(events: readonly CeleryEvent[]): Promise<void> {
-    const ids = new Set<string>();
-    const workers = new Set<string>();
-    for (let i = 0; i < events.length; i += EVENTS_PER_CALL) {
-      const rows = toRows(events.slice(i, i + EVENTS_PER_CALL));
-      if (rows.tasks.length === 0 && rows.workers.length === 0) continue;
-      const [changed, hosts] = await this.redis.lovageIndexApply(
-        this.keys.byTime,
-        this.keys.workers,
-        this.keys.workerTs,
-        this.base,
-        RANKS,
-        UNKNOWN_RANK,
-        JSON.stringify({ t: rows.tasks, w: rows.workers }),
-      );
-      for (const id of changed) ids.add(id);
-      for (const h of hosts) workers.add(h);
-    }
-    if (ids.size > 0 || workers.size > 0) {
-      await this.redis.publish(this.channel, JSON.stringify({ ids: [...ids], workers: [...workers] }));
-    }
+  apply(events: readonly CeleryEvent[]): Promise<void> {
+    return this.boundary.run(async () => {
+      const ids = new Set<string>();
+      const workers = new Set<string>();
+      for (let i = 0; i < events.length; i += EVENTS_PER_CALL) {
+        const rows = toRows(events.slice(i, i + EVENTS_PER_CALL));
+        if (rows.tasks.length === 0 && rows.workers.length === 0) continue;
+        const [changed, hosts] = await this.redis.lovageIndexApply(
+          this.keys.byTime,
+          this.keys.workers,
+          this.keys.workerTs,
+          this.base,
+          RANKS,
+          UNKNOWN_RANK,
+          JSON.stringify({ t: rows.tasks, w: rows.workers }),
+        );
+        for (const id of changed) ids.add(id);
+        for (const h of hosts) workers.add(h);
+      }
+      if (ids.size > 0 || workers.size > 0) {
+        await this.redis.publish(this.channel, JSON.stringify({ ids: [...ids], workers: [...workers] }));
+      }
+    });
   }
 
   /** Tasks matching `filter`, most recently updated first, and how many match in all. */
-  async list(
+  list(
     filter: TaskFilter,
     page: { offset: number; limit: number },
   ): Promise<{ total: number; items: TaskRecord[] }> {
-    const offset = Math.max(0, Math.trunc(page.offset));
-    const limit = Math.min(MAX_PAGE, Math.max(0, Math.trunc(page.limit)));
-    if (filter.id !== undefined) {
-      const rec = await this.get(filter.id);
-      const hit = rec !== null && matches(rec, filter);
-      return { total: hit ? 1 : 0, items: hit && offset === 0 && limit > 0 ? [rec] : [] };
-    }
-    const indexes: string[] = [];
-    if (filter.state !== undefined) indexes.push(`${this.base}by-state:${filter.state}`);
-    if (filter.name !== undefined) indexes.push(`${this.base}by-name:${filter.name}`);
-    if (filter.worker !== undefined) indexes.push(`${this.base}by-worker:${filter.worker}`);
-    if (filter.queue !== undefined) indexes.push(`${this.base}by-queue:${filter.queue}`);
-    if (indexes.length === 0) indexes.push(this.keys.byTime);
-    const min = filter.from !== undefined ? String(Math.ceil(filter.from)) : '-inf';
-    const max = filter.to !== undefined ? String(Math.floor(filter.to)) : '+inf';
-    const out = await this.redis.lovageIndexList(
-      indexes.length + 1,
-      ...indexes,
-      `${this.base}scratch`,
-      min,
-      max,
-      offset,
-      limit,
-    );
-    const total = Number(out[0]);
-    const items = await this.records(out.slice(1).map(String));
-    return { total, items };
+    return this.boundary.run(async () => {
+      const offset = Math.max(0, Math.trunc(page.offset));
+      const limit = Math.min(MAX_PAGE, Math.max(0, Math.trunc(page.limit)));
+      if (filter.id !== undefined) {
+        const rec = await this.get(filter.id);
+        const hit = rec !== null && matches(rec, filter);
+        return { total: hit ? 1 : 0, items: hit && offset === 0 && limit > 0 ? [rec] : [] };
+      }
+      const indexes: string[] = [];
+      if (filter.state !== undefined) indexes.push(`${this.base}by-state:${filter.state}`);
+      if (filter.name !== undefined) indexes.push(`${this.base}by-name:${filter.name}`);
+      if (filter.worker !== undefined) indexes.push(`${this.base}by-worker:${filter.worker}`);
+      if (filter.queue !== undefined) indexes.push(`${this.base}by-queue:${filter.queue}`);
+      if (indexes.length === 0) indexes.push(this.keys.byTime);
+      const min = filter.from !== undefined ? String(Math.ceil(filter.from)) : '-inf';
+      const max = filter.to !== undefined ? String(Math.floor(filter.to)) : '+inf';
+      const out = await this.redis.lovageIndexList(
+        indexes.length + 1,
+        ...indexes,
+        `${this.base}scratch`,
+        min,
+        max,
+        offset,
+        limit,
+      );
+      const total = Number(out[0]);
+      const items = await this.records(out.slice(1).map(String));
+      return { total, items };
+    });
   }
 
-  async get(id: string): Promise<TaskRecord | null> {
-    return toRecord(await this.redis.hmget(this.taskKey(id), ...FIELDS));
+  get(id: string): Promise<TaskRecord | null> {
+    return this.boundary.run(async () => {
+      return toRecord(await this.redis.hmget(this.taskKey(id), ...FIELDS));
+    });
   }
 
   /** Tasks whose parent is `id` (tasks it sent, retries the console sent for it), newest first. */
-  async children(id: string): Promise<TaskRecord[]> {
-    const ids = await this.redis.zrevrange(`${this.base}by-parent:${id}`, 0, MAX_PAGE - 1);
-    return this.records(ids.filter((c) => c !== id));
+  children(id: string): Promise<TaskRecord[]> {
+    return this.boundary.run(async () => {
+      const ids = await this.redis.zrevrange(`${this.base}by-parent:${id}`, 0, MAX_PAGE - 1);
+      return this.records(ids.filter((c) => c !== id));
+    });
   }
 
   private async records(ids: string[]): Promise<TaskRecord[]> {
@@ -366,71 +384,81 @@ export class TaskIndex {
   }
 
   /** Workers heard from within `maxAgeSeconds`, by hostname. */
-  async workers(): Promise<WorkerRecord[]> {
-    const all = await this.redis.hgetall(this.keys.workers);
-    const now = Date.now();
-    const out: WorkerRecord[] = [];
-    for (const [hostname, json] of Object.entries(all)) {
-      let w: StoredWorker;
-      try {
-        w = JSON.parse(json) as StoredWorker;
-      } catch {
-        continue;
+  workers(): Promise<WorkerRecord[]> {
+    return this.boundary.run(async () => {
+      const all = await this.redis.hgetall(this.keys.workers);
+      const now = Date.now();
+      const out: WorkerRecord[] = [];
+      for (const [hostname, json] of Object.entries(all)) {
+        let w: StoredWorker;
+        try {
+          w = JSON.parse(json) as StoredWorker;
+        } catch {
+          continue;
+        }
+        out.push({
+          hostname,
+          alive: !w.offline && now < w.at + w.freq * 2000,
+          lastHeartbeat: w.at,
+          freq: w.freq,
+          active: w.active,
+          processed: w.processed,
+          loadavg: w.loadavg,
+          swIdent: w.swIdent,
+          swVer: w.swVer,
+          pid: w.pid,
+          extra: w.extra,
+        });
       }
-      out.push({
-        hostname,
-        alive: !w.offline && now < w.at + w.freq * 2000,
-        lastHeartbeat: w.at,
-        freq: w.freq,
-        active: w.active,
-        processed: w.processed,
-        loadavg: w.loadavg,
-        swIdent: w.swIdent,
-        swVer: w.swVer,
-        pid: w.pid,
-        extra: w.extra,
-      });
-    }
-    return out.sort((a, b) => a.hostname.localeCompare(b.hostname));
+      return out.sort((a, b) => a.hostname.localeCompare(b.hostname));
+    });
   }
 
   /**
    * Records a purge of `queue`, kept as long as tasks are (`maxAgeSeconds`). The index learns no ids:
    * the purge is the fate of the queue's tasks still PENDING that were sent before it (purgeOf).
    */
-  async recordPurge(purge: QueuePurge): Promise<void> {
-    const key = `${this.base}purges:${purge.queue}`;
-    await this.redis
-      .multi()
-      .zadd(key, purge.at, JSON.stringify(purge))
-      .zremrangebyscore(key, '-inf', `(${purge.at - this.maxAgeSeconds * 1000}`)
-      .pexpire(key, this.maxAgeSeconds * 1000)
-      .exec();
+  recordPurge(purge: QueuePurge): Promise<void> {
+    return this.boundary.run(async () => {
+      const key = `${this.base}purges:${purge.queue}`;
+      await this.redis
+        .multi()
+        .zadd(key, purge.at, JSON.stringify(purge))
+        .zremrangebyscore(key, '-inf', `(${purge.at - this.maxAgeSeconds * 1000}`)
+        .pexpire(key, this.maxAgeSeconds * 1000)
+        .exec();
+    });
   }
 
   /** The first purge of the task's queue after it was sent (strictly), when it is still PENDING; else null. */
-  async purgeOf(task: TaskRecord): Promise<QueuePurge | null> {
-    if (task.state !== States.PENDING || task.queue === null) return null;
-    const sent = task.timestamps.sent ?? task.updatedAt;
-    const [first] = await this.redis.zrangebyscore(
-      `${this.base}purges:${task.queue}`,
-      `(${sent}`,
-      '+inf',
-      'LIMIT',
-      0,
-      1,
-    );
-    if (first === undefined) return null;
-    const { queue, at, by, count } = JSON.parse(first) as QueuePurge;
-    return { queue, at, by, count };
+  purgeOf(task: TaskRecord): Promise<QueuePurge | null> {
+    return this.boundary.run(async () => {
+      if (task.state !== States.PENDING || task.queue === null) return null;
+      const sent = task.timestamps.sent ?? task.updatedAt;
+      const [first] = await this.redis.zrangebyscore(
+        `${this.base}purges:${task.queue}`,
+        `(${sent}`,
+        '+inf',
+        'LIMIT',
+        0,
+        1,
+      );
+      if (first === undefined) return null;
+      const { queue, at, by, count } = JSON.parse(first) as QueuePurge;
+      return { queue, at, by, count };
+    });
   }
 
-  async taskNames(): Promise<string[]> {
-    return (await this.redis.smembers(`${this.base}names`)).sort();
+  taskNames(): Promise<string[]> {
+    return this.boundary.run(async () => {
+      return (await this.redis.smembers(`${this.base}names`)).sort();
+    });
   }
 
-  async queues(): Promise<string[]> {
-    return (await this.redis.smembers(`${this.base}queues`)).sort();
+  queues(): Promise<string[]> {
+    return this.boundary.run(async () => {
+      return (await this.redis.smembers(`${this.base}queues`)).sort();
+    });
   }
 
   /**
@@ -439,50 +467,52 @@ export class TaskIndex {
    * finished), optionally only those of a task name, worker and queue. Flower's monitor graphs, from the
    * index rather than a process's memory.
    */
-  async histogram(
+  histogram(
     states: readonly string[],
     range: { from: number; to: number; bucketMs: number },
     filter: Pick<TaskFilter, 'name' | 'worker' | 'queue'> = {},
   ): Promise<{ at: number; counts: Record<string, number> }[]> {
-    const { from, to, bucketMs } = range;
-    if (!(bucketMs > 0) || !(to > from)) return [];
-    const n = Math.min(MAX_BUCKETS, Math.ceil((to - from) / bucketMs));
-    const narrow: string[] = [];
-    if (filter.name !== undefined) narrow.push(`${this.base}by-name:${filter.name}`);
-    if (filter.worker !== undefined) narrow.push(`${this.base}by-worker:${filter.worker}`);
-    if (filter.queue !== undefined) narrow.push(`${this.base}by-queue:${filter.queue}`);
-    // Filtered: each state's set intersected with the filters' into the scratch key (scores kept, not summed), inside one MULTI so
-    // no other reader of the scratch key interleaves (list.lua uses it atomically too).
-    const scratch = `${this.base}scratch`;
-    const batch = narrow.length > 0 ? this.redis.multi() : this.redis.pipeline();
-    for (const s of states) {
-      const src = narrow.length > 0 ? scratch : `${this.base}by-state:${s}`;
-      if (narrow.length > 0)
-        batch.zinterstore(
-          scratch,
-          narrow.length + 1,
-          `${this.base}by-state:${s}`,
-          ...narrow,
-          'AGGREGATE',
-          'MAX',
-        );
-      for (let i = 0; i < n; i++) {
-        const lo = from + i * bucketMs;
-        batch.zcount(src, lo, `(${lo + bucketMs}`);
+    return this.boundary.run(async () => {
+      const { from, to, bucketMs } = range;
+      if (!(bucketMs > 0) || !(to > from)) return [];
+      const n = Math.min(MAX_BUCKETS, Math.ceil((to - from) / bucketMs));
+      const narrow: string[] = [];
+      if (filter.name !== undefined) narrow.push(`${this.base}by-name:${filter.name}`);
+      if (filter.worker !== undefined) narrow.push(`${this.base}by-worker:${filter.worker}`);
+      if (filter.queue !== undefined) narrow.push(`${this.base}by-queue:${filter.queue}`);
+      // Filtered: each state's set intersected with the filters' into the scratch key (scores kept, not summed), inside one MULTI so
+      // no other reader of the scratch key interleaves (list.lua uses it atomically too).
+      const scratch = `${this.base}scratch`;
+      const batch = narrow.length > 0 ? this.redis.multi() : this.redis.pipeline();
+      for (const s of states) {
+        const src = narrow.length > 0 ? scratch : `${this.base}by-state:${s}`;
+        if (narrow.length > 0)
+          batch.zinterstore(
+            scratch,
+            narrow.length + 1,
+            `${this.base}by-state:${s}`,
+            ...narrow,
+            'AGGREGATE',
+            'MAX',
+          );
+        for (let i = 0; i < n; i++) {
+          const lo = from + i * bucketMs;
+          batch.zcount(src, lo, `(${lo + bucketMs}`);
+        }
+        if (narrow.length > 0) batch.del(scratch);
       }
-      if (narrow.length > 0) batch.del(scratch);
-    }
-    const res = (await batch.exec()) ?? [];
-    const perState = n + (narrow.length > 0 ? 2 : 0);
-    const count = (j: number, i: number) => {
-      const [err, value] = res[j * perState + (narrow.length > 0 ? 1 : 0) + i] ?? [null, 0];
-      if (err) throw err;
-      return Number(value);
-    };
-    return Array.from({ length: n }, (_, i) => ({
-      at: from + i * bucketMs,
-      counts: Object.fromEntries(states.map((s, j) => [s, count(j, i)])),
-    }));
+      const res = (await batch.exec()) ?? [];
+      const perState = n + (narrow.length > 0 ? 2 : 0);
+      const count = (j: number, i: number) => {
+        const [err, value] = res[j * perState + (narrow.length > 0 ? 1 : 0) + i] ?? [null, 0];
+        if (err) throw err;
+        return Number(value);
+      };
+      return Array.from({ length: n }, (_, i) => ({
+        at: from + i * bucketMs,
+        counts: Object.fromEntries(states.map((s, j) => [s, count(j, i)])),
+      }));
+    });
   }
 
   /**
@@ -492,7 +522,9 @@ export class TaskIndex {
   async *idsInState(state: string, count = 500): AsyncGenerator<string[]> {
     let cursor = '0';
     do {
-      const [next, flat] = await this.redis.zscan(`${this.base}by-state:${state}`, cursor, 'COUNT', count);
+      const [next, flat] = await this.boundary.run(() =>
+        this.redis.zscan(`${this.base}by-state:${state}`, cursor, 'COUNT', count),
+      );
       cursor = next;
       const ids = flat.filter((_, i) => i % 2 === 0);
       if (ids.length > 0) yield ids;
@@ -500,29 +532,35 @@ export class TaskIndex {
   }
 
   /** Whether the index holds each of `ids`. */
-  async holds(ids: readonly string[]): Promise<boolean[]> {
-    if (ids.length === 0) return [];
-    const scores = await this.redis.zmscore(this.keys.byTime, ...ids);
-    return scores.map((s) => s !== null);
+  holds(ids: readonly string[]): Promise<boolean[]> {
+    return this.boundary.run(async () => {
+      if (ids.length === 0) return [];
+      const scores = await this.redis.zmscore(this.keys.byTime, ...ids);
+      return scores.map((s) => s !== null);
+    });
   }
 
   /** The states that have tasks now. */
-  async states(): Promise<string[]> {
-    return (await this.redis.smembers(`${this.base}states`)).sort();
+  states(): Promise<string[]> {
+    return this.boundary.run(async () => {
+      return (await this.redis.smembers(`${this.base}states`)).sort();
+    });
   }
 
   /** Tasks per state, for every state that has any. */
-  async counts(): Promise<Record<string, number>> {
-    const states = await this.states();
-    const pipeline = this.redis.pipeline();
-    for (const s of states) pipeline.zcard(`${this.base}by-state:${s}`);
-    const res = (await pipeline.exec()) ?? [];
-    const out: Record<string, number> = {};
-    states.forEach((s, i) => {
-      const n = Number(res[i]?.[1] ?? 0);
-      if (n > 0) out[s] = n;
+  counts(): Promise<Record<string, number>> {
+    return this.boundary.run(async () => {
+      const states = await this.states();
+      const pipeline = this.redis.pipeline();
+      for (const s of states) pipeline.zcard(`${this.base}by-state:${s}`);
+      const res = (await pipeline.exec()) ?? [];
+      const out: Record<string, number> = {};
+      states.forEach((s, i) => {
+        const n = Number(res[i]?.[1] ?? 0);
+        if (n > 0) out[s] = n;
+      });
+      return out;
     });
-    return out;
   }
 
   /** Calls `onChange` with the task ids and hostnames each apply() (by any monitor) changed. */
@@ -547,9 +585,9 @@ export class TaskIndex {
       onChange(change);
     };
     sub.on('message', listener);
-    this.subscribed ??= sub.subscribe(this.channel).then(() => undefined);
+    const subscribed = (this.subscribed ??= sub.subscribe(this.channel).then(() => undefined));
     try {
-      await this.subscribed;
+      await this.boundary.run(() => subscribed);
     } catch (err) {
       this.subscribed = null;
       sub.off('message', listener);
@@ -568,22 +606,29 @@ export class TaskIndex {
    * Removes tasks last updated more than `maxAgeSeconds` ago, then the least recently updated beyond
    * `maxTasks`, from every index; forgets workers silent for `maxAgeSeconds`. Returns the tasks removed.
    */
-  async trim(): Promise<number> {
-    const cutoff = Date.now() - this.maxAgeSeconds * 1000;
-    let removed = 0;
-    for (;;) {
-      const n = await this.redis.lovageIndexTrim(
-        this.keys.byTime,
-        this.keys.workers,
-        this.keys.workerTs,
-        this.base,
-        this.maxTasks,
-        cutoff,
-        TRIM_PER_CALL,
-      );
-      removed += n;
-      if (n < TRIM_PER_CALL) return removed;
-    }
+  trim(): Promise<number> {
+    return this.boundary.run(async () => {
+      const cutoff = Date.now() - this.maxAgeSeconds * 1000;
+      let removed = 0;
+      for (;;) {
+        const n = await this.redis.lovageIndexTrim(
+          this.keys.byTime,
+          this.keys.workers,
+          this.keys.workerTs,
+          this.base,
+          this.maxTasks,
+          cutoff,
+          TRIM_PER_CALL,
+        );
+        removed += n;
+        if (n < TRIM_PER_CALL) return removed;
+      }
+    });
+  }
+
+  /** Resolves when Redis answers within `timeoutMs`; else rejects with a StateError naming the URL. */
+  ping(timeoutMs = 5000): Promise<void> {
+    return this.boundary.ping(this.redis, timeoutMs);
   }
 
   async close(): Promise<void> {

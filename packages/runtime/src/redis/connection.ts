@@ -1,9 +1,12 @@
 /**
  * ioredis connections as the broker and the result backend use them: auto-pipelining (commands issued in
  * the same tick share one write), endless reconnects with a capped backoff, and commands issued while
- * disconnected queued until the connection is back or `maxRetriesPerRequest` reconnects have failed.
+ * disconnected queued until the connection is back or `maxRetriesPerRequest` reconnects have failed; and
+ * `redisBoundary`, which keeps ioredis' connection errors inside the adapters.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { maskUrl } from '../broker/broker';
+import { LovageError } from '../errors';
 
 /** How long a command waits for an unreachable Redis; the option of every Redis-backed class. */
 export interface RedisRetryOptions {
@@ -55,4 +58,93 @@ export async function closeRedis(redis: Redis | null | undefined): Promise<void>
   } else {
     redis.disconnect();
   }
+}
+
+/** A subsystem's "unavailable" error (BrokerError, BackendError, StateError), built from a message and its cause. */
+export type UnavailableError = new (message: string, options: { cause: unknown }) => LovageError;
+
+/** ioredis' errors for "Redis cannot be reached", as opposed to Redis refusing a command (a ReplyError). */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+/**
+ * Whether an ioredis error means Redis could not be reached: a refused, unresolved, reset or timed-out
+ * connection, a command given up after `maxRetriesPerRequest` reconnects, a closed connection.
+ */
+export function isRedisUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    (typeof code === 'string' && UNREACHABLE_CODES.has(code)) ||
+    /^(Connection is closed|Stream isn't writeable)/.test(err.message)
+  );
+}
+
+/** What a Redis adapter's error messages name: its URL with the password masked. */
+export function redisDisplayUrl(source: string | Redis): string {
+  if (typeof source === 'string') return maskUrl(source);
+  const { host, port, db, password } = source.options;
+  return `redis://${password ? ':****@' : ''}${host ?? 'localhost'}:${port ?? 6379}/${db ?? 0}`;
+}
+
+export interface RedisBoundary {
+  /** The URL errors name, password masked. */
+  readonly displayUrl: string;
+  /** Runs an adapter call: a connection error becomes the adapter's "unavailable" error; any other passes. */
+  run<T>(work: () => Promise<T>): Promise<T>;
+  /** The error `run` would throw for `err`. */
+  wrap(err: unknown): unknown;
+  /** Resolves when `redis` answers PING within `timeoutMs`; else rejects with the "unavailable" error. */
+  ping(redis: Redis, timeoutMs: number): Promise<void>;
+}
+
+/**
+ * The boundary of a Redis adapter (result backend, task index, settings store, state stores): ioredis'
+ * connection errors never leave it; callers get the adapter's subsystem error saying
+ * `Redis is not reachable at redis://:****@host:6379/0`, with the ioredis error as its cause.
+ */
+export function redisBoundary(source: string | Redis, Unavailable: UnavailableError): RedisBoundary {
+  const displayUrl = redisDisplayUrl(source);
+  const unavailable = (cause: unknown) =>
+    new Unavailable(`Redis is not reachable at ${displayUrl}`, { cause });
+  const wrap = (err: unknown) =>
+    err instanceof LovageError || !isRedisUnreachable(err) ? err : unavailable(err);
+  return {
+    displayUrl,
+    wrap,
+    async run(work) {
+      try {
+        return await work();
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    async ping(redis, timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(unavailable(new Error(`no answer to PING within ${timeoutMs} ms`))),
+          timeoutMs,
+        );
+      });
+      try {
+        // Any refusal (NOAUTH too) means the adapter cannot work: all of them are "unavailable" here.
+        const answer = redis.ping().catch((err: unknown) => {
+          throw err instanceof LovageError ? err : unavailable(err);
+        });
+        await Promise.race([answer, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
 }

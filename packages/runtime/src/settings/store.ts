@@ -7,8 +7,14 @@
  * cannot silently overwrite each other.
  */
 import type { Redis } from 'ioredis';
-import { SettingsConflictError, SettingsInvalidError } from '../errors';
-import { closeRedis, createRedis, type RedisRetryOptions } from '../redis/connection';
+import { SettingsConflictError, SettingsInvalidError, StateError } from '../errors';
+import {
+  closeRedis,
+  createRedis,
+  redisBoundary,
+  type RedisBoundary,
+  type RedisRetryOptions,
+} from '../redis/connection';
 import { loadLua } from '../redis/scripts';
 import { unknownKeyMessage } from '../app/suggest';
 import { taskLimitsSchema, workerSettingsSchema, type SettingsVersion, type WorkerSettings } from './schema';
@@ -42,6 +48,8 @@ export class SettingsStore {
   readonly channel: string;
   private readonly redis: Redis;
   private subscriber: Redis | null = null;
+  /** Redis' connection errors leave as StateError naming the URL. */
+  private readonly boundary: RedisBoundary;
 
   constructor(redis: string | Redis, options: SettingsStoreOptions = {}) {
     const prefix = options.prefix ?? '';
@@ -55,13 +63,14 @@ export class SettingsStore {
           })
         : redis;
     this.ownsConnection = typeof redis === 'string';
+    this.boundary = redisBoundary(redis, StateError);
   }
 
   private readonly ownsConnection: boolean;
 
   /** The current version, or null when none was ever saved. A stored value that fails the schema throws. */
   async current(): Promise<SettingsVersion | null> {
-    const raw = await this.redis.get(this.key);
+    const raw = await this.boundary.run(() => this.redis.get(this.key));
     if (raw === null) return null;
     let parsed: SettingsVersion;
     try {
@@ -78,15 +87,17 @@ export class SettingsStore {
     options: { expectedVersion: number; updatedBy: string | null },
   ): Promise<SettingsVersion> {
     const valid = parseSettings(settings);
-    const res = (await this.redis.eval(
-      SAVE,
-      1,
-      this.key,
-      String(options.expectedVersion),
-      JSON.stringify(valid),
-      JSON.stringify(new Date().toISOString()),
-      JSON.stringify(options.updatedBy ?? null),
-      this.channel,
+    const res = (await this.boundary.run(() =>
+      this.redis.eval(
+        SAVE,
+        1,
+        this.key,
+        String(options.expectedVersion),
+        JSON.stringify(valid),
+        JSON.stringify(new Date().toISOString()),
+        JSON.stringify(options.updatedBy ?? null),
+        this.channel,
+      ),
     )) as [number, number, string?];
     if (res[0] === 0) throw new SettingsConflictError(options.expectedVersion, res[1]);
     const stored = JSON.parse(res[2]!) as SettingsVersion;
@@ -104,10 +115,15 @@ export class SettingsStore {
       if (channel === this.channel) onChange(Number(message));
     };
     sub.on('message', listener);
-    await sub.subscribe(this.channel);
+    await this.boundary.run(() => sub.subscribe(this.channel));
     return async () => {
       sub.off('message', listener);
     };
+  }
+
+  /** Resolves when Redis answers within `timeoutMs`; else rejects with a StateError naming the URL. */
+  ping(timeoutMs = 5000): Promise<void> {
+    return this.boundary.ping(this.redis, timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,10 @@
 /**
  * The error tree: each error sits under its subsystem with its stable code, the task errors keep the Celery
- * names Python clients re-raise.
+ * names Python clients re-raise, and the Redis adapters turn ioredis' connection errors into their
+ * subsystem's "unavailable" error at their boundary.
  */
-import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   BackendDisabledError,
   BackendError,
@@ -16,20 +18,25 @@ import {
   NotRegistered,
   ProtocolError,
   PublishError,
+  RedisResultBackend,
   ResultTimeoutError,
   RetryRequested,
   serializeException,
   SettingsConflictError,
   SettingsInvalidError,
+  SettingsStore,
   SoftTimeLimitExceeded,
   StateError,
   TaskError,
   TaskFailedError,
+  TaskIndex,
   TaskPredicate,
   TaskRevokedError,
   TimeLimitExceeded,
   WorkerLostError,
 } from '../../src';
+import { redisBoundary, redisDisplayUrl } from '../../src/redis/connection';
+import { BROKER_URL, deleteMatching, uniquePrefix } from '../helpers';
 
 describe('the error tree', () => {
   const cases: [LovageError, abstract new (...args: never[]) => LovageError, string][] = [
@@ -89,5 +96,121 @@ describe('the error tree', () => {
     expect(stored(new TimeLimitExceeded(1))).toBe('billiard.exceptions.TimeLimitExceeded');
     expect(stored(new WorkerLostError('x'))).toBe('billiard.exceptions.WorkerLostError');
     expect(stored(new EncodeError('result', 'x'))).toBe('kombu.exceptions.EncodeError');
+  });
+});
+
+/** Nothing listens on port 1 of the loopback. */
+const DOWN = 'redis://:secret@127.0.0.1:1/0';
+const MASKED = 'redis://:****@127.0.0.1:1/0';
+
+/** What `p` rejected with; a value it resolved with fails the check. */
+async function failure(p: Promise<unknown>): Promise<LovageError> {
+  const err: unknown = await p.catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(LovageError);
+  return err as LovageError;
+}
+
+describe('Redis adapters with Redis unreachable', () => {
+  it('the task index fails every call with a StateError naming the URL, password masked', async () => {
+    // A fresh index per call: each fails on its first connection attempt, not after a reconnect backoff.
+    const calls: ((index: TaskIndex) => Promise<unknown>)[] = [
+      (index) => index.list({}, { offset: 0, limit: 10 }),
+      (index) => index.get('x'),
+      (index) => index.children('x'),
+      (index) => index.counts(),
+      (index) => index.workers(),
+      (index) => index.queues(),
+      (index) => index.histogram(['SUCCESS'], { from: 0, to: 60_000, bucketMs: 60_000 }),
+      (index) => index.apply([{ type: 'task-sent', uuid: 'x', timestamp: 1 } as never]),
+      (index) => index.trim(),
+      (index) => index.idsInState('SUCCESS').next(),
+      (index) => index.ping(1000),
+    ];
+    for (const call of calls) {
+      const index = new TaskIndex(DOWN, { maxRetriesPerRequest: 0 });
+      try {
+        const err = await failure(call(index));
+        expect(err).toBeInstanceOf(StateError);
+        expect(err.code).toBe('STATE_UNAVAILABLE');
+        expect(err.message).toBe(`Redis is not reachable at ${MASKED}`);
+        expect(err.cause).toBeInstanceOf(Error);
+      } finally {
+        await index.close();
+      }
+    }
+  });
+
+  it('the settings store fails with a StateError; its own errors pass unchanged', async () => {
+    const store = new SettingsStore(DOWN, { maxRetriesPerRequest: 0 });
+    try {
+      for (const call of [
+        () => store.current(),
+        () => store.save({}, { expectedVersion: 0, updatedBy: null }),
+        () => store.ping(1000),
+      ]) {
+        const err = await failure(call());
+        expect(err.code).toBe('STATE_UNAVAILABLE');
+        expect(err.message).toBe(`Redis is not reachable at ${MASKED}`);
+      }
+      const bad = await failure(
+        store.save({ concurrency: -1 } as never, { expectedVersion: 0, updatedBy: null }),
+      );
+      expect(bad).toBeInstanceOf(SettingsInvalidError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the result backend fails with a BackendError', async () => {
+    const backend = new RedisResultBackend(DOWN, { resultExpires: 60, maxRetriesPerRequest: 0 });
+    try {
+      for (const call of [
+        () => backend.get('x'),
+        () => backend.store('x', 'SUCCESS', '1'),
+        () => backend.forget('x'),
+      ]) {
+        const err = await failure(call());
+        expect(err).toBeInstanceOf(BackendError);
+        expect(err.code).toBe('BACKEND_UNAVAILABLE');
+        expect(err.message).toBe(`Redis is not reachable at ${MASKED}`);
+      }
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+describe('the Redis boundary', () => {
+  const prefix = uniquePrefix();
+  afterAll(() => deleteMatching(BROKER_URL, `${prefix}*`));
+
+  it('lets Redis refusing a command through unchanged (it is not unavailability)', async () => {
+    const redis = new Redis(BROKER_URL, { lazyConnect: true });
+    try {
+      await redis.set(`${prefix}s`, 'x');
+      const boundary = redisBoundary(BROKER_URL, StateError);
+      const err = await boundary.run(() => redis.lpush(`${prefix}s`, 'y')).catch((e: unknown) => e);
+      expect(err).not.toBeInstanceOf(LovageError);
+      expect((err as Error).message).toMatch(/WRONGTYPE/);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('ping answers when Redis does', async () => {
+    const index = new TaskIndex(BROKER_URL, { prefix });
+    const store = new SettingsStore(BROKER_URL, { prefix });
+    try {
+      await index.ping(2000);
+      await store.ping(2000);
+    } finally {
+      await Promise.all([index.close(), store.close()]);
+    }
+  });
+
+  it('names a connection given as a client by its options, password masked', () => {
+    const redis = new Redis('redis://:secret@127.0.0.1:6380/3', { lazyConnect: true });
+    expect(redisDisplayUrl(redis)).toBe('redis://:****@127.0.0.1:6380/3');
+    redis.disconnect();
   });
 });

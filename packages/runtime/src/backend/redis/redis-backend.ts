@@ -5,8 +5,14 @@
  * publishes sent while disconnected are lost.
  */
 import type { Redis } from 'ioredis';
-import { ResultTimeoutError } from '../../errors';
-import { closeRedis, createRedis } from '../../redis/connection';
+import { BackendError, ResultTimeoutError } from '../../errors';
+import {
+  closeRedis,
+  createRedis,
+  redisBoundary,
+  type RedisBoundary,
+  type RedisRetryOptions,
+} from '../../redis/connection';
 import { loadLua } from '../../redis/scripts';
 import { isReady } from '../../task/states';
 import type { ResultBackend, StoreOptions } from '../backend';
@@ -14,7 +20,7 @@ import { decodeMeta, encodeMeta, type ResultMeta } from '../meta';
 
 const STORE_RESULT = loadLua(new URL('.', import.meta.url), 'store-result');
 
-export interface RedisBackendOptions {
+export interface RedisBackendOptions extends RedisRetryOptions {
   /** Seconds a result is kept; null keeps it forever. Celery: result_expires (86400). */
   resultExpires: number | null;
 }
@@ -40,33 +46,41 @@ export class RedisResultBackend implements ResultBackend {
   private subscriber: Redis | null = null;
   private readonly waiting = new Map<string, Subscription>();
   private closed = false;
+  /** Redis' connection errors leave as BackendError naming the URL. */
+  private readonly boundary: RedisBoundary;
 
   constructor(
     private readonly url: string,
     private readonly options: RedisBackendOptions,
   ) {
-    this.client = createRedis(url, { connectionName: 'lovage:backend' }) as RedisWithStore;
+    this.client = createRedis(url, {
+      connectionName: 'lovage:backend',
+      maxRetriesPerRequest: options.maxRetriesPerRequest,
+    }) as RedisWithStore;
+    this.boundary = redisBoundary(url, BackendError);
     this.client.defineCommand('lovageStoreResult', { numberOfKeys: 1, lua: STORE_RESULT });
   }
 
   async store(taskId: string, status: string, resultJson: string, opts: StoreOptions = {}): Promise<boolean> {
     const { expires, ...metaOpts } = opts;
     const meta = encodeMeta({ taskId, status, resultJson, ...metaOpts });
-    const written = await this.client.lovageStoreResult(
-      resultKey(taskId),
-      meta,
-      (expires !== undefined ? expires : this.options.resultExpires) ?? 0,
+    const written = await this.boundary.run(() =>
+      this.client.lovageStoreResult(
+        resultKey(taskId),
+        meta,
+        (expires !== undefined ? expires : this.options.resultExpires) ?? 0,
+      ),
     );
     return written === 1;
   }
 
   async get(taskId: string): Promise<ResultMeta | null> {
-    const text = await this.client.get(resultKey(taskId));
+    const text = await this.boundary.run(() => this.client.get(resultKey(taskId)));
     return text === null ? null : decodeMeta(text);
   }
 
   async forget(taskId: string): Promise<void> {
-    await this.client.del(resultKey(taskId));
+    await this.boundary.run(() => this.client.del(resultKey(taskId)));
   }
 
   private getSubscriber(): Redis {
@@ -136,7 +150,7 @@ export class RedisResultBackend implements ResultBackend {
           });
     try {
       const check = (async () => {
-        await entry.subscribed;
+        await this.boundary.run(() => entry.subscribed);
         // Subscribed before reading: a result stored from here on is either in the key or in a publish.
         const current = await this.get(taskId);
         if (current && isReady(current.status)) this.settle(taskId, current);
