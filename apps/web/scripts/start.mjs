@@ -52,5 +52,11 @@ const child = spawn(process.execPath, [server, '--port', port, '--hostname', hos
   env,
   stdio: 'inherit',
 });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// A stop we passed on ends cleanly even when the server died of the signal; an unasked death is a failure.
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    stopping = true;
+    child.kill(sig);
+  });
+child.on('exit', (code, signal) => process.exit(code ?? (signal && !stopping ? 1 : 0)));

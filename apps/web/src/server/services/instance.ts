@@ -52,11 +52,16 @@ async function boot(): Promise<Services> {
   }
   if (first.kind === 'ready') log(`${first.users} user(s); sign in at ${e.webUrl}/sign-in`);
   await checkRedis(e.brokerUrl);
+  // One stop, however many signals arrive while it closes (npm start's SIGTERM reaches this process from
+  // its group and again from scripts/start.mjs): a second one must not kill it mid-close (exit 1).
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     void services.close().finally(() => process.exit(0));
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   return services;
 }
 
