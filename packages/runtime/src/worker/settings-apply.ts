@@ -4,21 +4,13 @@
  * flags are never overridden: the console shows them as drift.
  */
 import { SETTING_APPLIES, type SettingKey, type WorkerSettings } from '../settings/schema';
-import type { Worker } from './worker';
+import type { SettingsReport, WorkerControl } from './types';
 
-export interface SettingsReport {
-  version: number | null;
-  /** Settings changed on this worker now. */
-  applied: SettingKey[];
-  /** Settings that differ from what this worker runs and take effect at its next start. */
-  restartRequired: SettingKey[];
-  /** Settings pinned by this worker's command line, left as they are. */
-  pinned: SettingKey[];
-}
+export type { SettingsReport } from './types';
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-export async function applyStoredSettings(w: Worker): Promise<SettingsReport> {
+export async function applyStoredSettings(w: WorkerControl): Promise<SettingsReport> {
   const source = w.settingsSource;
   if (!source) return { version: null, applied: [], restartRequired: [], pinned: [] };
   const stored = await source.store.current();

@@ -1,8 +1,9 @@
 /**
- * The worker core: reserves messages from the broker, decodes and checks them, holds ETA tasks and
- * rate-limited ones without blocking the rest, runs tasks in a pool, stores results, re-sends retries and
- * acknowledges. It never loses a message it cannot handle: anything malformed goes to the queue's dead
- * letters with the reason.
+ * The worker: its lifecycle as ordered start and stop steps, and the state its parts share. The parts:
+ * `consume-loop.ts` reserves within the prefetch window; `strategy.ts` decides what each message becomes
+ * (dead letter, discarded, held for its ETA or rate limit, ready); `request.ts` runs one task (ack policy,
+ * pool) and `outcome.ts` reports how it ended; `control/` answers remote control; `settings-apply.ts`
+ * applies a stored settings version. They see the worker through `types.ts`, never this file.
  *
  * Acknowledgement follows Celery: on start by default, after the result is stored with `acksLate`.
  * Messages reserved but not started, and ETA tasks held in memory, stay in the broker's in-flight list under
@@ -12,28 +13,31 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { App } from '../app/app';
 import type { Logger } from '../app/logger';
-import { serializeException } from '../backend/meta';
-import { newConsumerId, type Consumer, type Delivery } from '../broker/broker';
-import {
-  addressedTo,
-  decodeControlRequest,
-  encodeControlReply,
-  PIDBOX_EXCHANGE,
-  REPLY_EXCHANGE,
-  type ControlRequest,
-} from '../control/mailbox';
-import { MalformedMessageError, NotRegistered, TaskRevokedError, WorkerLostError } from '../errors';
-import { saferepr, WorkerEventPublisher } from '../events';
-import { decodeTaskMessage, type TaskRequest } from '../protocol/message';
-import { argsRepr, kwargsRepr, pyRepr } from '../protocol/repr';
+import { newConsumerId, type Consumer } from '../broker/broker';
+import { WorkerEventPublisher } from '../events/publisher';
 import { AsyncPool } from '../pool/async-pool';
-import type { JobOutcome, Pool } from '../pool/pool';
+import type { Pool } from '../pool/pool';
 import type { SettingKey, TaskLimits, WorkerSettings } from '../settings/schema';
 import type { SettingsStore } from '../settings/store';
-import { parseRateLimit, TokenBucket } from '../task/rate-limit';
+import { parseRateLimit } from '../task/rate-limit';
 import type { ResolvedTaskOptions, TaskDefinition } from '../task/task';
-import { handleControl } from './control-handlers';
-import { applyStoredSettings, type SettingsReport } from './settings-apply';
+import { consumeLoop, prefetchCount, SlotSignal } from './consume-loop';
+import { listenForControl } from './control';
+import { Outcomes } from './outcome';
+import { TaskRunner } from './request';
+import { applyStoredSettings } from './settings-apply';
+import { MessageStrategy } from './strategy';
+import type {
+  Held,
+  SettingsReport,
+  SettingsSourceRef,
+  WorkerControl,
+  WorkerDescription,
+  WorkerEvents,
+} from './types';
+
+export type { Held, WorkerEvents } from './types';
+export { excRepr } from './outcome';
 
 export interface WorkerOptions {
   /** Queues to consume. Default: the app's default queue. Celery: -Q. */
@@ -65,35 +69,7 @@ export interface WorkerOptions {
   settingsSource?: { store: SettingsStore; version: number; pinned: readonly SettingKey[] };
 }
 
-export interface WorkerEvents {
-  'task-received': [TaskRequest];
-  'task-started': [TaskRequest];
-  'task-succeeded': [TaskRequest, { resultJson: string; runtime: number }];
-  'task-failed': [TaskRequest, { exception: string; traceback: string | null; runtime: number }];
-  'task-retried': [TaskRequest, { exception: string | null; eta: Date }];
-  'task-revoked': [TaskRequest, { reason: 'revoked' | 'expired' | 'terminated' }];
-  'message-dead-lettered': [{ queue: string; reason: string }];
-  'lease-lost': [];
-  /** Remote control asked this worker to stop (`shutdown`); the service decides how to exit. */
-  'shutdown-requested': [];
-  /** Stored settings were applied (or found to need a restart). */
-  'settings-applied': [SettingsReport];
-}
-
-/** A message this worker holds: ready, scheduled, or running. */
-export interface Held {
-  delivery: Delivery;
-  request: TaskRequest;
-  def: TaskDefinition;
-  timer?: NodeJS.Timeout;
-  /** Epoch ms the task started running. */
-  startedAt?: number;
-  acknowledged: boolean;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
-
-export class Worker extends EventEmitter<WorkerEvents> {
+export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl {
   readonly hostname: string;
   queues: string[];
   readonly prefetchMultiplier: number;
@@ -103,7 +79,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly log: Logger;
   readonly events: WorkerEventPublisher | null;
   settings: WorkerSettings;
-  settingsSource: { store: SettingsStore; version: number; pinned: readonly SettingKey[] } | null;
+  settingsSource: SettingsSourceRef | null;
   private applyingSettings: Promise<unknown> = Promise.resolve();
   private consumer: Consumer | null = null;
   /** Reserved, ready to run, waiting for a free slot. */
@@ -112,7 +88,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly scheduled = new Set<Held>();
   readonly active = new Map<string, Held>();
   readonly revoked = new Set<string>();
-  private readonly buckets = new Map<string, TokenBucket | null>();
   /** Per-task limits set at run time (remote control rate_limit/time_limit, console settings). */
   readonly taskLimits = new Map<string, TaskLimits>();
   /** Tasks finished per name, for `stats`. */
@@ -120,7 +95,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly answerControl: boolean;
   private running = false;
   private loop: Promise<void> | null = null;
-  private slotFreed: (() => void) | null = null;
+  private readonly slot = new SlotSignal();
+  private readonly strategy: MessageStrategy;
+  private readonly runner: TaskRunner;
   private unsubscribe: (() => Promise<void>) | null = null;
   private revokedTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
@@ -164,6 +141,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
               lovage: this.describe(),
             }),
           });
+    const outcomes = new Outcomes(this);
+    const consumer = () => this.consumer!;
+    this.runner = new TaskRunner(this, {
+      outcomes,
+      consumer,
+      options: (def) => this.effectiveOptions(def),
+      freed: () => this.slotFreed(),
+    });
+    this.strategy = new MessageStrategy(this, {
+      outcomes,
+      consumer,
+      running: () => this.running,
+      run: (h) => void this.runner.run(h),
+      discard: (h, reason) => void this.runner.discard(h, reason),
+    });
   }
 
   /** Tasks run at once: the pool's size (it grows and shrinks at run time). */
@@ -172,7 +164,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** What this worker runs with, for heartbeats, `stats` and the console's drift view. */
-  describe() {
+  describe(): WorkerDescription {
     return {
       pool: this.pool.kind,
       concurrency: this.concurrency,
@@ -185,11 +177,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Changes how many tasks run at once (remote control pool_grow/pool_shrink, console settings). */
   async setConcurrency(n: number): Promise<void> {
-    // The pool takes the new size at once (jobs wait in it for executors still starting); pump now.
+    // The pool takes the new size at once (jobs wait in it for executors still starting); start tasks now.
     const resizing = this.pool.resize(Math.max(1, Math.trunc(n)));
-    this.slotFreed?.();
-    this.slotFreed = null;
-    this.pump();
+    this.slotFreed();
     await resizing;
   }
 
@@ -219,7 +209,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   setRateLimit(name: string, rateLimit: string | null | undefined): void {
     parseRateLimit(rateLimit);
     this.taskLimits.set(name, { ...this.taskLimits.get(name), rateLimit });
-    this.buckets.delete(name);
+    this.strategy.rateLimitChanged(name);
   }
 
   setTimeLimits(name: string, hard: number | null, soft: number | null): void {
@@ -247,6 +237,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     };
   }
 
+  /**
+   * Start steps, in order: the broker answers; `workerInit` hooks; the pool; revoked ids; remote control;
+   * the consumer and its loop; events (worker-online).
+   */
   async start(): Promise<void> {
     if (this.running) return;
     await this.app.broker.ping();
@@ -254,11 +248,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.running = true;
     await this.pool.start();
     for (const id of await this.app.broker.loadRevoked()) this.revoked.add(id);
-    this.unsubscribe = await this.app.broker.subscribeFanout(PIDBOX_EXCHANGE, ({ message }) => {
-      const req = decodeControlRequest(message);
-      if (!req || !addressedTo(req, this.hostname)) return;
-      if (req.method === 'revoke' || this.answerControl) void this.onControl(req);
-    });
+    this.unsubscribe = await listenForControl(this, this.answerControl);
     // Broadcasts sent while we were disconnected are lost; the stored set catches them up.
     this.revokedTimer = setInterval(() => void this.reloadRevoked(), 30_000);
     this.revokedTimer.unref();
@@ -274,7 +264,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
             're-registered, and the tasks held here are recorded again',
         ),
     });
-    this.loop = this.consume();
+    this.loop = consumeLoop({
+      log: this.log,
+      slot: this.slot,
+      consumer: () => this.consumer,
+      running: () => this.running,
+      prefetch: () => prefetchCount(this.concurrency, this.prefetchMultiplier),
+      holding: () => this.ready.length + this.active.size,
+      receive: (d) => this.strategy.receive(d),
+      dispatch: () => this.strategy.dispatch(),
+    });
     await this.events?.start();
     this.log.info(
       {
@@ -295,53 +294,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private async onControl(req: ControlRequest): Promise<void> {
-    let reply: unknown;
-    try {
-      reply = await handleControl(this, req);
-    } catch (err) {
-      const e = err as Error;
-      reply = { error: `${e.name ?? 'Error'}(${JSON.stringify(e.message ?? String(err))})` };
-    }
-    if (!req.reply_to || reply === undefined) return;
-    try {
-      await this.app.broker.publishDirect(
-        req.reply_to.exchange || REPLY_EXCHANGE,
-        req.reply_to.routing_key,
-        encodeControlReply(this.hostname, reply, req.ticket),
-      );
-    } catch (err) {
-      this.log.warn(
-        { err: (err as Error).message, method: req.method },
-        'could not reply to a control command',
-      );
-    }
-  }
-
   /** Flags tasks as revoked; with `terminate`, stops the ones running here. Returns the ids terminated. */
   revokeTasks(ids: string[], terminate: boolean): string[] {
     const terminated: string[] = [];
-    const wanted = new Set(ids);
     for (const id of ids) {
       this.revoked.add(id);
       if (terminate && this.active.has(id) && this.pool.terminate(id)) terminated.push(id);
     }
-    // Tasks held here (waiting for their ETA, a rate-limit slot or a free slot) are discarded now rather
-    // than when their time comes, so their REVOKED state shows at once.
-    for (const h of [...this.scheduled]) {
-      if (!wanted.has(h.request.id)) continue;
-      clearTimeout(h.timer);
-      this.scheduled.delete(h);
-      void this.finishRevoked(h, 'revoked');
-    }
-    for (let i = this.ready.length - 1; i >= 0; i--) {
-      const h = this.ready[i]!;
-      if (!wanted.has(h.request.id)) continue;
-      this.ready.splice(i, 1);
-      void this.finishRevoked(h, 'revoked');
-    }
-    this.slotFreed?.();
-    this.slotFreed = null;
+    this.strategy.discardHeld(new Set(ids));
+    this.slot.fire();
     return terminated;
   }
 
@@ -350,352 +311,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       'lease lapsed (the process stalled longer than visibilityTimeout) and another worker returned the ' +
         'tasks reserved here to the queue: dropping those not started',
     );
-    for (const h of this.scheduled) clearTimeout(h.timer);
-    this.scheduled.clear();
-    this.ready.length = 0;
+    this.strategy.dropHeld();
     this.emit('lease-lost');
   }
 
-  private get prefetch(): number {
-    return this.concurrency * this.prefetchMultiplier;
-  }
-
-  private async consume(): Promise<void> {
-    let failures = 0;
-    while (this.running && this.consumer) {
-      const capacity = this.prefetch - this.ready.length - this.active.size;
-      if (capacity <= 0) {
-        await new Promise<void>((resolve) => {
-          this.slotFreed = resolve;
-        });
-        continue;
-      }
-      let deliveries: Delivery[];
-      try {
-        deliveries = await this.consumer.reserve(capacity);
-        if (failures > 0) this.log.info('broker connection restored, consuming again');
-        failures = 0;
-      } catch (err) {
-        failures++;
-        if (failures === 1) this.log.warn({ err: (err as Error).message }, 'broker unavailable; retrying');
-        await sleep(Math.min(2000, 100 * 2 ** failures));
-        continue;
-      }
-      for (const d of deliveries) await this.receive(d);
-      this.pump();
-    }
-  }
-
-  private async deadLetter(d: Delivery, reason: string, request?: TaskRequest): Promise<void> {
-    this.log.error({ queue: d.queue, reason }, 'message rejected to dead letters');
-    const letterId = await this.consumer!.deadLetter(d, reason);
-    this.emit('message-dead-lettered', { queue: d.queue, reason });
-    const header = d.message?.headers?.id;
-    const uuid = request?.id ?? (typeof header === 'string' ? header : null);
-    if (uuid === null || letterId === null) return;
-    // Celery's task-rejected (requeue false), plus where the message went, so monitors show its fate.
-    this.events?.task('task-rejected', {
-      uuid,
-      requeue: false,
-      name: request?.name,
-      queue: d.queue,
-      reason,
-      dead_letter_queue: d.queue,
-      dead_letter_id: letterId,
-    });
-  }
-
-  private async receive(d: Delivery): Promise<void> {
-    try {
-      if (!d.message) return await this.deadLetter(d, d.envelopeError ?? 'unreadable envelope');
-      let request: TaskRequest;
-      try {
-        request = decodeTaskMessage(d.message);
-      } catch (err) {
-        if (err instanceof MalformedMessageError) return await this.deadLetter(d, err.message);
-        throw err;
-      }
-      const def = this.app.tasks.get(request.name);
-      if (!def) {
-        this.log.error(
-          { task: request.name, id: request.id },
-          `received unregistered task of type '${request.name}'`,
-        );
-        await this.storeException(request, 'FAILURE', new NotRegistered(request.name), null);
-        return await this.deadLetter(d, `unregistered task ${JSON.stringify(request.name)}`, request);
-      }
-      const held: Held = { delivery: d, request, def, acknowledged: false };
-      this.emit('task-received', request);
-      this.events?.task('task-received', {
-        uuid: request.id,
-        name: request.name,
-        args: request.argsrepr || argsRepr(request.args),
-        kwargs: request.kwargsrepr || kwargsRepr(request.kwargs),
-        root_id: request.rootId,
-        parent_id: request.parentId,
-        retries: request.retries,
-        eta: request.eta?.toISOString() ?? null,
-        expires: request.expires?.toISOString() ?? null,
-        // Not in Celery's event: the queue, and the arguments as JSON so the console can retry the task.
-        queue: d.queue,
-        args_json: safeJson(request.args),
-        kwargs_json: safeJson(request.kwargs),
-      });
-      if (this.discardIfRevoked(held)) return;
-      if (request.eta && request.eta.getTime() > Date.now())
-        return this.schedule(held, request.eta.getTime() - Date.now());
-      this.ready.push(held);
-    } catch (err) {
-      // Redis failed mid-way: the message is still in our in-flight list and returns to the queue.
-      this.log.error({ err: (err as Error).message }, 'could not handle a message; it stays in flight');
-    }
-  }
-
-  /** Revoked or expired tasks are not run: REVOKED is stored and the message acknowledged. */
-  private discardIfRevoked(h: Held): boolean {
-    const { request } = h;
-    const reason = this.revoked.has(request.id)
-      ? 'revoked'
-      : request.expires && request.expires.getTime() <= Date.now()
-        ? 'expired'
-        : null;
-    if (!reason) return false;
-    void this.finishRevoked(h, reason);
-    return true;
-  }
-
-  private async finishRevoked(h: Held, reason: 'revoked' | 'expired' | 'terminated'): Promise<void> {
-    this.log.info({ id: h.request.id, task: h.request.name, reason }, 'task discarded');
-    try {
-      await this.storeException(h.request, 'REVOKED', new TaskRevokedError(reason), null, h.def);
-      if (!h.acknowledged) await this.consumer!.ack(h.delivery);
-      h.acknowledged = true;
-    } catch (err) {
-      this.log.error({ err: (err as Error).message, id: h.request.id }, 'could not record a revoked task');
-    }
-    this.emit('task-revoked', h.request, { reason });
-    this.events?.task('task-revoked', {
-      uuid: h.request.id,
-      terminated: reason === 'terminated',
-      signum: reason === 'terminated' ? 15 : null,
-      expired: reason === 'expired',
-    });
-  }
-
-  private schedule(h: Held, delayMs: number): void {
-    this.scheduled.add(h);
-    h.timer = setTimeout(() => {
-      this.scheduled.delete(h);
-      if (!this.running) return;
-      if (this.discardIfRevoked(h)) return;
-      this.ready.unshift(h);
-      this.pump();
-    }, delayMs);
-  }
-
-  private bucket(def: TaskDefinition): TokenBucket | null {
-    let b = this.buckets.get(def.name);
-    if (b === undefined) {
-      const override = this.taskLimits.get(def.name);
-      const rate = parseRateLimit(
-        override && override.rateLimit !== undefined ? override.rateLimit : def.options.rateLimit,
-      );
-      b = rate === null ? null : new TokenBucket(rate);
-      this.buckets.set(def.name, b);
-    }
-    return b;
-  }
-
-  /** Starts ready tasks while slots are free. */
-  private pump(): void {
-    while (this.running && this.active.size < this.concurrency && this.ready.length > 0) {
-      const h = this.ready.shift()!;
-      const wait = this.bucket(h.def)?.take() ?? 0;
-      if (wait > 0) {
-        this.schedule(h, wait);
-        continue;
-      }
-      void this.run(h);
-    }
-  }
-
-  private async run(h: Held): Promise<void> {
-    const { request, def, delivery } = h;
-    const opts = this.effectiveOptions(def);
-    this.active.set(request.id, h);
-    try {
-      if (!opts.acksLate) {
-        await this.consumer!.ack(delivery);
-        h.acknowledged = true;
-      }
-      if (this.revoked.has(request.id)) {
-        await this.finishRevoked(h, 'revoked');
-        return;
-      }
-      h.startedAt = Date.now();
-      this.emit('task-started', request);
-      this.events?.task('task-started', { uuid: request.id });
-      if (opts.trackStarted && !this.ignoresResult(h)) {
-        await this.app.backend?.store(
-          request.id,
-          'STARTED',
-          JSON.stringify({ pid: process.pid, hostname: this.hostname }),
-          { expires: this.settings.resultExpires },
-        );
-      }
-      const [hard, soft] = request.timeLimit;
-      const limits = this.taskLimits.get(def.name);
-      let outcome: JobOutcome;
-      try {
-        outcome = await this.pool.execute({
-          request,
-          timeLimit: hard ?? limits?.timeLimit ?? opts.timeLimit,
-          softTimeLimit: soft ?? limits?.softTimeLimit ?? opts.softTimeLimit,
-          hostname: this.hostname,
-          overrides: { maxRetries: opts.maxRetries, defaultRetryDelay: opts.defaultRetryDelay },
-        });
-      } catch (err) {
-        if (!(err instanceof WorkerLostError)) throw err;
-        if (this.active.get(request.id) !== h) return;
-        if (opts.acksLate && opts.rejectOnWorkerLost) {
-          // The message is still ours, unacknowledged: it goes back to the queue and runs again.
-          this.log.warn({ id: request.id, task: request.name }, 'pool process lost; task requeued');
-          await this.consumer!.requeue(delivery, 'back');
-          this.events?.task('task-rejected', { uuid: request.id, requeue: true });
-          return;
-        }
-        outcome = {
-          kind: 'failure',
-          exc: serializeException(err),
-          traceback: null,
-          runtime: (Date.now() - (h.startedAt ?? Date.now())) / 1000,
-        };
-      }
-      if (this.active.get(request.id) !== h) return; // abandoned by a cold stop
-      await this.finish(h, outcome);
-      if (opts.acksLate) await this.consumer!.ack(delivery);
-      this.processed++;
-      this.totals.set(def.name, (this.totals.get(def.name) ?? 0) + 1);
-    } catch (err) {
-      // The result or ack could not be written (Redis away). With acksLate the message is still in flight
-      // and will run again; without, the task ran and only its bookkeeping is lost.
-      this.log.error(
-        { err: (err as Error).message, id: request.id },
-        'could not record the outcome of a task',
-      );
-    } finally {
-      if (this.active.get(request.id) === h) this.active.delete(request.id);
-      this.slotFreed?.();
-      this.slotFreed = null;
-      this.pump();
-    }
-  }
-
-  private ignoresResult(h: Held): boolean {
-    return h.def.options.ignoreResult || h.request.ignoreResult;
-  }
-
-  private async storeException(
-    request: TaskRequest,
-    status: string,
-    err: unknown,
-    traceback: string | null,
-    def?: TaskDefinition,
-  ): Promise<void> {
-    if (!this.app.backend) return;
-    if (def && (def.options.ignoreResult || request.ignoreResult)) return;
-    await this.app.backend.store(request.id, status, JSON.stringify(serializeException(err)), {
-      traceback,
-      parentId: request.parentId,
-      groupId: request.group,
-      expires: this.settings.resultExpires,
-    });
-  }
-
-  private async finish(h: Held, outcome: JobOutcome): Promise<void> {
-    const { request } = h;
-    const backend = this.ignoresResult(h) ? null : this.app.backend;
-    const opts = {
-      parentId: request.parentId,
-      groupId: request.group,
-      expires: this.settings.resultExpires,
-    };
-    switch (outcome.kind) {
-      case 'success':
-        await backend?.store(request.id, 'SUCCESS', outcome.resultJson, opts);
-        this.emit('task-succeeded', request, outcome);
-        this.events?.task('task-succeeded', {
-          uuid: request.id,
-          result: resultRepr(outcome.resultJson),
-          runtime: outcome.runtime,
-        });
-        return;
-      case 'failure': {
-        if (outcome.exc.exc_type === 'TaskRevokedError') {
-          await backend?.store(request.id, 'REVOKED', JSON.stringify(outcome.exc), opts);
-          this.emit('task-revoked', request, { reason: 'terminated' });
-          this.events?.task('task-revoked', {
-            uuid: request.id,
-            terminated: true,
-            signum: 15,
-            expired: false,
-          });
-          return;
-        }
-        await backend?.store(request.id, 'FAILURE', JSON.stringify(outcome.exc), {
-          ...opts,
-          traceback: outcome.traceback,
-        });
-        const exception = excRepr(outcome.exc);
-        this.log.warn({ id: request.id, task: request.name, exception }, 'task failed');
-        this.emit('task-failed', request, {
-          exception,
-          traceback: outcome.traceback,
-          runtime: outcome.runtime,
-        });
-        this.events?.task('task-failed', {
-          uuid: request.id,
-          exception,
-          traceback: outcome.traceback ?? '',
-        });
-        return;
-      }
-      case 'retry': {
-        const eta = new Date(outcome.eta);
-        // Re-send first: if we die between the two steps the task may run twice, never zero times.
-        await this.app.sendTask(request.name, request.args, request.kwargs, {
-          taskId: request.id,
-          eta,
-          expires: request.expires,
-          queue: h.delivery.queue,
-          priority: request.priority,
-          retries: request.retries + 1,
-          parentId: request.id,
-          rootId: request.rootId,
-          embed: request.embed,
-          ignoreResult: request.ignoreResult,
-          timeLimit: request.timeLimit[0],
-          softTimeLimit: request.timeLimit[1],
-        });
-        const exc = outcome.exc ?? {
-          exc_type: 'Retry',
-          exc_message: [`Retry at ${eta.toISOString()}`],
-          exc_module: 'celery.exceptions',
-        };
-        await backend?.store(request.id, 'RETRY', JSON.stringify(exc), {
-          ...opts,
-          traceback: outcome.traceback,
-          children: [[[request.id, null], null]],
-        });
-        this.emit('task-retried', request, { exception: outcome.exc ? outcome.exc.exc_type : null, eta });
-        this.events?.task('task-retried', {
-          uuid: request.id,
-          exception: excRepr(exc),
-          traceback: outcome.traceback ?? '',
-        });
-        return;
-      }
-    }
+  /** A slot is free (a task ended, the pool grew): wake the loop and start what is ready. */
+  private slotFreed(): void {
+    this.slot.fire();
+    this.strategy.dispatch();
   }
 
   /**
@@ -718,23 +341,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private abandonActive(): void {
     for (const id of this.active.keys()) this.pool.terminate(id);
     this.active.clear();
-    this.slotFreed?.();
-    this.slotFreed = null;
+    this.slot.fire();
   }
 
+  /**
+   * Stop steps, in order: nothing new starts and held tasks are dropped; running tasks finish; the
+   * consumer closes (returning what it holds) and its loop ends; remote control; events (worker-offline);
+   * the pool; `workerShutdown` hooks.
+   */
   private async shutdown(): Promise<void> {
     this.running = false;
-    for (const h of this.scheduled) clearTimeout(h.timer);
-    this.scheduled.clear();
-    this.ready.length = 0;
+    this.strategy.dropHeld();
     if (this.revokedTimer) clearInterval(this.revokedTimer);
-    this.slotFreed?.();
+    this.slot.fire();
     const consumer = this.consumer!;
-    while (this.active.size > 0) {
-      await new Promise<void>((resolve) => {
-        this.slotFreed = resolve;
-      });
-    }
+    while (this.active.size > 0) await this.slot.wait();
     await consumer.close();
     await this.loop;
     await this.unsubscribe?.();
@@ -748,27 +369,4 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.log.error({ err }, 'a workerShutdown hook failed');
     }
   }
-}
-
-function safeJson(value: unknown): string | null {
-  try {
-    return JSON.stringify(value) ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Celery's `repr` of a result for task-succeeded events: `5`, `'text'`, `{'a': 1}`. */
-function resultRepr(resultJson: string): string {
-  try {
-    // Cut while it is made (Celery's resultrepr_maxsize): a 10 MB result is not repr'd whole for a 1 KB event.
-    return saferepr(JSON.parse(resultJson));
-  } catch {
-    return resultJson;
-  }
-}
-
-/** `ValueError('boom')`, as Celery's events show exceptions. */
-export function excRepr(exc: { exc_type: string; exc_message: unknown[] }): string {
-  return `${exc.exc_type}(${exc.exc_message.map((m) => pyRepr(m)).join(', ')})`;
 }

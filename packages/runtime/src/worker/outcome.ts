@@ -1,0 +1,168 @@
+/**
+ * How a task's outcome is told: one method per outcome (started, succeeded, failed, retried, revoked), each
+ * storing the result, emitting the worker's event and sending Celery's task event, in that order.
+ */
+import { serializeException } from '../backend/meta';
+import { NotRegistered, TaskRevokedError } from '../errors';
+import { saferepr } from '../events/codec';
+import type { JobOutcome } from '../pool/pool';
+import type { TaskRequest } from '../protocol/message';
+import { pyRepr } from '../protocol/repr';
+import type { ResolvedTaskOptions } from '../task/task';
+import type { Held, RevokeReason, WorkerControl } from './types';
+
+type Reporting = Pick<WorkerControl, 'app' | 'hostname' | 'log' | 'events' | 'settings' | 'emit'>;
+type Outcome<K extends JobOutcome['kind']> = Extract<JobOutcome, { kind: K }>;
+
+export class Outcomes {
+  constructor(private readonly w: Reporting) {}
+
+  /** STARTED is stored only for tasks with `trackStarted` (Celery: task_track_started). */
+  async started(h: Held, opts: ResolvedTaskOptions): Promise<void> {
+    const { request } = h;
+    this.w.emit('task-started', request);
+    this.w.events?.task('task-started', { uuid: request.id });
+    if (opts.trackStarted && !ignoresResult(h)) {
+      await this.w.app.backend?.store(
+        request.id,
+        'STARTED',
+        JSON.stringify({ pid: process.pid, hostname: this.w.hostname }),
+        { expires: this.w.settings.resultExpires },
+      );
+    }
+  }
+
+  async succeeded(h: Held, outcome: Outcome<'success'>): Promise<void> {
+    const { request } = h;
+    await this.backend(h)?.store(request.id, 'SUCCESS', outcome.resultJson, this.meta(request));
+    this.w.emit('task-succeeded', request, outcome);
+    this.w.events?.task('task-succeeded', {
+      uuid: request.id,
+      result: resultRepr(outcome.resultJson),
+      runtime: outcome.runtime,
+    });
+  }
+
+  /** FAILURE; a task stopped by `revoke --terminate` reports REVOKED instead. */
+  async failed(h: Held, outcome: Outcome<'failure'>): Promise<void> {
+    const { request } = h;
+    if (outcome.exc.exc_type === 'TaskRevokedError') {
+      await this.backend(h)?.store(request.id, 'REVOKED', JSON.stringify(outcome.exc), this.meta(request));
+      this.announceRevoked(request, 'terminated');
+      return;
+    }
+    await this.backend(h)?.store(request.id, 'FAILURE', JSON.stringify(outcome.exc), {
+      ...this.meta(request),
+      traceback: outcome.traceback,
+    });
+    const exception = excRepr(outcome.exc);
+    this.w.log.warn({ id: request.id, task: request.name, exception }, 'task failed');
+    this.w.emit('task-failed', request, {
+      exception,
+      traceback: outcome.traceback,
+      runtime: outcome.runtime,
+    });
+    this.w.events?.task('task-failed', { uuid: request.id, exception, traceback: outcome.traceback ?? '' });
+  }
+
+  async retried(h: Held, outcome: Outcome<'retry'>): Promise<void> {
+    const { request } = h;
+    const eta = new Date(outcome.eta);
+    // Re-send first: if we die between the two steps the task may run twice, never zero times.
+    await this.w.app.sendTask(request.name, request.args, request.kwargs, {
+      taskId: request.id,
+      eta,
+      expires: request.expires,
+      queue: h.delivery.queue,
+      priority: request.priority,
+      retries: request.retries + 1,
+      parentId: request.id,
+      rootId: request.rootId,
+      embed: request.embed,
+      ignoreResult: request.ignoreResult,
+      timeLimit: request.timeLimit[0],
+      softTimeLimit: request.timeLimit[1],
+    });
+    const exc = outcome.exc ?? {
+      exc_type: 'Retry',
+      exc_message: [`Retry at ${eta.toISOString()}`],
+      exc_module: 'celery.exceptions',
+    };
+    await this.backend(h)?.store(request.id, 'RETRY', JSON.stringify(exc), {
+      ...this.meta(request),
+      traceback: outcome.traceback,
+      children: [[[request.id, null], null]],
+    });
+    this.w.emit('task-retried', request, { exception: outcome.exc ? outcome.exc.exc_type : null, eta });
+    this.w.events?.task('task-retried', {
+      uuid: request.id,
+      exception: excRepr(exc),
+      traceback: outcome.traceback ?? '',
+    });
+  }
+
+  /**
+   * A task not run (revoked or expired before it started): REVOKED is stored, then `settle` acknowledges
+   * its message. It is announced even when that bookkeeping failed (Redis away), which is logged.
+   */
+  async discarded(h: Held, reason: RevokeReason, settle: () => Promise<void>): Promise<void> {
+    this.w.log.info({ id: h.request.id, task: h.request.name, reason }, 'task discarded');
+    try {
+      await this.storeException(h.request, 'REVOKED', new TaskRevokedError(reason), h);
+      await settle();
+    } catch (err) {
+      this.w.log.error({ err: (err as Error).message, id: h.request.id }, 'could not record a revoked task');
+    }
+    this.announceRevoked(h.request, reason);
+  }
+
+  /** A message naming a task this worker does not know: FAILURE (NotRegistered) before it is dead-lettered. */
+  async notRegistered(request: TaskRequest): Promise<void> {
+    await this.storeException(request, 'FAILURE', new NotRegistered(request.name));
+  }
+
+  private announceRevoked(request: TaskRequest, reason: RevokeReason): void {
+    this.w.emit('task-revoked', request, { reason });
+    this.w.events?.task('task-revoked', {
+      uuid: request.id,
+      terminated: reason === 'terminated',
+      signum: reason === 'terminated' ? 15 : null,
+      expired: reason === 'expired',
+    });
+  }
+
+  private async storeException(request: TaskRequest, status: string, err: unknown, h?: Held): Promise<void> {
+    if (!this.w.app.backend || (h && ignoresResult(h))) return;
+    await this.w.app.backend.store(request.id, status, JSON.stringify(serializeException(err)), {
+      traceback: null,
+      ...this.meta(request),
+    });
+  }
+
+  private backend(h: Held) {
+    return ignoresResult(h) ? null : this.w.app.backend;
+  }
+
+  private meta(request: TaskRequest) {
+    return { parentId: request.parentId, groupId: request.group, expires: this.w.settings.resultExpires };
+  }
+}
+
+function ignoresResult(h: Held): boolean {
+  return h.def.options.ignoreResult || h.request.ignoreResult;
+}
+
+/** Celery's `repr` of a result for task-succeeded events: `5`, `'text'`, `{'a': 1}`. */
+function resultRepr(resultJson: string): string {
+  try {
+    // Cut while it is made (Celery's resultrepr_maxsize): a 10 MB result is not repr'd whole for a 1 KB event.
+    return saferepr(JSON.parse(resultJson));
+  } catch {
+    return resultJson;
+  }
+}
+
+/** `ValueError('boom')`, as Celery's events show exceptions. */
+export function excRepr(exc: { exc_type: string; exc_message: unknown[] }): string {
+  return `${exc.exc_type}(${exc.exc_message.map((m) => pyRepr(m)).join(', ')})`;
+}

@@ -1,0 +1,205 @@
+/**
+ * What happens to each message as it arrives (Celery's worker strategy): unreadable, malformed or naming an
+ * unknown task, it goes to its queue's dead letters with the reason (the worker never loses a message it
+ * cannot handle); revoked or expired, it is discarded as REVOKED; with a future ETA it is held on a timer;
+ * otherwise it waits for a free slot, where the task's rate limit may hold it on a timer again.
+ */
+import type { Consumer, Delivery } from '../broker/broker';
+import { MalformedMessageError } from '../errors';
+import { decodeTaskMessage, type TaskRequest } from '../protocol/message';
+import { argsRepr, kwargsRepr } from '../protocol/repr';
+import { parseRateLimit, TokenBucket } from '../task/rate-limit';
+import type { TaskDefinition } from '../task/task';
+import type { Outcomes } from './outcome';
+import type { Held, RevokeReason, WorkerControl } from './types';
+
+type Holding = Pick<
+  WorkerControl,
+  | 'app'
+  | 'log'
+  | 'events'
+  | 'emit'
+  | 'concurrency'
+  | 'ready'
+  | 'scheduled'
+  | 'active'
+  | 'revoked'
+  | 'taskLimits'
+>;
+
+export interface StrategyDeps {
+  outcomes: Outcomes;
+  consumer(): Consumer;
+  /** False once the worker stops: nothing more is started. */
+  running(): boolean;
+  run(h: Held): void;
+  discard(h: Held, reason: RevokeReason): void;
+}
+
+export class MessageStrategy {
+  /** Rate limits per task name; null: unlimited. Built on first use, dropped when the limit changes. */
+  private readonly buckets = new Map<string, TokenBucket | null>();
+
+  constructor(
+    private readonly w: Holding,
+    private readonly deps: StrategyDeps,
+  ) {}
+
+  async receive(d: Delivery): Promise<void> {
+    const { w } = this;
+    try {
+      if (!d.message) return await this.deadLetter(d, d.envelopeError ?? 'unreadable envelope');
+      let request: TaskRequest;
+      try {
+        request = decodeTaskMessage(d.message);
+      } catch (err) {
+        if (err instanceof MalformedMessageError) return await this.deadLetter(d, err.message);
+        throw err;
+      }
+      const def = w.app.tasks.get(request.name);
+      if (!def) {
+        w.log.error(
+          { task: request.name, id: request.id },
+          `received unregistered task of type '${request.name}'`,
+        );
+        await this.deps.outcomes.notRegistered(request);
+        return await this.deadLetter(d, `unregistered task ${JSON.stringify(request.name)}`, request);
+      }
+      const held: Held = { delivery: d, request, def, acknowledged: false };
+      w.emit('task-received', request);
+      w.events?.task('task-received', {
+        uuid: request.id,
+        name: request.name,
+        args: request.argsrepr || argsRepr(request.args),
+        kwargs: request.kwargsrepr || kwargsRepr(request.kwargs),
+        root_id: request.rootId,
+        parent_id: request.parentId,
+        retries: request.retries,
+        eta: request.eta?.toISOString() ?? null,
+        expires: request.expires?.toISOString() ?? null,
+        // Not in Celery's event: the queue, and the arguments as JSON so the console can retry the task.
+        queue: d.queue,
+        args_json: safeJson(request.args),
+        kwargs_json: safeJson(request.kwargs),
+      });
+      if (this.discardIfRevoked(held)) return;
+      if (request.eta && request.eta.getTime() > Date.now())
+        return this.schedule(held, request.eta.getTime() - Date.now());
+      w.ready.push(held);
+    } catch (err) {
+      // Redis failed mid-way: the message is still in our in-flight list and returns to the queue.
+      w.log.error({ err: (err as Error).message }, 'could not handle a message; it stays in flight');
+    }
+  }
+
+  /** Starts ready tasks while slots are free; a rate-limited one waits on a timer for its token. */
+  dispatch(): void {
+    const { w } = this;
+    while (this.deps.running() && w.active.size < w.concurrency && w.ready.length > 0) {
+      const h = w.ready.shift()!;
+      const wait = this.bucket(h.def)?.take() ?? 0;
+      if (wait > 0) {
+        this.schedule(h, wait);
+        continue;
+      }
+      this.deps.run(h);
+    }
+  }
+
+  /** The task's rate limit changed: its bucket is rebuilt on next use. */
+  rateLimitChanged(name: string): void {
+    this.buckets.delete(name);
+  }
+
+  /**
+   * Discards the held tasks among `ids` now (waiting for their ETA, a rate-limit token or a free slot)
+   * rather than when their time comes, so their REVOKED state shows at once.
+   */
+  discardHeld(ids: ReadonlySet<string>): void {
+    const { w } = this;
+    for (const h of [...w.scheduled]) {
+      if (!ids.has(h.request.id)) continue;
+      clearTimeout(h.timer);
+      w.scheduled.delete(h);
+      this.deps.discard(h, 'revoked');
+    }
+    for (let i = w.ready.length - 1; i >= 0; i--) {
+      const h = w.ready[i]!;
+      if (!ids.has(h.request.id)) continue;
+      w.ready.splice(i, 1);
+      this.deps.discard(h, 'revoked');
+    }
+  }
+
+  /** Forgets every task held and not started (a lapsed lease, a stop): their messages go back to the queue. */
+  dropHeld(): void {
+    for (const h of this.w.scheduled) clearTimeout(h.timer);
+    this.w.scheduled.clear();
+    this.w.ready.length = 0;
+  }
+
+  private async deadLetter(d: Delivery, reason: string, request?: TaskRequest): Promise<void> {
+    const { w } = this;
+    w.log.error({ queue: d.queue, reason }, 'message rejected to dead letters');
+    const letterId = await this.deps.consumer().deadLetter(d, reason);
+    w.emit('message-dead-lettered', { queue: d.queue, reason });
+    const header = d.message?.headers?.id;
+    const uuid = request?.id ?? (typeof header === 'string' ? header : null);
+    if (uuid === null || letterId === null) return;
+    // Celery's task-rejected (requeue false), plus where the message went, so monitors show its fate.
+    w.events?.task('task-rejected', {
+      uuid,
+      requeue: false,
+      name: request?.name,
+      queue: d.queue,
+      reason,
+      dead_letter_queue: d.queue,
+      dead_letter_id: letterId,
+    });
+  }
+
+  /** Revoked or expired tasks are not run: REVOKED is stored and the message acknowledged. */
+  private discardIfRevoked(h: Held): boolean {
+    const { request } = h;
+    const reason = this.w.revoked.has(request.id)
+      ? 'revoked'
+      : request.expires && request.expires.getTime() <= Date.now()
+        ? 'expired'
+        : null;
+    if (!reason) return false;
+    this.deps.discard(h, reason);
+    return true;
+  }
+
+  private schedule(h: Held, delayMs: number): void {
+    this.w.scheduled.add(h);
+    h.timer = setTimeout(() => {
+      this.w.scheduled.delete(h);
+      if (!this.deps.running()) return;
+      if (this.discardIfRevoked(h)) return;
+      this.w.ready.unshift(h);
+      this.dispatch();
+    }, delayMs);
+  }
+
+  private bucket(def: TaskDefinition): TokenBucket | null {
+    let b = this.buckets.get(def.name);
+    if (b === undefined) {
+      const override = this.w.taskLimits.get(def.name);
+      const rate = parseRateLimit(
+        override && override.rateLimit !== undefined ? override.rateLimit : def.options.rateLimit,
+      );
+      b = rate === null ? null : new TokenBucket(rate);
+      this.buckets.set(def.name, b);
+    }
+    return b;
+  }
+}
+
+function safeJson(value: unknown): string | null {
+  try {
+    return JSON.stringify(value) ?? null;
+  } catch {
+    return null;
+  }
+}
