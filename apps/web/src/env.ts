@@ -6,9 +6,10 @@
  * | `PORT` | 3000 | port of `next start` / `next dev` |
  * | `LOVAGE_WEB_URL` | `http://localhost:$PORT` | the console's public URL: cookies, origin checks, setup link |
  * | `LOVAGE_TRUSTED_ORIGINS` | — | more origins allowed to send mutations, comma-separated |
- * | `LOVAGE_BROKER_URL` | `redis://127.0.0.1:6379/0` | the broker (queues, remote control, settings, task index) |
+ * | `LOVAGE_BROKER_URL` | `redis://127.0.0.1:6379/0` | the broker (queues, remote control) |
  * | `LOVAGE_RESULT_BACKEND` | `redis://127.0.0.1:6379/1` | the result backend |
- * | `LOVAGE_KEY_PREFIX` | `''` | the broker's `globalKeyprefix`; settings and the task index live under it too |
+ * | `LOVAGE_STATE_URL` | the broker's URL | the state store: revoked ids, queue registry, dead letters, settings, task index |
+ * | `LOVAGE_KEY_PREFIX` | `''` | the broker's `globalKeyprefix`; the state store's records live under it too |
  * | `DATABASE_URL` | — | a PostgreSQL URL; without it, the embedded PGlite in `PGLITE_DIR` |
  * | `LOVAGE_DATA_DIR` | `./.lovage` | the console's data folder |
  * | `PGLITE_DIR` | `$LOVAGE_DATA_DIR/pglite` | the embedded database (one process per folder) |
@@ -40,6 +41,7 @@ const schema = z.object({
   LOVAGE_TRUSTED_ORIGINS: list,
   LOVAGE_BROKER_URL: urlSchema('broker').default('redis://127.0.0.1:6379/0'),
   LOVAGE_RESULT_BACKEND: urlSchema('backend').default('redis://127.0.0.1:6379/1'),
+  LOVAGE_STATE_URL: urlSchema('state').optional(),
   LOVAGE_KEY_PREFIX: z.string().default(''),
   DATABASE_URL: z
     .string()
@@ -63,6 +65,8 @@ export interface ConsoleEnv {
   trustedOrigins: string[];
   brokerUrl: string;
   resultBackendUrl: string;
+  /** Undefined: the app's default (the broker's URL when it is Redis, else the result backend's). */
+  stateUrl: string | undefined;
   keyPrefix: string;
   databaseUrl: string | undefined;
   dataDir: string;
@@ -119,6 +123,7 @@ export function readEnv(source: Record<string, string | undefined> = process.env
     trustedOrigins,
     brokerUrl: e.LOVAGE_BROKER_URL,
     resultBackendUrl: e.LOVAGE_RESULT_BACKEND,
+    stateUrl: e.LOVAGE_STATE_URL,
     keyPrefix: e.LOVAGE_KEY_PREFIX,
     databaseUrl: e.DATABASE_URL,
     dataDir,

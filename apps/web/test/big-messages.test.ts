@@ -39,7 +39,7 @@ describe('multi-megabyte messages', () => {
     await h.redis.lpush(`${h.prefix}${queue}`, BIG);
     await side.app.sendTask('nobody.consumes', [BIG], {}, { queue: idle });
     await until('two dead letters', async () => {
-      const q = (await side.app.broker.deadLetterQueues()).find((x) => x.queue === queue);
+      const q = (await side.app.state.deadLetters.queues()).find((x) => x.queue === queue);
       return q?.count === 2 ? q : undefined;
     });
     await side.worker.stop();

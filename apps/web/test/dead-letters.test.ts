@@ -35,7 +35,7 @@ describe.each(DB_KINDS)('dead letters (%s)', (kind) => {
     await h.redis.lpush(`${h.prefix}${queue}`, junk);
     unknownTaskId = (await app.sendTask('no.such.task', [1], {}, { queue })).id;
     await until('two dead letters', async () => {
-      const q = (await app.broker.deadLetterQueues()).find((x) => x.queue === queue);
+      const q = (await app.state.deadLetters.queues()).find((x) => x.queue === queue);
       return q?.count === 2 ? q : undefined;
     });
     // Stopped, so a requeued message stays on the queue for the test to see.

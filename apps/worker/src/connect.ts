@@ -29,6 +29,7 @@ export async function connectApp(opts: ConnectOptions): Promise<App> {
   const url = opts.broker ?? env.LOVAGE_BROKER_URL ?? DEFAULT_BROKER;
   return createApp({
     broker: url,
+    state: env.LOVAGE_STATE_URL,
     brokerTransportOptions: { globalKeyprefix: opts.keyPrefix ?? '' },
     logger: defaultLogger('silent'),
   });

@@ -2,8 +2,9 @@
  * The worker's environment: the only place in apps/worker/src that touches `process.env`.
  *
  * Read: `LOVAGE_LOG_FORMAT` (`pretty` or `json`; default: pretty when stdout is a terminal, JSON otherwise),
- * `LOVAGE_BROKER_URL` as the default broker of `inspect`, `control`, `monitor` and `purge`, and
- * `LOVAGE_RESULT_BACKEND` as the monitor's default result backend.
+ * `LOVAGE_BROKER_URL` as the default broker of `inspect`, `control`, `monitor` and `purge`,
+ * `LOVAGE_STATE_URL` as their state store (revoked ids, queues, dead letters, settings, the task index;
+ * default: the broker's Redis), and `LOVAGE_RESULT_BACKEND` as the monitor's default result backend.
  * Written: `LOVAGE_BROKER_URL` and `LOVAGE_RESULT_BACKEND`, set from `--broker` / `--result-backend` before
  * the tasks module is imported. The module is expected to read them when it creates its app (see
  * examples/tasks.ts); the CLI checks afterwards that the app really uses them.
@@ -16,6 +17,8 @@ const schema = z.object({
   /** Set by `lovage worker` for its pool's children and threads, so they log like the main process. */
   LOVAGE_LOG_LEVEL: z.enum(['debug', 'info', 'warning', 'error', 'critical']).optional(),
   LOVAGE_BROKER_URL: urlSchema('broker').optional(),
+  /** Where `inspect`, `control`, `monitor` and `purge` find Lovage's records when they have no app module. */
+  LOVAGE_STATE_URL: urlSchema('state').optional(),
   /** The monitor's result backend when it has no app module (it repairs the index from it). */
   LOVAGE_RESULT_BACKEND: urlSchema('backend').optional(),
 });
@@ -29,6 +32,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
     LOVAGE_LOG_FORMAT: env.LOVAGE_LOG_FORMAT || undefined,
     LOVAGE_LOG_LEVEL: env.LOVAGE_LOG_LEVEL || undefined,
     LOVAGE_BROKER_URL: env.LOVAGE_BROKER_URL || undefined,
+    LOVAGE_STATE_URL: env.LOVAGE_STATE_URL || undefined,
     LOVAGE_RESULT_BACKEND: env.LOVAGE_RESULT_BACKEND || undefined,
   });
   if (!res.success) {

@@ -170,11 +170,11 @@ export async function runControl(
       return;
     }
     if (method === 'revoke') {
-      // Also recorded in Redis, so workers started later honour it.
+      // Also recorded in the state store, so workers started later honour it.
       const ids = Array.isArray(payload.task_id)
         ? (payload.task_id as string[])
         : [payload.task_id as string];
-      await app.broker.storeRevoked(ids, app.config.revokedTtl);
+      await app.state.revoked.add(ids, app.config.revokedTtl);
     }
     finish(await app.control.broadcast(method, payload, broadcastOptions(opts)), opts);
   });

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import type { App, Logger as RuntimeLogger, PoolKind, SettingKey, WorkerSettings } from '@lovage/runtime';
-import { SettingsStore, Worker } from '@lovage/runtime';
+import { Worker, type SettingsStore } from '@lovage/runtime';
 import type { Logger } from 'pino';
 import { exportConnectionUrls, exportLogSettings, readEnv } from './env';
 import { UsageError } from './errors';
@@ -86,9 +86,8 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
   logger.info({ app: opts.app, tasks: [...app.tasks.keys()] }, 'tasks module loaded');
 
   const hostname = expandHostname(opts.hostname);
-  const store = new SettingsStore(app.config.broker, {
-    prefix: app.config.brokerTransportOptions.globalKeyprefix,
-  });
+  // The app's state store (its `state` URL, else the broker's Redis) holds the settings versions.
+  const store = app.state.settings;
   let stored;
   try {
     await app.broker.ping();

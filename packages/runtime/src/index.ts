@@ -11,3 +11,4 @@ export * from './worker';
 export * from './settings';
 export * from './events';
 export * from './monitor';
+export * from './state';

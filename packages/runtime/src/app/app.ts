@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { ResultBackend } from '../backend/backend';
 import type { Broker } from '../broker/broker';
+import type { StateStore } from '../state/state';
 import { Control } from '../control/control';
 import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
 import { ConfigError } from '../errors';
@@ -72,6 +73,8 @@ export class App {
   readonly config: AppConfig;
   readonly broker: Broker;
   readonly backend: ResultBackend | null;
+  /** Lovage's own records (revoked ids, queues, dead letters, settings, the task index): the `state` URL. */
+  readonly state: StateStore;
   readonly logger: Logger;
   readonly tasks = new Map<string, TaskDefinition>();
   private controlClient: Control | null = null;
@@ -89,6 +92,7 @@ export class App {
     this.logger = logger ?? defaultLogger();
     this.broker = adapters.broker;
     this.backend = adapters.backend;
+    this.state = adapters.state;
   }
 
   /**
@@ -200,6 +204,8 @@ export class App {
           routingKey: queue,
         })
       : null;
+    // A state store on the broker's Redis learns the queue from the broker's own publish.
+    if (!this.state.sharesBroker) await this.state.queues.add(queue);
     await this.broker.publish(queue, message);
     if (event) {
       // The task is sent; its event is monitoring data, so a failure to publish it is logged, not thrown.
@@ -222,7 +228,7 @@ export class App {
   }
 
   /**
-   * Revokes tasks: recorded in Redis for `revokedTtl` seconds (so workers started later honour it) and
+   * Revokes tasks: recorded in the state store for `revokedTtl` seconds (so workers started later honour it) and
    * broadcast as Celery's `revoke` control command, so running Lovage and Celery workers act at once.
    * `terminate` also stops the task if it is running.
    */
@@ -231,7 +237,7 @@ export class App {
     options: { terminate?: boolean; signal?: string } = {},
   ): Promise<void> {
     const list = Array.isArray(ids) ? ids : [ids];
-    await this.broker.storeRevoked(list, this.config.revokedTtl);
+    await this.state.revoked.add(list, this.config.revokedTtl);
     await this.broker.publishFanout(
       PIDBOX_EXCHANGE,
       '',
@@ -243,9 +249,9 @@ export class App {
     );
   }
 
-  /** Closes the broker and backend connections. */
+  /** Closes the broker, backend and state store connections. */
   async close(): Promise<void> {
-    await Promise.all([this.broker.close(), this.backend?.close()]);
+    await Promise.all([this.broker.close(), this.backend?.close(), this.state.close()]);
   }
 }
 

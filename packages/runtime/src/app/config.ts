@@ -2,10 +2,11 @@
  * App configuration, validated once with zod. Each option names the Celery setting it mirrors.
  */
 import { z } from 'zod';
+import { maskUrl } from '../broker/broker';
 import { ConfigError } from '../errors';
 import { rateLimitSchema } from '../task/options-schema';
 import { unknownKeyMessage } from './suggest';
-import { urlSchema } from './urls';
+import { checkUrl, urlSchema } from './urls';
 
 const seconds = z.number('must be a number of seconds').positive('must be more than 0 seconds');
 
@@ -15,6 +16,13 @@ export const configSchema = z.strictObject({
   broker: urlSchema('broker'),
   /** Result backend URL, `redis://host:6379/1`; omit to turn results off. Celery: result_backend. */
   backend: urlSchema('backend').nullish(),
+  /**
+   * State store URL, `redis://host:6379/0`: Lovage's own records (revoked ids, the queue registry, dead
+   * letters, worker settings, the task index), under `globalKeyprefix`. Default: the broker's URL when it is
+   * Redis, else the result backend's (`stateUrlOf`). No Celery equivalent (Celery keeps revokes in worker
+   * memory and `--statedb`).
+   */
+  state: urlSchema('state').nullish(),
   /** Seconds results are kept; null keeps them forever. Celery: result_expires (86400). */
   resultExpires: seconds.nullable().default(86400),
   /** Queue for tasks that name none. Celery: task_default_queue ('celery'). */
@@ -94,6 +102,19 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional)
     schema = schema.unwrap() as z.ZodType;
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+/**
+ * Where the state store lives: the `state` option, else the broker's URL when a state store can live
+ * there (Redis), else the result backend's. With none of them, the app refuses to start.
+ */
+export function stateUrlOf(config: Pick<AppConfig, 'state' | 'broker' | 'backend'>): string {
+  if (config.state) return config.state;
+  if (checkUrl('state', config.broker) === null) return config.broker;
+  if (config.backend && checkUrl('state', config.backend) === null) return config.backend;
+  throw new ConfigError(
+    `no state store: set the \`state\` option (a redis:// URL) for revoked ids, queues, dead letters, settings and the task index; neither the broker (${maskUrl(config.broker)}) nor a result backend can hold them`,
+  );
 }
 
 export function parseConfig(input: AppConfigInput): AppConfig {

@@ -8,14 +8,18 @@ import type { ResultBackend } from '../backend/backend';
 import { RedisResultBackend } from '../backend/redis/redis-backend';
 import type { Broker } from '../broker/broker';
 import { RedisBroker } from '../broker/redis/redis-broker';
-import type { AppConfig } from './config';
-import { schemeOf, type BackendScheme, type BrokerScheme } from './urls';
+import type { StateStore } from '../state/state';
+import { RedisStateStore } from '../state/redis/redis-state';
+import { stateUrlOf, type AppConfig } from './config';
+import { schemeOf, type BackendScheme, type BrokerScheme, type StateScheme } from './urls';
 
 /** The adapters an app runs on. */
 export interface AppAdapters {
   broker: Broker;
   /** Null when results are off (no `backend` URL). */
   backend: ResultBackend | null;
+  /** Lovage's records: revoked ids, queues, dead letters, settings, the task index. */
+  state: StateStore;
 }
 
 type Factory<T> = (url: string, config: AppConfig) => T;
@@ -33,15 +37,27 @@ const redisBroker: Factory<Broker> = (url, config) => {
 const redisBackend: Factory<ResultBackend> = (url, config) =>
   new RedisResultBackend(url, { resultExpires: config.resultExpires });
 
+const redisState: Factory<StateStore> = (url, config) =>
+  new RedisStateStore(url, {
+    prefix: config.brokerTransportOptions.globalKeyprefix,
+    maxRetriesPerRequest: config.brokerTransportOptions.maxRetriesPerRequest,
+    // The default on a Redis broker: the records stay beside the queues, as they always were.
+    sharesBroker: url === config.broker,
+  });
+
 const BROKERS: Record<BrokerScheme, Factory<Broker>> = { redis: redisBroker, rediss: redisBroker };
 const BACKENDS: Record<BackendScheme, Factory<ResultBackend>> = { redis: redisBackend, rediss: redisBackend };
+const STATES: Record<StateScheme, Factory<StateStore>> = { redis: redisState, rediss: redisState };
 
 /** Builds the adapters a validated config names. */
 export function buildAdapters(config: AppConfig): AppAdapters {
   const broker = BROKERS[schemeOf(config.broker) as BrokerScheme];
   const backend = config.backend ? BACKENDS[schemeOf(config.backend) as BackendScheme] : null;
+  const stateUrl = stateUrlOf(config);
+  const state = STATES[schemeOf(stateUrl) as StateScheme];
   return {
     broker: broker(config.broker, config),
     backend: backend && config.backend ? backend(config.backend, config) : null,
+    state: state(stateUrl, config),
   };
 }

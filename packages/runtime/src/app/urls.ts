@@ -1,20 +1,23 @@
 /**
- * The one rule for connection URLs: which schemes each role (broker, result backend) accepts. The app's
- * config, the console's and the worker's environment and the CLI's flags all check URLs here, so a new
- * transport is added in one place. Imports zod only: safe for env modules and the browser.
+ * The one rule for connection URLs: which schemes each role (broker, result backend, state store)
+ * accepts. The app's config, the console's and the worker's environment and the CLI's flags all check URLs
+ * here, so a new transport is added in one place. Imports zod only: safe for env modules and the browser.
  */
 import { z } from 'zod';
 
-export type UrlRole = 'broker' | 'backend';
+export type UrlRole = 'broker' | 'backend' | 'state';
 
 /** Schemes each role accepts, without `://`. */
 export const URL_SCHEMES = {
   broker: ['redis', 'rediss'],
   backend: ['redis', 'rediss'],
+  /** The state store: Lovage's records (revoked ids, queues, dead letters, settings, the task index). */
+  state: ['redis', 'rediss'],
 } as const satisfies Record<UrlRole, readonly string[]>;
 
 export type BrokerScheme = (typeof URL_SCHEMES.broker)[number];
 export type BackendScheme = (typeof URL_SCHEMES.backend)[number];
+export type StateScheme = (typeof URL_SCHEMES.state)[number];
 
 /** The scheme of a URL the role accepts, lower-cased (callers have checked it with `checkUrl`). */
 export function schemeOf(url: string): string {

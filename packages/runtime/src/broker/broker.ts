@@ -12,6 +12,12 @@ export interface BrokerCapabilities {
   redeliversUnacked: boolean;
   /** Redelivery waits for a lease (visibility timeout) to lapse rather than a closed connection. */
   leaseBased: boolean;
+  /**
+   * `Consumer.deadLetter` moves a delivery into the state store's dead letters in one atomic step, when the
+   * state store shares the broker's database (`StateStore.sharesBroker`). Otherwise the worker keeps the
+   * entry in the state store, then acknowledges (put-then-ack).
+   */
+  atomicDeadLetter: boolean;
 }
 
 /** One message handed to a worker. Opaque to the worker except for the decoded message. */
@@ -51,22 +57,15 @@ export interface Consumer {
   ack(delivery: Delivery): Promise<void>;
   /** Puts the message back: `front` to be consumed next (a release), `back` behind the others (a reject). */
   requeue(delivery: Delivery, where: 'front' | 'back'): Promise<void>;
-  /** Removes the message from the queue and keeps it, raw, in the queue's dead letters with the reason. */
-  /** Resolves to the entry's id (what requeue and delete take), or null when it was no longer in flight here. */
+  /**
+   * The atomic dead-letter path (capability `atomicDeadLetter`, used only when the state store shares the
+   * broker's database): removes the message and keeps it in the state store's dead letters with the reason,
+   * in one step. Resolves to the entry's id, or null when it was no longer in flight here. Callers go through
+   * `deadLetterDelivery` (state/dead-letters.ts), which falls back to put-then-ack.
+   */
   deadLetter(delivery: Delivery, reason: string): Promise<string | null>;
   /** Stops consuming and returns every message not yet acknowledged to the front of its queue. */
   close(): Promise<void>;
-}
-
-export interface DeadLetter {
-  /** Identifies the entry for requeue and delete. */
-  id: string;
-  queue: string;
-  reason: string;
-  raw: string;
-  /** Epoch milliseconds. */
-  at: number;
-  consumer: string | null;
 }
 
 export interface FanoutMessage {
@@ -114,18 +113,6 @@ export interface Broker {
   storeRevoked(ids: readonly string[], ttlSeconds: number): Promise<void>;
   /** Revoked ids still in force. */
   loadRevoked(): Promise<string[]>;
-  /** Every queue a Lovage client has published to on this broker, by name (empty or not). */
-  queues(): Promise<string[]>;
-  /** How many dead letters a queue holds. */
-  deadLetterCount(queue: string): Promise<number>;
-  /** The queues that have dead letters, by name, with how many each holds. */
-  deadLetterQueues(): Promise<{ queue: string; count: number }[]>;
-  /** The dead letters of a queue, newest first. */
-  deadLetters(queue: string, offset?: number, limit?: number): Promise<DeadLetter[]>;
-  /** Puts a dead letter's raw message back on its queue (behind the others). False when there is no such entry. */
-  requeueDeadLetter(queue: string, id: string): Promise<boolean>;
-  /** Deletes a dead letter. False when there is no such entry. */
-  deleteDeadLetter(queue: string, id: string): Promise<boolean>;
   /** Messages waiting in a queue (all priorities). */
   queueLength(queue: string): Promise<number>;
   /** Deletes every waiting message of a queue; returns how many. */

@@ -22,7 +22,7 @@ import { EventReceiver } from '../events/receiver';
 import type { CeleryEvent } from '../events/types';
 import type { InboundMessage } from '../protocol/message';
 import { IndexRepair, type RepairReport } from './repair';
-import { TaskIndex } from './task-index';
+import type { TaskIndex } from './task-index';
 
 export interface MonitorOptions {
   logger?: Logger;
@@ -145,11 +145,7 @@ export class Monitor {
     let backend = opts.resultBackend ?? null;
     if (isApp(source)) {
       this.broker = source.broker;
-      this.index = new TaskIndex(source.config.broker, {
-        prefix: source.config.brokerTransportOptions.globalKeyprefix,
-        maxTasks: opts.maxTasks,
-        maxAgeSeconds: opts.maxAgeSeconds,
-      });
+      this.index = source.state.taskIndex({ maxTasks: opts.maxTasks, maxAgeSeconds: opts.maxAgeSeconds });
       this.ownsIndex = true;
       this.log = (opts.logger ?? source.logger).child({ component: 'monitor' });
       if (opts.resultBackend === undefined) backend = source.config.backend ?? null;

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { App, createApp, parseConfig, RedisBroker, RedisResultBackend } from '../../src';
+import { App, createApp, parseConfig, RedisBroker, RedisResultBackend, RedisStateStore } from '../../src';
 import { deleteMatching, silentLogger } from '../helpers';
 
 const REDIS = 'redis://127.0.0.1:6379/0';
@@ -30,7 +30,8 @@ describe('composition root', () => {
     const prefix = `test-compose-${randomUUID().slice(0, 8)}:`;
     const broker = new RedisBroker(REDIS, { globalKeyprefix: prefix });
     // The config names no prefix: only the broker handed in decides where messages go.
-    const app = new App(parseConfig({ broker: REDIS }), { broker, backend: null }, silentLogger());
+    const state = new RedisStateStore(REDIS, { prefix, sharesBroker: true });
+    const app = new App(parseConfig({ broker: REDIS }), { broker, backend: null, state }, silentLogger());
     try {
       expect(app.broker).toBe(broker);
       await app.sendTask('compose.t', [1], {}, { queue: 'compose-q' });

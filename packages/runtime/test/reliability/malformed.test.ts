@@ -123,10 +123,10 @@ afterAll(async () => {
 
 describe('malformed messages', () => {
   it.each(cases)('$name: dead-lettered with its reason, worker alive', async ({ raw, reason }) => {
-    const before = (await app.broker.deadLetters(queue, 0, 1000)).length;
+    const before = (await app.state.deadLetters.list(queue, 0, 1000)).length;
     await redis.lpush(`${prefix}${queue}`, raw);
     const letters = await waitFor('the dead letter', async () => {
-      const all = await app.broker.deadLetters(queue, 0, 1000);
+      const all = await app.state.deadLetters.list(queue, 0, 1000);
       return all.length > before ? all : null;
     });
     const newest = letters[0]!;
@@ -159,22 +159,22 @@ describe('malformed messages', () => {
   it('requeues a dead letter once its cause is fixed, and deletes one', async () => {
     const r = await app.sendTask('late.task', [20], {}, { queue });
     const letter = await waitFor('the dead letter', async () =>
-      (await app.broker.deadLetters(queue, 0, 1000)).find((l) => l.raw.includes(r.id)),
+      (await app.state.deadLetters.list(queue, 0, 1000)).find((l) => l.raw.includes(r.id)),
     );
     app.task('late.task', (_ctx, n: number) => n + 1);
-    expect(await app.broker.requeueDeadLetter(queue, letter.id)).toBe(true);
+    expect(await app.state.deadLetters.requeue(queue, letter.id, app.broker)).toBe(true);
     // A stored NotRegistered FAILURE is overwritten by the new outcome (only SUCCESS is final).
     await waitFor('the requeued task to succeed', async () => (await r.state()) === 'SUCCESS');
     expect(await r.get({ timeout: 5 })).toBe(21);
     await r.forget();
-    expect((await app.broker.deadLetters(queue, 0, 1000)).some((l) => l.id === letter.id)).toBe(false);
+    expect((await app.state.deadLetters.list(queue, 0, 1000)).some((l) => l.id === letter.id)).toBe(false);
 
     await redis.lpush(`${prefix}${queue}`, 'not json at all');
     const bad = await waitFor('the dead letter', async () =>
-      (await app.broker.deadLetters(queue, 0, 1000)).find((l) => l.raw === 'not json at all'),
+      (await app.state.deadLetters.list(queue, 0, 1000)).find((l) => l.raw === 'not json at all'),
     );
-    expect(await app.broker.deleteDeadLetter(queue, bad.id)).toBe(true);
-    expect(await app.broker.deleteDeadLetter(queue, bad.id)).toBe(false);
-    expect((await app.broker.deadLetters(queue, 0, 1000)).some((l) => l.id === bad.id)).toBe(false);
+    expect(await app.state.deadLetters.delete(queue, bad.id)).toBe(true);
+    expect(await app.state.deadLetters.delete(queue, bad.id)).toBe(false);
+    expect((await app.state.deadLetters.list(queue, 0, 1000)).some((l) => l.id === bad.id)).toBe(false);
   });
 });

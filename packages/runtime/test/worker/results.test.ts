@@ -128,7 +128,7 @@ describe('worker results', () => {
     expect(err.remoteModule).toBe('celery.exceptions');
     const [ev] = await dead;
     expect(ev.queue).toBe(h.queue);
-    const letters = await h.app.broker.deadLetters(h.queue);
+    const letters = await h.app.state.deadLetters.list(h.queue);
     expect(letters).toHaveLength(1);
     expect(letters[0]!.reason).toContain(name);
     const env = JSON.parse(letters[0]!.raw) as { headers: { id: string; task: string }; body: string };

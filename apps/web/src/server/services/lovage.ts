@@ -1,7 +1,7 @@
 import 'server-only';
 import { EventEmitter, on } from 'node:events';
 import type { App, BroadcastOptions, InspectMethod, TaskChange, WorkerRecord } from '@lovage/runtime';
-import { BrokerError, createApp, SettingsStore, TaskIndex } from '../runtime';
+import { BrokerError, createApp, type SettingsStore, type TaskIndex } from '../runtime';
 
 export type { TaskChange };
 
@@ -14,8 +14,9 @@ const FAIL_FAST = 1;
 const SUBSCRIBE_TIMEOUT_MS = 3000;
 
 /**
- * The console's connections to the queue: a client app (sending retries, revoking, remote control), the
- * monitor's task-state index and the settings store, all under the broker's key prefix. Redis being down
+ * The console's connections to the queue: a client app (sending retries, revoking, remote control), and
+ * from its state store (`LOVAGE_STATE_URL`, else the broker's Redis) the monitor's task-state index, the
+ * settings store, the queue registry and the dead letters, all under the key prefix. Redis being down
  * does not stop the console from starting: these connect lazily and calls fail with a clear error.
  */
 export class LovageClients {
@@ -27,17 +28,24 @@ export class LovageClients {
   private pending: TaskChange | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
 
-  constructor(options: { brokerUrl: string; resultBackendUrl: string; keyPrefix: string }) {
+  constructor(options: {
+    brokerUrl: string;
+    resultBackendUrl: string;
+    /** The state store's URL; undefined: the app's default (the broker's Redis). */
+    stateUrl?: string;
+    keyPrefix: string;
+  }) {
     this.app = createApp({
       broker: options.brokerUrl,
       backend: options.resultBackendUrl,
+      state: options.stateUrl,
       brokerTransportOptions: { globalKeyprefix: options.keyPrefix, maxRetriesPerRequest: FAIL_FAST },
       // A retry sent from here is in the index (PENDING, under its parent) before a worker takes it.
       taskSendSentEvent: true,
     });
-    const redis = { prefix: options.keyPrefix, maxRetriesPerRequest: FAIL_FAST };
-    this.taskIndex = new TaskIndex(options.brokerUrl, redis);
-    this.settings = new SettingsStore(options.brokerUrl, redis);
+    // On the state store, under the prefix and failing fast like the app's own connections.
+    this.taskIndex = this.app.state.taskIndex();
+    this.settings = this.app.state.settings;
     this.changes.setMaxListeners(0);
   }
 
@@ -72,7 +80,7 @@ export class LovageClients {
         () =>
           reject(
             new BrokerError(
-              `live updates need Redis at ${this.app.broker.displayUrl}: no answer within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`,
+              `live updates need Redis at ${this.app.state.displayUrl}: no answer within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`,
             ),
           ),
         SUBSCRIBE_TIMEOUT_MS,
@@ -125,6 +133,7 @@ export class LovageClients {
 
   async close(): Promise<void> {
     this.stopSubscription();
-    await Promise.allSettled([this.app.close(), this.taskIndex.close(), this.settings.close()]);
+    // The app closes its state store, and with it the settings store.
+    await Promise.allSettled([this.app.close(), this.taskIndex.close()]);
   }
 }

@@ -41,6 +41,7 @@ export async function createServices(env: ConsoleEnv, overrides: ServicesOverrid
     const lovage = new LovageClients({
       brokerUrl: env.brokerUrl,
       resultBackendUrl: env.resultBackendUrl,
+      stateUrl: env.stateUrl,
       keyPrefix: env.keyPrefix,
     });
     let closing: Promise<void> | null = null;

@@ -1,7 +1,8 @@
 /**
- * Key and channel names of the Redis broker. Queue lists and bindings follow kombu's layout, so Celery
- * producers and consumers on the same database see the same queues; Lovage's own structures live under
- * `lovage:`. Every name starts with the transport's `globalKeyprefix` (kombu: global_keyprefix).
+ * Key and channel names of the Redis broker and the Redis state store (one table, so the two agree when they
+ * share a Redis). Queue lists and bindings follow kombu's layout, so Celery producers and consumers on the
+ * same database see the same queues; Lovage's own structures live under `lovage:`. Every name starts with
+ * the transport's `globalKeyprefix` (kombu: global_keyprefix).
  */
 export const SEP = '\x06\x16';
 /** kombu's priority_steps: a message of priority p goes to the largest step <= p. */

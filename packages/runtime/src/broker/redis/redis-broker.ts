@@ -19,11 +19,11 @@ import {
   type Broker,
   type Consumer,
   type ConsumerOptions,
-  type DeadLetter,
   type Delivery,
   type FanoutMessage,
   type ReplyQueue,
 } from '../broker';
+import type { DeadLetter } from '../../state/state';
 import { decodeEnvelope, encodeEnvelope } from './envelope';
 import { PRIORITY_STEPS, RedisKeys, SEP } from './keys';
 
@@ -36,7 +36,6 @@ const SCRIPTS = {
   release: loadLua(dir, 'release'),
   requeue: loadLua(dir, 'requeue'),
   deadLetter: loadLua(dir, 'dead-letter'),
-  deadLetterTake: loadLua(dir, 'dead-letter-take'),
 };
 
 export interface RedisBrokerOptions extends RedisRetryOptions {
@@ -67,14 +66,6 @@ type Scripted = Redis & {
     entry: string,
     queue: string,
   ): Promise<number>;
-  lovageDeadLetterTake(
-    dead: string,
-    bucket: string,
-    deadQueues: string,
-    id: string,
-    mode: 'requeue' | 'delete',
-    queue: string,
-  ): Promise<number>;
 };
 
 function withScripts(redis: Redis): Scripted {
@@ -85,7 +76,6 @@ function withScripts(redis: Redis): Scripted {
   redis.defineCommand('lovageRelease', { lua: SCRIPTS.release });
   redis.defineCommand('lovageRequeue', { numberOfKeys: 2, lua: SCRIPTS.requeue });
   redis.defineCommand('lovageDeadLetter', { numberOfKeys: 3, lua: SCRIPTS.deadLetter });
-  redis.defineCommand('lovageDeadLetterTake', { numberOfKeys: 3, lua: SCRIPTS.deadLetterTake });
   return redis as Scripted;
 }
 
@@ -100,7 +90,7 @@ interface RedisDelivery extends Delivery {
 }
 
 export class RedisBroker implements Broker {
-  readonly capabilities = { redeliversUnacked: true, leaseBased: true };
+  readonly capabilities = { redeliversUnacked: true, leaseBased: true, atomicDeadLetter: true };
   readonly displayUrl: string;
   readonly keys: RedisKeys;
   readonly leaseMs: number;
@@ -304,46 +294,6 @@ export class RedisBroker implements Broker {
 
   async loadRevoked(): Promise<string[]> {
     return this.redis.zrangebyscore(this.keys.revoked, Date.now(), '+inf');
-  }
-
-  async deadLetters(queue: string, offset = 0, limit = 100): Promise<DeadLetter[]> {
-    const items = await this.redis.lrange(this.keys.dead(queue), offset, offset + limit - 1);
-    return items.map((s) => JSON.parse(s) as DeadLetter);
-  }
-
-  requeueDeadLetter(queue: string, id: string): Promise<boolean> {
-    return this.takeDeadLetter(queue, id, 'requeue');
-  }
-
-  deleteDeadLetter(queue: string, id: string): Promise<boolean> {
-    return this.takeDeadLetter(queue, id, 'delete');
-  }
-
-  private async takeDeadLetter(queue: string, id: string, mode: 'requeue' | 'delete'): Promise<boolean> {
-    const { keys } = this;
-    const taken = await this.redis.lovageDeadLetterTake(
-      keys.dead(queue),
-      keys.bucket(queue, 0),
-      keys.deadQueues,
-      id,
-      mode,
-      queue,
-    );
-    return taken === 1;
-  }
-
-  async queues(): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.queues)).sort();
-  }
-
-  deadLetterCount(queue: string): Promise<number> {
-    return this.redis.llen(this.keys.dead(queue));
-  }
-
-  async deadLetterQueues(): Promise<{ queue: string; count: number }[]> {
-    const queues = (await this.redis.smembers(this.keys.deadQueues)).sort();
-    const counts = await Promise.all(queues.map((q) => this.deadLetterCount(q)));
-    return queues.map((queue, i) => ({ queue, count: counts[i]! })).filter((q) => q.count > 0);
   }
 
   async queueLength(queue: string): Promise<number> {
@@ -655,7 +605,8 @@ class RedisConsumer implements Consumer {
   async deadLetter(delivery: Delivery, reason: string): Promise<string | null> {
     const d = delivery as RedisDelivery;
     this.held.delete(d);
-    const entry: DeadLetter = {
+    // The state store's entry (state/state.ts), without the decoded message: it reads that from `raw`.
+    const entry: Omit<DeadLetter, 'message'> = {
       id: randomUUID(),
       queue: d.queue,
       reason,

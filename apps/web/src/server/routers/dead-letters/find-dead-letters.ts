@@ -7,11 +7,11 @@ import { findDeadLettersInput } from './find-dead-letters.schema';
 export const findDeadLetters = protectedProcedure
   .input(findDeadLettersInput)
   .query(async ({ ctx, input }) => {
-    const { broker } = ctx.services.lovage.app;
+    const letters = ctx.services.lovage.app.state.deadLetters;
     const { queue, page, perPage } = input;
     const [items, total] = await Promise.all([
-      broker.deadLetters(queue, (page - 1) * perPage, perPage),
-      broker.deadLetterCount(queue),
+      letters.list(queue, (page - 1) * perPage, perPage),
+      letters.count(queue),
     ]);
     return { total, page, perPage, items: items.map(presentDeadLetter) };
   });

@@ -6,13 +6,13 @@ import { audited } from '../../services/audited';
 import { deadLetterRefInput } from './find-dead-letters.schema';
 
 /**
- * Requeue (the raw message goes back on its queue, behind the others, byte for byte) or delete one dead
- * letter, audited with what it was. Another operator may have taken it first: then NOT_FOUND, audited too.
+ * Requeue (the message goes back on its queue, behind the others, through the broker; byte for byte when
+ * the state store shares the broker's Redis) or delete one dead letter, audited with what it was. Another operator may have taken it first: then NOT_FOUND, audited too.
  */
 export function takeDeadLetterProcedure(mode: 'requeue' | 'delete') {
   const action: AuditAction = mode === 'requeue' ? 'deadletter.requeue' : 'deadletter.delete';
   return operatorProcedure.input(deadLetterRefInput).mutation(async ({ ctx, input }) => {
-    const { broker } = ctx.services.lovage.app;
+    const { broker, state } = ctx.services.lovage.app;
     return audited(
       ctx.services,
       ctx.user,
@@ -25,8 +25,8 @@ export function takeDeadLetterProcedure(mode: 'requeue' | 'delete') {
       async () => {
         const taken =
           mode === 'requeue'
-            ? await broker.requeueDeadLetter(input.queue, input.id)
-            : await broker.deleteDeadLetter(input.queue, input.id);
+            ? await state.deadLetters.requeue(input.queue, input.id, broker)
+            : await state.deadLetters.delete(input.queue, input.id);
         if (!taken) {
           throw new TRPCError({
             code: 'NOT_FOUND',

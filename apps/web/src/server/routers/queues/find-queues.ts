@@ -17,11 +17,11 @@ export interface QueueView {
  */
 export const findQueues = protectedProcedure.query(async ({ ctx }): Promise<QueueView[]> => {
   const { lovage } = ctx.services;
-  const { broker } = lovage.app;
+  const { broker, state } = lovage.app;
   const [known, indexed, dead, active] = await Promise.all([
-    broker.queues(),
+    state.queues.list(),
     lovage.taskIndex.queues(),
-    broker.deadLetterQueues(),
+    state.deadLetters.queues(),
     lovage.inspectEveryWorker('active_queues'),
   ]);
   const consumers = new Map<string, string[]>();

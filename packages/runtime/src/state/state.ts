@@ -1,0 +1,84 @@
+/**
+ * The state store: Lovage's own records, kept apart from the broker because a transport has no place for
+ * them (AMQP cannot list its queues, keep revoked ids, or take a message out of the middle of a queue by
+ * id). One URL (the app's `state` option) opens all of them: revoked ids, the queue registry, dead letters,
+ * the worker settings versions and the console's task index. Redis implements it (`state/redis/`), under
+ * the same keys the broker used when it held these records, so existing data is read as it is.
+ */
+import type { Broker } from '../broker/broker';
+import type { TaskIndex, TaskIndexOptions } from '../monitor/task-index';
+import type { InboundMessage } from '../protocol/message';
+import type { SettingsStore } from '../settings/store';
+
+/** Task ids revoked for a while, so that workers started later honour them too (Celery: `--statedb`). */
+export interface RevokedStore {
+  /** Records `ids` as revoked for `ttlSeconds`. */
+  add(ids: readonly string[], ttlSeconds: number): Promise<void>;
+  /** Revoked ids still in force. */
+  current(): Promise<string[]>;
+}
+
+/** Every queue a Lovage client has published to (empty or not), by name. */
+export interface QueueRegistry {
+  /** Records a queue; cheap to call on every publish (each store remembers what it recorded). */
+  add(queue: string): Promise<void>;
+  /** The recorded queues, sorted by name. */
+  list(): Promise<string[]>;
+}
+
+/** A message no worker could run, kept with why. */
+export interface DeadLetter {
+  /** Identifies the entry for requeue and delete. */
+  id: string;
+  queue: string;
+  reason: string;
+  /** The message decoded, when its envelope could be read; requeue publishes it again. */
+  message: InboundMessage | null;
+  /** The message as the broker held it, for display (and, on one Redis, put back byte for byte). */
+  raw: string;
+  /** Epoch milliseconds. */
+  at: number;
+  consumer: string | null;
+}
+
+export interface DeadLetterStore {
+  /** Keeps an entry (newest first). */
+  put(entry: DeadLetter): Promise<void>;
+  /** How many dead letters a queue holds. */
+  count(queue: string): Promise<number>;
+  /** The queues that have dead letters, by name, with how many each holds. */
+  queues(): Promise<{ queue: string; count: number }[]>;
+  /** The dead letters of a queue, newest first. */
+  list(queue: string, offset?: number, limit?: number): Promise<DeadLetter[]>;
+  /** Removes an entry and returns it; null when there is no such entry (someone took it first). */
+  take(queue: string, id: string): Promise<DeadLetter | null>;
+  /**
+   * Puts a dead letter's message back on its queue, behind the others, through `broker`. False when there
+   * is no such entry. An unreadable message cannot be re-published (a StateError) unless `sharesBroker`.
+   */
+  requeue(queue: string, id: string, broker: Broker): Promise<boolean>;
+  /** Deletes a dead letter. False when there is no such entry. */
+  delete(queue: string, id: string): Promise<boolean>;
+}
+
+export interface StateStore {
+  /** The URL with any password masked, for logs and the console. */
+  readonly displayUrl: string;
+  /**
+   * True when the records live in the broker's own database under its prefix (a Redis broker and state on
+   * one URL): the broker's consumer then dead-letters in one atomic step (`Consumer.deadLetter`, when the
+   * broker declares `atomicDeadLetter`), the broker's publish records its queues itself, and requeue puts
+   * the raw message back byte for byte. Otherwise dead-lettering is put-then-ack and requeue re-publishes.
+   */
+  readonly sharesBroker: boolean;
+  readonly revoked: RevokedStore;
+  readonly queues: QueueRegistry;
+  readonly deadLetters: DeadLetterStore;
+  /** The worker settings versions (opened on first use, closed with the store). */
+  readonly settings: SettingsStore;
+  /** Opens the task index on this store; the caller owns it and closes it. */
+  taskIndex(options?: Omit<TaskIndexOptions, 'prefix'>): TaskIndex;
+  /** Checks the store answers within `timeoutMs`; rejects saying where and why not. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
