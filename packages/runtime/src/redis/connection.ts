@@ -103,6 +103,8 @@ export interface RedisBoundary {
   run<T>(work: () => Promise<T>): Promise<T>;
   /** The error `run` would throw for `err`. */
   wrap(err: unknown): unknown;
+  /** A store object (methods returning promises) whose every method runs inside the boundary. */
+  guard<T extends object>(store: T): T;
   /** Resolves when `redis` answers PING within `timeoutMs`; else rejects with the "unavailable" error. */
   ping(redis: Redis, timeoutMs: number): Promise<void>;
 }
@@ -118,15 +120,25 @@ export function redisBoundary(source: string | Redis, Unavailable: UnavailableEr
     new Unavailable(`Redis is not reachable at ${displayUrl}`, { cause });
   const wrap = (err: unknown) =>
     err instanceof LovageError || !isRedisUnreachable(err) ? err : unavailable(err);
+  const run = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      throw wrap(err);
+    }
+  };
   return {
     displayUrl,
     wrap,
-    async run(work) {
-      try {
-        return await work();
-      } catch (err) {
-        throw wrap(err);
+    run,
+    guard(store) {
+      const guarded = { ...store } as Record<string, unknown>;
+      for (const [name, member] of Object.entries(store)) {
+        if (typeof member !== 'function') continue;
+        const method = member as (...args: unknown[]) => Promise<unknown>;
+        guarded[name] = (...args: unknown[]) => run(() => method.apply(store, args));
       }
+      return guarded as typeof store;
     },
     async ping(redis, timeoutMs) {
       let timer: NodeJS.Timeout | undefined;

@@ -18,7 +18,9 @@ import {
   NotRegistered,
   ProtocolError,
   PublishError,
+  RedisBroker,
   RedisResultBackend,
+  RedisStateStore,
   ResultTimeoutError,
   RetryRequested,
   serializeException,
@@ -180,6 +182,48 @@ describe('Redis adapters with Redis unreachable', () => {
   });
 });
 
+describe('the Redis state store with Redis unreachable', () => {
+  it('fails its records with a StateError naming the URL', async () => {
+    for (const call of [
+      (s: RedisStateStore) => s.queues.list(),
+      (s: RedisStateStore) => s.deadLetters.queues(),
+      (s: RedisStateStore) => s.deadLetters.list('q'),
+      (s: RedisStateStore) => s.revoked.current(),
+    ]) {
+      const state = new RedisStateStore(DOWN, { maxRetriesPerRequest: 0 });
+      try {
+        const err = await failure(call(state));
+        expect(err).toBeInstanceOf(StateError);
+        expect(err.code).toBe('STATE_UNAVAILABLE');
+        expect(err.message).toBe(`Redis is not reachable at ${MASKED}`);
+      } finally {
+        await state.close().catch(() => undefined);
+      }
+    }
+  });
+});
+
+describe('the Redis broker with Redis unreachable', () => {
+  it('fails a ping at once when it fails fast, and its queue reads, with a BrokerError naming the URL', async () => {
+    const broker = new RedisBroker(DOWN, { maxRetriesPerRequest: 0 });
+    try {
+      const started = Date.now();
+      const ping = await failure(broker.ping(5000));
+      expect(ping).toBeInstanceOf(BrokerError);
+      expect(ping.message).toMatch(/^cannot reach the broker at redis:\/\/:\*\*\*\*@127\.0\.0\.1:1\/0 \(/);
+      expect(Date.now() - started).toBeLessThan(4000);
+      for (const call of [() => broker.queueLength('q'), () => broker.purge('q')]) {
+        const err = await failure(call());
+        expect(err).toBeInstanceOf(BrokerError);
+        expect(err.code).toBe('BROKER_UNAVAILABLE');
+        expect(err.message).toBe(`Redis is not reachable at ${MASKED}`);
+      }
+    } finally {
+      await broker.close().catch(() => undefined);
+    }
+  });
+});
+
 describe('the Redis boundary', () => {
   const prefix = uniquePrefix();
   afterAll(() => deleteMatching(BROKER_URL, `${prefix}*`));
@@ -192,6 +236,23 @@ describe('the Redis boundary', () => {
       const err = await boundary.run(() => redis.lpush(`${prefix}s`, 'y')).catch((e: unknown) => e);
       expect(err).not.toBeInstanceOf(LovageError);
       expect((err as Error).message).toMatch(/WRONGTYPE/);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('guards every method of a store object', async () => {
+    const redis = new Redis(DOWN, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    redis.on('error', () => undefined);
+    try {
+      const store = redisBoundary(DOWN, StateError).guard({
+        label: 'records',
+        read: (key: string) => redis.get(key),
+      });
+      expect(store.label).toBe('records');
+      const err = await failure(store.read('x'));
+      expect(err).toBeInstanceOf(StateError);
+      expect(err.message).toBe(`Redis is not reachable at ${MASKED}`);
     } finally {
       redis.disconnect();
     }

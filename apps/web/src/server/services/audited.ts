@@ -26,7 +26,7 @@ export async function audited<T>(
   try {
     done = await run();
   } catch (err) {
-    const mapped: TRPCError = toTRPCError(err, { brokerUrl: services.env.brokerUrl });
+    const mapped: TRPCError = toTRPCError(err);
     await recordAudit(services.prisma, {
       ...entry,
       actor,

@@ -1,33 +1,32 @@
 import 'server-only';
-import { Redis } from 'ioredis';
-import { maskUrl } from '../runtime';
 import { env } from '../../env';
 import { bootstrapFirstAdmin } from '../auth/bootstrap';
 import { createServices, type Services } from './services';
 
 const log = (line: string) => console.log(`[lovage-web] ${line}`);
 
-/** Says whether Redis answers, and how to fix it when it does not. */
-async function checkRedis(url: string): Promise<void> {
-  const r = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    await r.ping();
-    log(`Redis: ${maskUrl(url)} answers.`);
-  } catch (err) {
-    log(
-      `Redis is NOT reachable at ${maskUrl(url)} (${(err as Error).message}). The console starts anyway, but tasks, ` +
-        'workers and settings need it. Start Redis (`redis-server --daemonize yes`, or `docker compose up -d redis`) ' +
-        'or set LOVAGE_BROKER_URL / LOVAGE_RESULT_BACKEND.',
-    );
-  } finally {
-    r.disconnect();
+/**
+ * Says whether the broker and the state store answer, and how to fix it when one does not. Through the
+ * runtime's own connections: their errors name the URL (password masked).
+ */
+async function checkQueue(services: Services): Promise<void> {
+  const { app, taskIndex } = services.lovage;
+  const checks: [string, () => Promise<void>][] = [
+    ['broker', () => app.broker.ping(2000)],
+    ['state store', () => taskIndex.ping(2000)],
+  ];
+  for (const [what, ping] of checks) {
+    try {
+      await ping();
+      log(`${what}: answers.`);
+    } catch (err) {
+      const why = (err as Error).message.replace(/[^.!?]$/, '$&.');
+      log(
+        `${what}: ${why} The console starts anyway, but tasks, workers and settings need ` +
+          'it. Start Redis (`redis-server --daemonize yes`, or `docker compose up -d redis`) or set ' +
+          'LOVAGE_BROKER_URL / LOVAGE_STATE_URL.',
+      );
+    }
   }
 }
 
@@ -51,7 +50,7 @@ async function boot(): Promise<Services> {
     log('  or start with LOVAGE_ADMIN_EMAIL and LOVAGE_ADMIN_PASSWORD set.');
   }
   if (first.kind === 'ready') log(`${first.users} user(s); sign in at ${e.webUrl}/sign-in`);
-  await checkRedis(e.brokerUrl);
+  await checkQueue(services);
   // One stop, however many signals arrive while it closes (npm start's SIGTERM reaches this process from
   // its group and again from scripts/start.mjs): a second one must not kill it mid-close (exit 1).
   let stopping = false;

@@ -1,7 +1,7 @@
 import 'server-only';
 import { EventEmitter, on } from 'node:events';
 import type { App, BroadcastOptions, InspectMethod, TaskChange, WorkerRecord } from '@lovage/runtime';
-import { BrokerError, createApp, type SettingsStore, type TaskIndex } from '../runtime';
+import { createApp, StateError, type SettingsStore, type TaskIndex } from '../runtime';
 
 export type { TaskChange };
 
@@ -79,7 +79,7 @@ export class LovageClients {
       timer = setTimeout(
         () =>
           reject(
-            new BrokerError(
+            new StateError(
               `live updates need Redis at ${this.app.state.displayUrl}: no answer within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`,
             ),
           ),

@@ -58,7 +58,7 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Every procedure: runtime and Redis errors mapped through one table; mutations checked for origin. */
+/** Every procedure: runtime errors mapped by their codes through one table; mutations checked for origin. */
 export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
   if (type === 'mutation') {
     const refused = refuseCrossOrigin(ctx.headers, ctx.services.env.trustedOrigins);
@@ -68,7 +68,7 @@ export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
   // tRPC wraps anything that is not a TRPCError as INTERNAL_SERVER_ERROR with the original as its cause.
   const err = result.ok ? null : result.error;
   if (err && err.code === 'INTERNAL_SERVER_ERROR' && err.cause && !(err.cause instanceof TRPCError)) {
-    throw toTRPCError(err.cause, { brokerUrl: ctx.services.env.brokerUrl });
+    throw toTRPCError(err.cause);
   }
   return result;
 });

@@ -12,7 +12,14 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BrokerError, PublishError } from '../../errors';
 import type { OutgoingMessage } from '../../protocol/message';
-import { closeRedis, createRedis, redisDb, type RedisRetryOptions } from '../../redis/connection';
+import {
+  closeRedis,
+  createRedis,
+  redisBoundary,
+  redisDb,
+  type RedisBoundary,
+  type RedisRetryOptions,
+} from '../../redis/connection';
 import { loadLua } from '../../redis/scripts';
 import {
   maskUrl,
@@ -105,12 +112,15 @@ export class RedisBroker implements Broker {
   private readonly declared = new Set<string>();
   private readonly consumers = new Set<RedisConsumer>();
   private lastError: Error | null = null;
+  /** Redis' connection errors leave the queue reads as BrokerError naming the URL. */
+  private readonly boundary: RedisBoundary;
 
   constructor(
     readonly url: string,
     options: RedisBrokerOptions = {},
   ) {
     this.displayUrl = maskUrl(url);
+    this.boundary = redisBoundary(url, BrokerError);
     this.keys = new RedisKeys(options.globalKeyprefix ?? '', redisDb(url));
     this.leaseMs = Math.round((options.visibilityTimeout ?? 30) * 1000);
     this.pollSeconds = options.pollInterval ?? 1;
@@ -139,17 +149,20 @@ export class RedisBroker implements Broker {
   }
 
   async ping(timeoutMs = 5000): Promise<void> {
+    const unreachable = (err: unknown) => {
+      const why = err instanceof Error ? ` (${err.message})` : '';
+      return new BrokerError(`cannot reach the broker at ${this.displayUrl}${why}: is Redis running there?`, {
+        cause: err,
+      });
+    };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const why = this.lastError ? ` (${this.lastError.message})` : '';
-        reject(
-          new BrokerError(`cannot reach the broker at ${this.displayUrl}${why}: is Redis running there?`),
-        );
-      }, timeoutMs);
+      timer = setTimeout(() => reject(unreachable(this.lastError)), timeoutMs);
     });
     try {
-      await Promise.race([this.redis.ping(), timeout]);
+      // Failing fast (maxRetriesPerRequest), ioredis gives up before the timeout: the same error then.
+      const answer = this.redis.ping().catch((err: unknown) => Promise.reject(unreachable(err)));
+      await Promise.race([answer, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -297,20 +310,24 @@ export class RedisBroker implements Broker {
   }
 
   async queueLength(queue: string): Promise<number> {
-    const lens = await Promise.all(this.keys.buckets(queue).map((k) => this.redis.llen(k)));
+    const lens = await this.boundary.run(() =>
+      Promise.all(this.keys.buckets(queue).map((k) => this.redis.llen(k))),
+    );
     return lens.reduce((a, b) => a + b, 0);
   }
 
   async purge(queue: string): Promise<number> {
     const keys = this.keys.buckets(queue);
-    const res = await this.redis
-      .multi()
-      .eval(
-        "local n = 0 for i = 1, #KEYS do n = n + redis.call('LLEN', KEYS[i]) redis.call('DEL', KEYS[i]) end return n",
-        keys.length,
-        ...keys,
-      )
-      .exec();
+    const res = await this.boundary.run(() =>
+      this.redis
+        .multi()
+        .eval(
+          "local n = 0 for i = 1, #KEYS do n = n + redis.call('LLEN', KEYS[i]) redis.call('DEL', KEYS[i]) end return n",
+          keys.length,
+          ...keys,
+        )
+        .exec(),
+    );
     return Number(res?.[0]?.[1] ?? 0);
   }
 

@@ -9,9 +9,15 @@ import type { Redis } from 'ioredis';
 import { maskUrl, type Broker } from '../../broker/broker';
 import { decodeEnvelope } from '../../broker/redis/envelope';
 import { RedisKeys } from '../../broker/redis/keys';
-import { BrokerError } from '../../errors';
+import { StateError } from '../../errors';
 import { TaskIndex, type TaskIndexOptions } from '../../monitor/task-index';
-import { closeRedis, createRedis, redisDb, type RedisRetryOptions } from '../../redis/connection';
+import {
+  closeRedis,
+  createRedis,
+  redisBoundary,
+  redisDb,
+  type RedisRetryOptions,
+} from '../../redis/connection';
 import { loadLua } from '../../redis/scripts';
 import { SettingsStore } from '../../settings/store';
 import { requeueByPublish } from '../dead-letters';
@@ -81,9 +87,11 @@ export class RedisStateStore implements StateStore {
       this.lastError = err;
     });
     this.redis = redis as Scripted;
-    this.revoked = this.revokedStore();
-    this.queues = this.queueRegistry();
-    this.deadLetters = this.deadLetterStore();
+    // Redis' connection errors leave every record store as StateError naming the URL.
+    const boundary = redisBoundary(url, StateError);
+    this.revoked = boundary.guard(this.revokedStore());
+    this.queues = boundary.guard(this.queueRegistry());
+    this.deadLetters = boundary.guard(this.deadLetterStore());
   }
 
   get settings(): SettingsStore {
@@ -100,9 +108,7 @@ export class RedisStateStore implements StateStore {
       timer = setTimeout(() => {
         const why = this.lastError ? ` (${this.lastError.message})` : '';
         reject(
-          new BrokerError(
-            `cannot reach the state store at ${this.displayUrl}${why}: is Redis running there?`,
-          ),
+          new StateError(`cannot reach the state store at ${this.displayUrl}${why}: is Redis running there?`),
         );
       }, timeoutMs);
     });

@@ -10,7 +10,7 @@ export const onTasksChanged = protectedProcedure.subscription(async function* ({
   try {
     yield* ctx.services.lovage.watch(signal ?? new AbortController().signal);
   } catch (err) {
-    // Thrown while streaming, past the middleware that maps errors: mapped here (Redis down -> 503).
-    throw toTRPCError(err, { brokerUrl: ctx.services.env.brokerUrl });
+    // Thrown while streaming, past the middleware that maps errors: mapped here (state store down -> 503).
+    throw toTRPCError(err);
   }
 });
