@@ -22,10 +22,10 @@ import {
   type TaskOptions,
 } from '../task/task';
 import { AsyncResult } from './async-result';
-import { Hooks, type Hook, type HookName } from './hooks';
+import { Hooks, type Hook, type HookName } from '../hooks';
 import type { AppConfig, AppConfigInput } from './config';
 import { unknownKeyMessage } from './suggest';
-import { defaultLogger, type Logger } from './logger';
+import { defaultLogger, type Logger } from '../logging';
 import type { AppAdapters } from './transports';
 
 /** Recognises an app across module loaders (a tsx-compiled CJS copy of this package is not `instanceof`). */

@@ -1,7 +1,7 @@
 export * from './app';
 export * from './async-result';
 export * from './config';
-export * from './logger';
-export * from './hooks';
+export * from '../logging';
+export * from '../hooks';
 export * from './create-app';
 export type { AppAdapters } from './transports';

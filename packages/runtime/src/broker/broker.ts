@@ -109,10 +109,6 @@ export interface Broker {
   publishDirect(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void>;
   /** Declares a queue bound to `exchange` with `routingKey` and reads it (Celery's `<oid>.reply.celery.pidbox`). */
   replyQueue(exchange: string, routingKey: string): Promise<ReplyQueue>;
-  /** Records revoked task ids for `ttlSeconds`, so that workers started later honour them too. */
-  storeRevoked(ids: readonly string[], ttlSeconds: number): Promise<void>;
-  /** Revoked ids still in force. */
-  loadRevoked(): Promise<string[]>;
   /** Messages waiting in a queue (all priorities). */
   queueLength(queue: string): Promise<number>;
   /** Deletes every waiting message of a queue; returns how many. */

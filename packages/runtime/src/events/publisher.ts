@@ -7,7 +7,7 @@
  * a broker hiccup cannot fail a task or stop the worker.
  */
 import os from 'node:os';
-import type { Logger } from '../app/logger';
+import type { Logger } from '../logging';
 import type { Broker } from '../broker/broker';
 import { boundEventFields, encodeEvents, eventCommon, eventRoutingKey, makeEvent } from './codec';
 import {

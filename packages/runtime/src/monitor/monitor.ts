@@ -14,7 +14,7 @@
  */
 import type { App } from '../app/app';
 import { isApp } from '../app/app';
-import type { Logger } from '../app/logger';
+import type { Logger } from '../logging';
 import type { Broker } from '../broker/broker';
 import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
 import { decodeEvents } from '../events/codec';

@@ -3,8 +3,8 @@
  * (`concurrency` 100 is normal). A task that blocks the loop blocks the worker, and a hard time limit can
  * only fail and abandon a task, not stop it: CPU-bound work belongs in the prefork or threads pool.
  */
-import type { Hooks } from '../app/hooks';
-import type { Logger } from '../app/logger';
+import type { Hooks } from '../hooks';
+import type { Logger } from '../logging';
 import { TaskRevokedError } from '../errors';
 import type { TaskDefinition } from '../task/task';
 import { executeTask, type Execution } from './execute';

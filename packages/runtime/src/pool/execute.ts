@@ -13,7 +13,7 @@ import {
 } from '../errors';
 import { encodeJson } from '../protocol/json';
 import { argsRepr, kwargsRepr } from '../protocol/repr';
-import type { HookName, HookArgs, Hooks } from '../app/hooks';
+import type { HookName, HookArgs, Hooks } from '../hooks';
 import { backoffDelay } from '../task/retry';
 import { matchesError, type RetryOptions, type TaskContext, type TaskDefinition } from '../task/task';
 import type { Job, JobOutcome } from './pool';

@@ -181,18 +181,6 @@ export function describeBrokerConformance(name: string, makeBroker: MakeBroker):
       expect(await other.reserve(1)).toEqual([]);
     });
 
-    it('storeRevoked records ids that loadRevoked returns until they expire', async () => {
-      const { broker } = await make();
-      const [a, b, brief] = [randomUUID(), randomUUID(), randomUUID()];
-      await broker.storeRevoked([a, b], 60);
-      await broker.storeRevoked([brief], 1);
-      const now = await broker.loadRevoked();
-      expect(now).toEqual(expect.arrayContaining([a, b, brief]));
-      await until(async () => ((await broker.loadRevoked()).includes(brief) ? undefined : true), 'expiry');
-      expect(await broker.loadRevoked()).toEqual(expect.arrayContaining([a, b]));
-      await broker.storeRevoked([], 60);
-    });
-
     it('queueLength counts waiting messages of every priority; purge deletes them', async () => {
       const { broker } = await make();
       const q = queue();

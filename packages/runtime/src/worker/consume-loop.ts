@@ -5,7 +5,7 @@
  * capped backoff. ETA and rate-limited tasks held on timers are left out of the window: on Redis (pull)
  * they wait under the lease without stopping others from being reserved.
  */
-import type { Logger } from '../app/logger';
+import type { Logger } from '../logging';
 import type { Consumer, Delivery } from '../broker/broker';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());

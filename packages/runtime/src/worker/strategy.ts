@@ -6,6 +6,7 @@
  */
 import type { Consumer, Delivery } from '../broker/broker';
 import { MalformedMessageError } from '../errors';
+import { deadLetterDelivery } from '../state/dead-letters';
 import { decodeTaskMessage, type TaskRequest } from '../protocol/message';
 import { argsRepr, kwargsRepr } from '../protocol/repr';
 import { parseRateLimit, TokenBucket } from '../task/rate-limit';
@@ -30,6 +31,8 @@ type Holding = Pick<
 export interface StrategyDeps {
   outcomes: Outcomes;
   consumer(): Consumer;
+  /** Names the consumer in the dead letters it makes. */
+  consumerId: string;
   /** False once the worker stops: nothing more is started. */
   running(): boolean;
   run(h: Held): void;
@@ -141,7 +144,16 @@ export class MessageStrategy {
   private async deadLetter(d: Delivery, reason: string, request?: TaskRequest): Promise<void> {
     const { w } = this;
     w.log.error({ queue: d.queue, reason }, 'message rejected to dead letters');
-    const letterId = await this.deps.consumer().deadLetter(d, reason);
+    // One atomic step when the state store shares the broker's Redis, else put-then-ack.
+    const { broker, state } = w.app;
+    const letterId = await deadLetterDelivery(
+      broker,
+      state,
+      this.deps.consumer(),
+      this.deps.consumerId,
+      d,
+      reason,
+    );
     w.emit('message-dead-lettered', { queue: d.queue, reason });
     const header = d.message?.headers?.id;
     const uuid = request?.id ?? (typeof header === 'string' ? header : null);

@@ -4,7 +4,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { App } from '../app/app';
-import type { Logger } from '../app/logger';
+import type { Logger } from '../logging';
 import type { Delivery } from '../broker/broker';
 import type { WorkerEventPublisher } from '../events/publisher';
 import type { Pool } from '../pool/pool';

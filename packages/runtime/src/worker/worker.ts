@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { App } from '../app/app';
-import type { Logger } from '../app/logger';
+import type { Logger } from '../logging';
 import { newConsumerId, type Consumer } from '../broker/broker';
 import { WorkerEventPublisher } from '../events/publisher';
 import { AsyncPool } from '../pool/async-pool';
@@ -152,6 +152,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl 
     this.strategy = new MessageStrategy(this, {
       outcomes,
       consumer,
+      consumerId: this.consumerId,
       running: () => this.running,
       run: (h) => void this.runner.run(h),
       discard: (h, reason) => void this.runner.discard(h, reason),
@@ -247,7 +248,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl 
     await this.app.hooks.run('workerInit', { hostname: this.hostname, pid: process.pid });
     this.running = true;
     await this.pool.start();
-    for (const id of await this.app.broker.loadRevoked()) this.revoked.add(id);
+    for (const id of await this.app.state.revoked.current()) this.revoked.add(id);
     this.unsubscribe = await listenForControl(this, this.answerControl);
     // Broadcasts sent while we were disconnected are lost; the stored set catches them up.
     this.revokedTimer = setInterval(() => void this.reloadRevoked(), 30_000);
@@ -288,7 +289,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl 
 
   private async reloadRevoked(): Promise<void> {
     try {
-      for (const id of await this.app.broker.loadRevoked()) this.revoked.add(id);
+      for (const id of await this.app.state.revoked.current()) this.revoked.add(id);
     } catch {
       // Redis away; the next tick tries again.
     }

@@ -294,21 +294,6 @@ export class RedisBroker implements Broker {
     };
   }
 
-  async storeRevoked(ids: readonly string[], ttlSeconds: number): Promise<void> {
-    if (ids.length === 0) return;
-    const expiry = Date.now() + ttlSeconds * 1000;
-    const args = ids.flatMap((id) => [expiry, id]);
-    await this.redis
-      .multi()
-      .zadd(this.keys.revoked, ...args)
-      .zremrangebyscore(this.keys.revoked, '-inf', Date.now())
-      .exec();
-  }
-
-  async loadRevoked(): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.revoked, Date.now(), '+inf');
-  }
-
   async queueLength(queue: string): Promise<number> {
     const lens = await this.boundary.run(() =>
       Promise.all(this.keys.buckets(queue).map((k) => this.redis.llen(k))),

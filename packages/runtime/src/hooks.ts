@@ -7,7 +7,7 @@
  * Hooks run in registration order and are awaited. A failing `workerProcessInit` stops that child (the pool
  * reports it); a failing task hook is logged and does not change the task's outcome.
  */
-import type { TaskRequest } from '../protocol/message';
+import type { TaskRequest } from './protocol/message';
 
 export interface WorkerHookInfo {
   /** The worker's node name, `lovage@host`. */
