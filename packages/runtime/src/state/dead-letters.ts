@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Broker, Consumer, Delivery } from '../broker/broker';
-import { BrokerError } from '../errors';
+import { MalformedMessageError } from '../errors';
 import type { InboundMessage, OutgoingMessage } from '../protocol/message';
 import type { DeadLetter, DeadLetterStore, StateStore } from './state';
 
@@ -72,7 +72,7 @@ export async function requeueByPublish(
   if (!entry) return false;
   if (!entry.message) {
     await letters.put(entry);
-    throw new BrokerError(
+    throw new MalformedMessageError(
       `dead letter ${id} cannot be requeued: its message could not be read (delete it instead)`,
     );
   }

@@ -54,7 +54,8 @@ export interface DeadLetterStore {
   take(queue: string, id: string): Promise<DeadLetter | null>;
   /**
    * Puts a dead letter's message back on its queue, behind the others, through `broker`. False when there
-   * is no such entry. An unreadable message cannot be re-published (a StateError) unless `sharesBroker`.
+   * is no such entry. An unreadable message cannot be re-published (MalformedMessageError, the entry kept)
+   * unless `sharesBroker`, where its raw text goes back as it was.
    */
   requeue(queue: string, id: string, broker: Broker): Promise<boolean>;
   /** Deletes a dead letter. False when there is no such entry. */

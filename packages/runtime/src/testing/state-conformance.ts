@@ -158,6 +158,33 @@ export function describeStateConformance(name: string, makeState: MakeState): vo
       expect(await state.deadLetters.count(q)).toBe(0);
     });
 
+    it('an unreadable dead letter goes back raw on a shared store, else is refused and kept', async () => {
+      const { state, broker } = await make();
+      const q = queue();
+      const entry = {
+        id: randomUUID(),
+        queue: q,
+        reason: 'unreadable envelope',
+        message: null,
+        raw: 'not json at all',
+        at: Date.now(),
+        consumer: null,
+      };
+      await state.deadLetters.put(entry);
+      if (state.sharesBroker) {
+        expect(await state.deadLetters.requeue(q, entry.id, broker)).toBe(true);
+        expect(await broker.queueLength(q)).toBe(1);
+        expect(await broker.purge(q)).toBe(1);
+      } else {
+        await expect(state.deadLetters.requeue(q, entry.id, broker)).rejects.toMatchObject({
+          code: 'MESSAGE_MALFORMED',
+        });
+        expect(await state.deadLetters.list(q)).toEqual([entry]);
+        expect(await broker.queueLength(q)).toBe(0);
+        expect(await state.deadLetters.delete(q, entry.id)).toBe(true);
+      }
+    });
+
     it('opens settings and the task index on the same store', async () => {
       const { state } = await make();
       await state.ping(2000);
