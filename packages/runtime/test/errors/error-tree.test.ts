@@ -36,6 +36,7 @@ import {
   TaskRevokedError,
   TimeLimitExceeded,
   WorkerLostError,
+  type OutgoingMessage,
 } from '../../src';
 import { redisBoundary, redisDisplayUrl } from '../../src/redis/connection';
 import { BROKER_URL, deleteMatching, uniquePrefix } from '../helpers';
@@ -204,7 +205,7 @@ describe('the Redis state store with Redis unreachable', () => {
 });
 
 describe('the Redis broker with Redis unreachable', () => {
-  it('fails a ping at once when it fails fast, and its queue reads, with a BrokerError naming the URL', async () => {
+  it('fails a ping at once when it fails fast, its queue reads and broadcasts, with a BrokerError naming the URL', async () => {
     const broker = new RedisBroker(DOWN, { maxRetriesPerRequest: 0 });
     try {
       const started = Date.now();
@@ -212,7 +213,19 @@ describe('the Redis broker with Redis unreachable', () => {
       expect(ping).toBeInstanceOf(BrokerError);
       expect(ping.message).toMatch(/^cannot reach the broker at redis:\/\/:\*\*\*\*@127\.0\.0\.1:1\/0 \(/);
       expect(Date.now() - started).toBeLessThan(4000);
-      for (const call of [() => broker.queueLength('q'), () => broker.purge('q')]) {
+      const message: OutgoingMessage = {
+        body: '{}',
+        headers: {},
+        properties: { correlation_id: 'c', priority: 0, delivery_mode: 2 },
+        contentType: 'application/json',
+        contentEncoding: 'utf-8',
+      };
+      for (const call of [
+        () => broker.queueLength('q'),
+        () => broker.purge('q'),
+        () => broker.publishFanout('celery.pidbox', '', message),
+        () => broker.publishDirect('reply.celery.pidbox', 'r', message),
+      ]) {
         const err = await failure(call());
         expect(err).toBeInstanceOf(BrokerError);
         expect(err.code).toBe('BROKER_UNAVAILABLE');

@@ -112,7 +112,7 @@ export class RedisBroker implements Broker {
   private readonly declared = new Set<string>();
   private readonly consumers = new Set<RedisConsumer>();
   private lastError: Error | null = null;
-  /** Redis' connection errors leave the queue reads as BrokerError naming the URL. */
+  /** Redis' connection errors leave the queue reads and broadcasts as BrokerError naming the URL. */
   private readonly boundary: RedisBoundary;
 
   constructor(
@@ -198,7 +198,7 @@ export class RedisBroker implements Broker {
 
   async publishFanout(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void> {
     const env = encodeEnvelope(message, exchange, routingKey);
-    await this.redis.publish(this.keys.fanout(exchange, routingKey), env);
+    await this.boundary.run(() => this.redis.publish(this.keys.fanout(exchange, routingKey), env));
   }
 
   async subscribeFanout(
@@ -261,7 +261,7 @@ export class RedisBroker implements Broker {
   }
 
   async publishDirect(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void> {
-    const members = await this.redis.smembers(this.keys.binding(exchange));
+    const members = await this.boundary.run(() => this.redis.smembers(this.keys.binding(exchange)));
     const queues = new Set<string>();
     for (const m of members) {
       const [key, , queue] = m.split(SEP);
@@ -269,7 +269,9 @@ export class RedisBroker implements Broker {
     }
     if (queues.size === 0) return;
     const env = encodeEnvelope(message, exchange, routingKey);
-    await Promise.all([...queues].map((q) => this.redis.lpush(this.keys.bucketFor(q, 0), env)));
+    await this.boundary.run(() =>
+      Promise.all([...queues].map((q) => this.redis.lpush(this.keys.bucketFor(q, 0), env))),
+    );
   }
 
   async replyQueue(exchange: string, routingKey: string): Promise<ReplyQueue> {
@@ -277,7 +279,7 @@ export class RedisBroker implements Broker {
     const binding = this.keys.binding(exchange);
     const member = `${routingKey}${SEP}${SEP}${queue}`;
     const bucket = this.keys.bucket(queue, 0);
-    await this.redis.sadd(binding, member);
+    await this.boundary.run(() => this.redis.sadd(binding, member));
     const conn = createRedis(this.url, { connectionName: 'lovage:reply', maxRetriesPerRequest: null });
     conn.on('error', () => undefined);
     return {
