@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker, Consumer } from '../broker/broker';
 import { deadLetterDelivery } from '../state/dead-letters';
-import type { StateStore } from '../state/state';
+import type { DeadLetter, StateStore } from '../state/state';
 import { message, nOf, reserveN, until } from './conformance-helpers';
 
 export interface ConformanceState {
@@ -23,6 +23,19 @@ export interface ConformanceState {
 }
 
 export type MakeState = () => Promise<ConformanceState>;
+
+/** A dead letter whose message could not be read: only its raw text is kept. */
+function unreadable(queue: string): DeadLetter {
+  return {
+    id: randomUUID(),
+    queue,
+    reason: 'unreadable envelope',
+    message: null,
+    raw: 'not json at all',
+    at: Date.now(),
+    consumer: null,
+  };
+}
 
 export function describeStateConformance(name: string, makeState: MakeState): void {
   describe(`State conformance: ${name}`, () => {
@@ -142,15 +155,7 @@ export function describeStateConformance(name: string, makeState: MakeState): vo
     it('put and take keep an entry as given, an unreadable message as raw text', async () => {
       const { state } = await make();
       const q = queue();
-      const entry = {
-        id: randomUUID(),
-        queue: q,
-        reason: 'unreadable envelope',
-        message: null,
-        raw: 'not json at all',
-        at: Date.now(),
-        consumer: null,
-      };
+      const entry = unreadable(q);
       await state.deadLetters.put(entry);
       expect(await state.deadLetters.list(q)).toEqual([entry]);
       expect(await state.deadLetters.take(q, entry.id)).toEqual(entry);
@@ -161,15 +166,7 @@ export function describeStateConformance(name: string, makeState: MakeState): vo
     it('an unreadable dead letter goes back raw on a shared store, else is refused and kept', async () => {
       const { state, broker } = await make();
       const q = queue();
-      const entry = {
-        id: randomUUID(),
-        queue: q,
-        reason: 'unreadable envelope',
-        message: null,
-        raw: 'not json at all',
-        at: Date.now(),
-        consumer: null,
-      };
+      const entry = unreadable(q);
       await state.deadLetters.put(entry);
       if (state.sharesBroker) {
         expect(await state.deadLetters.requeue(q, entry.id, broker)).toBe(true);
