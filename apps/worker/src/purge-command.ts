@@ -1,6 +1,8 @@
 /**
  * `lovage purge -Q q1,q2`: deletes every waiting message of the queues, after a confirmation (or `--force`).
- * Reserved and running tasks are not touched, as with `celery purge`.
+ * Reserved and running tasks are not touched, as with `celery purge`. Each purge that deleted something is
+ * recorded in the task index on the app's state store, as the console records its own, so the console shows
+ * it as the fate of the queue's tasks still PENDING that were sent before.
  */
 import { createInterface } from 'node:readline/promises';
 import { connectApp, type ConnectOptions } from './connect';
@@ -35,7 +37,17 @@ export async function runPurge(opts: PurgeOptions): Promise<void> {
       }
     }
     let purged = 0;
-    for (const q of queues) purged += await app.broker.purge(q);
+    const index = app.state.taskIndex();
+    try {
+      for (const queue of queues) {
+        const at = Date.now();
+        const count = await app.broker.purge(queue);
+        if (count > 0) await index.recordPurge({ queue, at, by: 'lovage purge', count });
+        purged += count;
+      }
+    } finally {
+      await index.close();
+    }
     process.stdout.write(
       `Purged ${purged} message${purged === 1 ? '' : 's'} from ${queues.length} known task queue${queues.length === 1 ? '' : 's'}.\n`,
     );

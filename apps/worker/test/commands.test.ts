@@ -581,8 +581,17 @@ describe('lovage purge', () => {
     const forced = await runCli(['purge', '-Q', `${ns.queue},${other}`, '--force', ...ns.target]);
     expect(forced).toEqual({ code: 0, stdout: 'Purged 4 messages from 2 known task queues.\n', stderr: '' });
     expect([await len(ns.queue), await len(other)]).toEqual([0, 0]);
+    // Recorded in the task index on the state store, as the console records its purges.
+    const purges = async (q: string) =>
+      (await redis.zrange(`${ns.prefix}lovage:index:purges:${q}`, 0, -1)).map(
+        (p) => JSON.parse(p) as { by: string; count: number },
+      );
+    expect(await purges(ns.queue)).toEqual([expect.objectContaining({ by: 'lovage purge', count: 3 })]);
+    expect(await purges(other)).toEqual([expect.objectContaining({ by: 'lovage purge', count: 1 })]);
 
     const again = await runCli(['purge', '-Q', ns.queue, '-f', ...ns.target]);
     expect(again).toEqual({ code: 0, stdout: 'Purged 0 messages from 1 known task queue.\n', stderr: '' });
+    // Nothing went: nothing recorded.
+    expect(await purges(ns.queue)).toHaveLength(1);
   });
 });
