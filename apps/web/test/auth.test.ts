@@ -377,3 +377,18 @@ describe('LOVAGE_BROKER_URL and LOVAGE_RESULT_BACKEND', () => {
     );
   });
 });
+
+describe('LOVAGE_STATE_URL', () => {
+  it("is optional (the app then uses the broker's Redis) and takes only a URL a state store can live at", () => {
+    const base = { LOVAGE_DATA_DIR: '/tmp/lovage-env-test' };
+    expect(readEnv(base).stateUrl).toBeUndefined();
+    expect(readEnv({ ...base, LOVAGE_STATE_URL: 'redis://state:6379/4' }).stateUrl).toBe(
+      'redis://state:6379/4',
+    );
+    expect(() => readEnv({ ...base, LOVAGE_STATE_URL: 'amqp://mq:5672//' })).toThrow(
+      new EnvError(
+        'invalid environment variable LOVAGE_STATE_URL: state must be a redis:// or rediss:// URL (amqp:// is not supported)',
+      ),
+    );
+  });
+});
