@@ -160,8 +160,11 @@ export class RedisBroker implements Broker {
       timer = setTimeout(() => reject(unreachable(this.lastError)), timeoutMs);
     });
     try {
-      // Failing fast (maxRetriesPerRequest), ioredis gives up before the timeout: the same error then.
-      const answer = this.redis.ping().catch((err: unknown) => Promise.reject(unreachable(err)));
+      // Failing fast (maxRetriesPerRequest), ioredis gives up before the timeout: the same error then,
+      // naming the connection's failure (ECONNREFUSED…) rather than ioredis' giving up.
+      const answer = this.redis
+        .ping()
+        .catch((err: unknown) => Promise.reject(unreachable(this.lastError ?? err)));
       await Promise.race([answer, timeout]);
     } finally {
       clearTimeout(timer);
