@@ -105,7 +105,10 @@ export interface RedisBoundary {
   wrap(err: unknown): unknown;
   /** A store object (methods returning promises) whose every method runs inside the boundary. */
   guard<T extends object>(store: T): T;
-  /** Resolves when `redis` answers PING within `timeoutMs`; else rejects with the "unavailable" error. */
+  /**
+   * Resolves when `redis` answers PING within `timeoutMs`; else rejects with the "unavailable" error, its
+   * message ending with why (`(connect ECONNREFUSED 127.0.0.1:6379)`).
+   */
   ping(redis: Redis, timeoutMs: number): Promise<void>;
 }
 
@@ -141,21 +144,31 @@ export function redisBoundary(source: string | Redis, Unavailable: UnavailableEr
       return guarded as typeof store;
     },
     async ping(redis, timeoutMs) {
+      // The connection's own failure (ECONNREFUSED…) says more than ioredis giving up on the command.
+      let seen: Error | null = null;
+      const onError = (err: Error) => {
+        seen = err;
+      };
+      redis.on('error', onError);
+      const failed = (err: Error) =>
+        new Unavailable(`Redis is not reachable at ${displayUrl} (${(seen ?? err).message})`, {
+          cause: seen ?? err,
+        });
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(unavailable(new Error(`no answer to PING within ${timeoutMs} ms`))),
-          timeoutMs,
-        );
+        timer = setTimeout(() => reject(failed(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs);
       });
       try {
         // Any refusal (NOAUTH too) means the adapter cannot work: all of them are "unavailable" here.
         const answer = redis.ping().catch((err: unknown) => {
-          throw err instanceof LovageError ? err : unavailable(err);
+          throw err instanceof LovageError
+            ? err
+            : failed(err instanceof Error ? err : new Error(String(err)));
         });
         await Promise.race([answer, late]);
       } finally {
         clearTimeout(timer);
+        redis.off('error', onError);
       }
     },
   };

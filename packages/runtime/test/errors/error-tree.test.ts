@@ -127,7 +127,6 @@ describe('Redis adapters with Redis unreachable', () => {
       (index) => index.apply([{ type: 'task-sent', uuid: 'x', timestamp: 1 } as never]),
       (index) => index.trim(),
       (index) => index.idsInState('SUCCESS').next(),
-      (index) => index.ping(1000),
     ];
     for (const call of calls) {
       const index = new TaskIndex(DOWN, { maxRetriesPerRequest: 0 });
@@ -149,7 +148,6 @@ describe('Redis adapters with Redis unreachable', () => {
       for (const call of [
         () => store.current(),
         () => store.save({}, { expectedVersion: 0, updatedBy: null }),
-        () => store.ping(1000),
       ]) {
         const err = await failure(call());
         expect(err.code).toBe('STATE_UNAVAILABLE');
@@ -199,6 +197,38 @@ describe('the Redis state store with Redis unreachable', () => {
         expect(err.message).toBe(`Redis is not reachable at ${MASKED}`);
       } finally {
         await state.close().catch(() => undefined);
+      }
+    }
+  });
+});
+
+describe('ping through the runtime with Redis unreachable', () => {
+  const why =
+    /^Redis is not reachable at redis:\/\/:\*\*\*\*@127\.0\.0\.1:1\/0 \(connect ECONNREFUSED 127\.0\.0\.1:1\)$/;
+  const adapters: [
+    string,
+    (retries: number | undefined) => { ping(ms: number): Promise<void>; close(): Promise<void> },
+  ][] = [
+    ['task index', (r) => new TaskIndex(DOWN, { maxRetriesPerRequest: r })],
+    ['settings store', (r) => new SettingsStore(DOWN, { maxRetriesPerRequest: r })],
+    ['state store', (r) => new RedisStateStore(DOWN, { maxRetriesPerRequest: r })],
+  ];
+
+  it.each(adapters)('the %s says why, at once when failing fast or at the timeout', async (_, open) => {
+    for (const [retries, timeout] of [
+      [0, 5000],
+      [undefined, 500],
+    ] as const) {
+      const adapter = open(retries);
+      try {
+        const started = Date.now();
+        const err = await failure(adapter.ping(timeout));
+        expect(err).toBeInstanceOf(StateError);
+        expect(err.code).toBe('STATE_UNAVAILABLE');
+        expect(err.message).toMatch(why);
+        expect(Date.now() - started).toBeLessThan(3000);
+      } finally {
+        await adapter.close().catch(() => undefined);
       }
     }
   });

@@ -10,10 +10,10 @@ const log = (line: string) => console.log(`[lovage-web] ${line}`);
  * runtime's own connections: their errors name the URL (password masked).
  */
 async function checkQueue(services: Services): Promise<void> {
-  const { app, taskIndex } = services.lovage;
+  const { app } = services.lovage;
   const checks: [string, () => Promise<void>][] = [
     ['broker', () => app.broker.ping(2000)],
-    ['state store', () => taskIndex.ping(2000)],
+    ['state store', () => app.state.ping(2000)],
   ];
   for (const [what, ping] of checks) {
     try {

@@ -16,6 +16,7 @@ import {
   createRedis,
   redisBoundary,
   redisDb,
+  type RedisBoundary,
   type RedisRetryOptions,
 } from '../../redis/connection';
 import { loadLua } from '../../redis/scripts';
@@ -70,7 +71,8 @@ export class RedisStateStore implements StateStore {
   private readonly prefix: string;
   private readonly retries: RedisRetryOptions;
   private settingsStore: SettingsStore | null = null;
-  private lastError: Error | null = null;
+  /** Redis' connection errors leave every record store (and ping) as StateError naming the URL. */
+  private readonly boundary: RedisBoundary;
 
   constructor(
     readonly url: string,
@@ -83,15 +85,11 @@ export class RedisStateStore implements StateStore {
     this.retries = { maxRetriesPerRequest: options.maxRetriesPerRequest };
     const redis = createRedis(url, { connectionName: 'lovage:state', ...this.retries });
     redis.defineCommand('lovageDeadLetterTake', { numberOfKeys: 3, lua: TAKE });
-    redis.on('error', (err: Error) => {
-      this.lastError = err;
-    });
     this.redis = redis as Scripted;
-    // Redis' connection errors leave every record store as StateError naming the URL.
-    const boundary = redisBoundary(url, StateError);
-    this.revoked = boundary.guard(this.revokedStore());
-    this.queues = boundary.guard(this.queueRegistry());
-    this.deadLetters = boundary.guard(this.deadLetterStore());
+    this.boundary = redisBoundary(url, StateError);
+    this.revoked = this.boundary.guard(this.revokedStore());
+    this.queues = this.boundary.guard(this.queueRegistry());
+    this.deadLetters = this.boundary.guard(this.deadLetterStore());
   }
 
   get settings(): SettingsStore {
@@ -102,21 +100,8 @@ export class RedisStateStore implements StateStore {
     return new TaskIndex(this.url, { ...this.retries, ...options, prefix: this.prefix });
   }
 
-  async ping(timeoutMs = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const why = this.lastError ? ` (${this.lastError.message})` : '';
-        reject(
-          new StateError(`cannot reach the state store at ${this.displayUrl}${why}: is Redis running there?`),
-        );
-      }, timeoutMs);
-    });
-    try {
-      await Promise.race([this.redis.ping(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  ping(timeoutMs = 5000): Promise<void> {
+    return this.boundary.ping(this.redis, timeoutMs);
   }
 
   async close(): Promise<void> {
