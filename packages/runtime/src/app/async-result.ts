@@ -4,7 +4,8 @@
  */
 import { BackendDisabledError } from '../errors';
 import type { ResultBackend } from '../backend/backend';
-import { deserializeException, type ResultMeta } from '../backend/meta';
+import type { ResultMeta } from '../backend/meta';
+import { deserializeException } from '../protocol/exceptions';
 import { States, isReady, type TaskState } from '../task/states';
 
 export interface ResultOwner {

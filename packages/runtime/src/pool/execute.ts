@@ -3,7 +3,7 @@
  * (or an EncodeError naming the bad value), a retry request with its time, or a failure with Celery's
  * exception dict. Pools call this where the function lives (event loop, thread or child process).
  */
-import { serializeException } from '../backend/meta';
+import { serializeException } from '../protocol/exceptions';
 import {
   MaxRetriesExceededError,
   RetryRequested,

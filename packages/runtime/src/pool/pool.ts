@@ -3,7 +3,7 @@
  * executes a job and reports its outcome as plain data, so the same contract fits the event loop (async),
  * worker threads and child processes.
  */
-import type { SerializedException } from '../backend/meta';
+import type { SerializedException } from '../protocol/exceptions';
 import type { TaskRequest } from '../protocol/message';
 
 export interface Job {

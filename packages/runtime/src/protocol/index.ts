@@ -1,3 +1,4 @@
+export * from './exceptions';
 export * from './json';
 export * from './message';
 export * from './repr';

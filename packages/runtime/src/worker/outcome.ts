@@ -2,12 +2,11 @@
  * How a task's outcome is told: one method per outcome (started, succeeded, failed, retried, revoked), each
  * storing the result, emitting the worker's event and sending Celery's task event, in that order.
  */
-import { serializeException } from '../backend/meta';
 import { NotRegistered, TaskRevokedError } from '../errors';
 import { saferepr } from '../events/codec';
 import type { JobOutcome } from '../pool/pool';
+import { excRepr, serializeException } from '../protocol/exceptions';
 import type { TaskRequest } from '../protocol/message';
-import { pyRepr } from '../protocol/repr';
 import type { ResolvedTaskOptions } from '../task/task';
 import type { Held, RevokeReason, WorkerControl } from './types';
 
@@ -160,9 +159,4 @@ function resultRepr(resultJson: string): string {
   } catch {
     return resultJson;
   }
-}
-
-/** `ValueError('boom')`, as Celery's events show exceptions. */
-export function excRepr(exc: { exc_type: string; exc_message: unknown[] }): string {
-  return `${exc.exc_type}(${exc.exc_message.map((m) => pyRepr(m)).join(', ')})`;
 }

@@ -4,7 +4,7 @@
  * lost mid-task fails the task (WorkerLostError) or, with `acksLate` + `rejectOnWorkerLost`, puts its
  * message back.
  */
-import { serializeException } from '../backend/meta';
+import { serializeException } from '../protocol/exceptions';
 import type { Consumer } from '../broker/broker';
 import { WorkerLostError } from '../errors';
 import type { JobOutcome } from '../pool/pool';

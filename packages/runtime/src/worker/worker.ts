@@ -37,7 +37,6 @@ import type {
 } from './types';
 
 export type { Held, WorkerEvents } from './types';
-export { excRepr } from './outcome';
 
 export interface WorkerOptions {
   /** Queues to consume. Default: the app's default queue. Celery: -Q. */
