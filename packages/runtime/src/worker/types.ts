@@ -9,8 +9,7 @@ import type { Delivery } from '../broker/broker';
 import type { WorkerEventPublisher } from '../events/publisher';
 import type { Pool } from '../pool/pool';
 import type { TaskRequest } from '../protocol/message';
-import type { SettingKey, TaskLimits, WorkerSettings } from '../settings/schema';
-import type { SettingsStore } from '../settings/store';
+import type { SettingKey, SettingsVersion, TaskLimits, WorkerSettings } from '../settings/schema';
 import type { TaskDefinition } from '../task/task';
 
 /** A message this worker holds: ready, scheduled, or running. */
@@ -52,9 +51,17 @@ export interface WorkerEvents {
   'settings-applied': [SettingsReport];
 }
 
+/**
+ * What the worker reads of the stored settings: the current version (`SettingsStore` is one). An interface,
+ * so the worker core never depends on the Redis store, not even by type.
+ */
+export interface SettingsSource {
+  current(): Promise<SettingsVersion | null>;
+}
+
 /** Where the worker's settings came from: it reloads them on `apply_settings` and reports drift. */
 export interface SettingsSourceRef {
-  store: SettingsStore;
+  store: SettingsSource;
   version: number;
   pinned: readonly SettingKey[];
 }

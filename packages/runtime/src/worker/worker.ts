@@ -17,8 +17,7 @@ import { newConsumerId, type Consumer } from '../broker/broker';
 import { WorkerEventPublisher } from '../events/publisher';
 import { AsyncPool } from '../pool/async-pool';
 import type { Pool } from '../pool/pool';
-import type { SettingKey, TaskLimits, WorkerSettings } from '../settings/schema';
-import type { SettingsStore } from '../settings/store';
+import type { TaskLimits, WorkerSettings } from '../settings/schema';
 import { parseRateLimit } from '../task/rate-limit';
 import type { ResolvedTaskOptions, TaskDefinition } from '../task/task';
 import { consumeLoop, prefetchCount, SlotSignal } from './consume-loop';
@@ -65,7 +64,7 @@ export interface WorkerOptions {
    */
   settings?: WorkerSettings;
   /** Where the settings came from: the worker reloads them on `apply_settings` and reports drift. */
-  settingsSource?: { store: SettingsStore; version: number; pinned: readonly SettingKey[] };
+  settingsSource?: SettingsSourceRef;
 }
 
 export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl {
