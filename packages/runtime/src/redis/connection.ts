@@ -92,8 +92,9 @@ export function isRedisUnreachable(err: unknown): boolean {
 /** What a Redis adapter's error messages name: its URL with the password masked. */
 export function redisDisplayUrl(source: string | Redis): string {
   if (typeof source === 'string') return maskUrl(source);
-  const { host, port, db, password } = source.options;
-  return `redis://${password ? ':****@' : ''}${host ?? 'localhost'}:${port ?? 6379}/${db ?? 0}`;
+  const { host, port, db, password, tls } = source.options;
+  const scheme = tls ? 'rediss' : 'redis';
+  return `${scheme}://${password ? ':****@' : ''}${host ?? 'localhost'}:${port ?? 6379}/${db ?? 0}`;
 }
 
 export interface RedisBoundary {

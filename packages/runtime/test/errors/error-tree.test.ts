@@ -318,5 +318,8 @@ describe('the Redis boundary', () => {
     const redis = new Redis('redis://:secret@127.0.0.1:6380/3', { lazyConnect: true });
     expect(redisDisplayUrl(redis)).toBe('redis://:****@127.0.0.1:6380/3');
     redis.disconnect();
+    const tls = new Redis('rediss://127.0.0.1:6380/2', { lazyConnect: true });
+    expect(redisDisplayUrl(tls)).toBe('rediss://127.0.0.1:6380/2');
+    tls.disconnect();
   });
 });
