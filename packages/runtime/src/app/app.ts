@@ -26,7 +26,6 @@ import { Hooks, type Hook, type HookName } from '../hooks';
 import type { AppConfig, AppConfigInput } from './config';
 import { unknownKeyMessage } from './suggest';
 import { defaultLogger, type Logger } from '../logging';
-import type { AppAdapters } from './transports';
 
 /** Recognises an app across module loaders (a tsx-compiled CJS copy of this package is not `instanceof`). */
 export const APP_BRAND = Symbol.for('lovage.app');
@@ -66,6 +65,15 @@ export interface Task<A extends unknown[], R> extends TaskDefinition<A, R> {
     args: A,
     options?: ApplyOptions & { kwargs?: Record<string, unknown> },
   ): Promise<AsyncResult<Awaited<R>>>;
+}
+
+/** The adapters an app runs on, built by `createApp` (app/transports.ts) or handed in. */
+export interface AppAdapters {
+  broker: Broker;
+  /** Null when results are off (no `backend` URL). */
+  backend: ResultBackend | null;
+  /** Lovage's records: revoked ids, queues, dead letters, settings, the task index. */
+  state: StateStore;
 }
 
 export class App {

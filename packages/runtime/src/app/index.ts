@@ -4,4 +4,3 @@ export * from './config';
 export * from '../logging';
 export * from '../hooks';
 export * from './create-app';
-export type { AppAdapters } from './transports';

@@ -10,17 +10,9 @@ import type { Broker } from '../broker/broker';
 import { RedisBroker } from '../broker/redis/redis-broker';
 import type { StateStore } from '../state/state';
 import { RedisStateStore } from '../state/redis/redis-state';
+import type { AppAdapters } from './app';
 import { stateUrlOf, type AppConfig } from './config';
 import { schemeOf, type BackendScheme, type BrokerScheme, type StateScheme } from './urls';
-
-/** The adapters an app runs on. */
-export interface AppAdapters {
-  broker: Broker;
-  /** Null when results are off (no `backend` URL). */
-  backend: ResultBackend | null;
-  /** Lovage's records: revoked ids, queues, dead letters, settings, the task index. */
-  state: StateStore;
-}
 
 type Factory<T> = (url: string, config: AppConfig) => T;
 
