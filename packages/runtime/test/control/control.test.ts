@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { SettingsStore } from '../../src';
+import { SettingsStore, type Worker } from '../../src';
 import { useTestApps, waitFor } from '../helpers';
 
 describe('remote control of a Lovage worker', () => {
@@ -237,7 +237,11 @@ describe('remote control of a Lovage worker', () => {
     await asked;
   });
 
-  it('apply_settings applies live settings and reports the ones that need a restart', async () => {
+  /** A worker at concurrency 2 that believes it runs stored version `version`, and the store it reads. */
+  async function withSettings(
+    version: number,
+    body: (t: ReturnType<typeof createTestApp>, store: SettingsStore, worker: Worker) => Promise<void>,
+  ) {
     const t = createTestApp();
     t.app.task('ctl.add', (_ctx, a: number, b: number) => a + b);
     const store = new SettingsStore(t.app.config.broker, {
@@ -247,8 +251,16 @@ describe('remote control of a Lovage worker', () => {
       const worker = await t.startWorker({
         concurrency: 2,
         settings: { concurrency: 2 },
-        settingsSource: { store, version: 0, pinned: [] },
+        settingsSource: { store, version, pinned: [] },
       });
+      await body(t, store, worker);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('apply_settings applies live settings and reports the ones that need a restart', async () => {
+    await withSettings(0, async (t, store, worker) => {
       const v = await store.save(
         { concurrency: 4, pool: 'threads', taskLimits: { 'ctl.add': { rateLimit: '5/m' } } },
         { expectedVersion: 0, updatedBy: 'ops@example.com' },
@@ -270,22 +282,11 @@ describe('remote control of a Lovage worker', () => {
       expect(
         (await t.app.control.inspect('registered', { destination: [worker.hostname] }))[worker.hostname],
       ).toContain('ctl.add [rate_limit=5/m]');
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it('apply_settings runs in version order: a slow apply never puts the worker back on an older version', async () => {
-    const t = createTestApp();
-    const store = new SettingsStore(t.app.config.broker, {
-      prefix: t.app.config.brokerTransportOptions.globalKeyprefix,
-    });
-    try {
-      const worker = await t.startWorker({
-        concurrency: 2,
-        settings: { concurrency: 2 },
-        settingsSource: { store, version: 0, pinned: [] },
-      });
+    await withSettings(0, async (t, store, worker) => {
       // Growing to 64 is slow (a prefork pool spawns 64 children); the next two saves resize at once.
       const resize = worker.pool.resize.bind(worker.pool);
       let growing = false;
@@ -312,29 +313,16 @@ describe('remote control of a Lovage worker', () => {
       expect(worker.concurrency).toBe(4);
       expect(applied).toEqual([...applied].sort((a, b) => (a ?? 0) - (b ?? 0)));
       expect(applied.at(-1)).toBe(3);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it('apply_settings never moves a worker to an older version than it runs', async () => {
-    const t = createTestApp();
-    const store = new SettingsStore(t.app.config.broker, {
-      prefix: t.app.config.brokerTransportOptions.globalKeyprefix,
-    });
-    try {
-      // The worker runs version 5; the store answers version 1 (a replica behind, or a store rebuilt).
-      const worker = await t.startWorker({
-        concurrency: 2,
-        settings: { concurrency: 2 },
-        settingsSource: { store, version: 5, pinned: [] },
-      });
+    // The worker runs version 5; the store answers version 1 (a replica behind, or a store rebuilt).
+    await withSettings(5, async (_t, store, worker) => {
       await store.save({ concurrency: 7 }, { expectedVersion: 0, updatedBy: 'ops@example.com' });
       const report = await worker.applySettings();
       expect(report).toMatchObject({ version: 5, applied: [] });
       expect(worker.concurrency).toBe(2);
-    } finally {
-      await store.close();
-    }
+    });
   });
 });
