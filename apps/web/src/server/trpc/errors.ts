@@ -25,6 +25,13 @@ const TABLE: Partial<Record<ErrorCode, { code: TRPC_ERROR_CODE_KEY; expose: bool
   },
   BACKEND_UNAVAILABLE: { code: 'SERVICE_UNAVAILABLE', expose: true, hint: fix('LOVAGE_RESULT_BACKEND') },
   ENCODE_ERROR: { code: 'BAD_REQUEST', expose: true },
+  // A dead letter that cannot be decoded cannot be published again (a state store apart from the broker
+  // requeues through the broker's publish); the letter is kept and the reason shown.
+  MESSAGE_MALFORMED: {
+    code: 'UNPROCESSABLE_CONTENT',
+    expose: true,
+    hint: 'The message is kept in the dead letters; delete it, or send the task again.',
+  },
   TASK_NOT_REGISTERED: { code: 'NOT_FOUND', expose: true },
   RESULT_TIMEOUT: { code: 'TIMEOUT', expose: true },
   BACKEND_DISABLED: { code: 'PRECONDITION_FAILED', expose: true },
