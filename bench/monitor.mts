@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import {
+  createResultBackend,
   eventCommon,
   makeEvent,
   Monitor,
@@ -227,7 +228,8 @@ async function burst(): Promise<void> {
   const runId = `bench-burst-${randomUUID().slice(0, 8)}`;
   const broker = new RedisBroker(REDIS, { globalKeyprefix: prefix });
   const index = new TaskIndex(REDIS, { prefix });
-  const monitor = new Monitor({ broker, index }, { wakeWorkers: false, resultBackend: BACKEND });
+  const results = createResultBackend(BACKEND);
+  const monitor = new Monitor({ broker, index }, { wakeWorkers: false, resultBackend: results });
   const half = Math.ceil(BURST / 2);
   const children = WORKERS.map((host, k) =>
     spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
@@ -282,6 +284,7 @@ async function burst(): Promise<void> {
   } finally {
     for (const c of children) c.kill();
     await monitor.stop();
+    await results.close();
     await index.close();
     await broker.close();
     await cleanup(prefix);

@@ -5,7 +5,7 @@
  * backend. Runs until SIGINT/SIGTERM, folding what it received before it exits 0; a second signal exits at
  * once.
  */
-import { Monitor } from '@lovage/runtime';
+import { createResultBackend, Monitor } from '@lovage/runtime';
 import { connectApp, type ConnectOptions } from './connect';
 import { readEnv } from './env';
 import { UsageError } from './errors';
@@ -47,7 +47,14 @@ export async function runMonitor(opts: MonitorCommandOptions): Promise<void> {
     process.exit(1);
   }
 
-  const resultBackend = opts.resultBackend ?? app.config.backend ?? env.LOVAGE_RESULT_BACKEND ?? null;
+  const backendUrl = opts.resultBackend ?? app.config.backend ?? env.LOVAGE_RESULT_BACKEND ?? null;
+  // The app's own backend when that is the one named; else one built for the URL, closed with the monitor.
+  const resultBackend =
+    backendUrl === null
+      ? null
+      : backendUrl === app.config.backend
+        ? app.backend
+        : createResultBackend(backendUrl, { resultExpires: app.config.resultExpires });
   if (!resultBackend) {
     logger.warn(
       'no result backend (--result-backend or LOVAGE_RESULT_BACKEND): events lost in a burst cannot be repaired',
@@ -105,6 +112,7 @@ export async function runMonitor(opts: MonitorCommandOptions): Promise<void> {
           logger.error({ err }, 'the monitor did not stop cleanly');
         }
         await app.close().catch(() => undefined);
+        if (resultBackend !== app.backend) await resultBackend?.close().catch(() => undefined);
         clearInterval(forced);
         resolve();
       })();

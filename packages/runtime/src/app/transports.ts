@@ -41,6 +41,14 @@ const BROKERS: Record<BrokerScheme, Factory<Broker>> = { redis: redisBroker, red
 const BACKENDS: Record<BackendScheme, Factory<ResultBackend>> = { redis: redisBackend, rediss: redisBackend };
 const STATES: Record<StateScheme, Factory<StateStore>> = { redis: redisState, rediss: redisState };
 
+/**
+ * A result backend alone, for a URL the role accepts (a monitor repairing its index from a backend other than
+ * its app's). Only the backend's own options of `config` are read.
+ */
+export function buildBackend(url: string, config: Pick<AppConfig, 'resultExpires'>): ResultBackend {
+  return BACKENDS[schemeOf(url) as BackendScheme](url, config as AppConfig);
+}
+
 /** Builds the adapters a validated config names. */
 export function buildAdapters(config: AppConfig): AppAdapters {
   const broker = BROKERS[schemeOf(config.broker) as BrokerScheme];

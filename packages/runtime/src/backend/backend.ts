@@ -23,6 +23,13 @@ export interface ResultBackend {
   get(taskId: string): Promise<ResultMeta | null>;
   /** Resolves with the meta once the task is ready; rejects with ResultTimeoutError after `timeoutMs`. */
   waitReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta>;
+  /** The stored metas of many tasks at once, in order (null where nothing readable is stored). */
+  getMany(taskIds: readonly string[]): Promise<(ResultMeta | null)[]>;
+  /**
+   * One step of a walk over the ids of every stored result (a monitor's repair after lost events): start and
+   * end with cursor '0'; a step may return fewer or more than `count` ids, and an id twice.
+   */
+  scanIds(cursor: string, count: number): Promise<{ cursor: string; ids: string[] }>;
   /** Deletes the stored state (Celery: AsyncResult.forget). */
   forget(taskId: string): Promise<void>;
   close(): Promise<void>;

@@ -15,6 +15,7 @@
 import type { App } from '../app/app';
 import { isApp } from '../app/app';
 import type { Logger } from '../logging';
+import type { ResultBackend } from '../backend/backend';
 import type { Broker } from '../broker/broker';
 import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
 import { decodeEvents } from '../events/codec';
@@ -44,10 +45,10 @@ export interface MonitorOptions {
   /** Broadcast the `heartbeat` control command on start so workers report at once (true). */
   wakeWorkers?: boolean;
   /**
-   * The result backend to repair the index from after a loss (`redis://…`; from an app, its backend).
-   * Without one, losses are only reported.
+   * The result backend to repair the index from after a loss (from an app: its backend). Without one, losses
+   * are only reported. The monitor reads through it and does not close it: its owner does.
    */
-  resultBackend?: string | null;
+  resultBackend?: ResultBackend | null;
   /**
    * After a loss, also scan the backend for results of tasks the index never saw (true). Results of another
    * broker sharing that backend database would be added too.
@@ -148,7 +149,7 @@ export class Monitor {
       this.index = source.state.taskIndex({ maxTasks: opts.maxTasks, maxAgeSeconds: opts.maxAgeSeconds });
       this.ownsIndex = true;
       this.log = (opts.logger ?? source.logger).child({ component: 'monitor' });
-      if (opts.resultBackend === undefined) backend = source.config.backend ?? null;
+      if (opts.resultBackend === undefined) backend = source.backend;
     } else {
       this.broker = source.broker;
       this.index = source.index;
@@ -234,7 +235,6 @@ export class Monitor {
     this.stopRepair.abort();
     await Promise.all([this.trimming, this.repairing]);
     this.stopRepair = new AbortController();
-    await this.repairer?.close();
     if (this.lossSince !== null) {
       this.log?.warn(
         { dropped: this.dropped, subscriberCuts: this.subscriberCuts },

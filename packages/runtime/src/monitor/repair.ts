@@ -11,14 +11,12 @@
  *
  * The repair only ever folds events, so it is as idempotent and order-tolerant as the fold itself.
  */
-import type { Redis } from 'ioredis';
+import type { ResultBackend } from '../backend/backend';
 import type { ResultMeta } from '../backend/meta';
-import { resultKey } from '../backend/redis/redis-backend';
 import type { CeleryEvent } from '../events/types';
 import { saferepr } from '../events/codec';
 import { argsRepr, kwargsRepr } from '../protocol/repr';
 import { parseIsoDate } from '../protocol/time';
-import { closeRedis, createRedis } from '../redis/connection';
 import { isReady } from '../task/states';
 import type { TaskIndex } from './task-index';
 
@@ -37,14 +35,11 @@ export interface RepairReport {
 }
 
 export class IndexRepair {
-  private readonly redis: Redis;
-
+  /** Reads results through the backend contract (`getMany`, `scanIds`): no client library of its own. */
   constructor(
     private readonly index: TaskIndex,
-    backendUrl: string,
-  ) {
-    this.redis = createRedis(backendUrl, { connectionName: 'lovage:index-repair' });
-  }
+    private readonly backend: ResultBackend,
+  ) {}
 
   /**
    * Repairs what a loss that began at `since` (epoch ms) may have left wrong or missing. `signal` stops it
@@ -66,19 +61,14 @@ export class IndexRepair {
     return report;
   }
 
-  async close(): Promise<void> {
-    await closeRedis(this.redis);
-  }
-
   private async addUnseen(from: number, signal: AbortSignal | undefined): Promise<number> {
-    const prefix = resultKey('');
     let added = 0;
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', STEP);
-      cursor = next;
-      if (keys.length === 0) continue;
-      const ids = keys.map((k) => k.slice(prefix.length));
+      const step = await this.backend.scanIds(cursor, STEP);
+      cursor = step.cursor;
+      const ids = [...new Set(step.ids)];
+      if (ids.length === 0) continue;
       const metas = await this.metas(ids);
       const recent = ids.flatMap((id, i) => {
         const e = endingOf(id, metas[i] ?? null);
@@ -92,17 +82,8 @@ export class IndexRepair {
     return added;
   }
 
-  private async metas(ids: readonly string[]): Promise<(Partial<ResultMeta> | null)[]> {
-    const raw = await this.redis.mget(...ids.map(resultKey));
-    return raw.map((json) => {
-      if (json === null) return null;
-      try {
-        const meta = JSON.parse(json) as unknown;
-        return typeof meta === 'object' && meta !== null ? (meta as Partial<ResultMeta>) : null;
-      } catch {
-        return null;
-      }
-    });
+  private metas(ids: readonly string[]): Promise<(Partial<ResultMeta> | null)[]> {
+    return this.backend.getMany(ids);
   }
 }
 

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   encodeEvents,
+  createResultBackend,
   EVENT_EXCHANGE,
   eventCommon,
   makeEvent,
@@ -41,13 +42,15 @@ async function setUp(opts: { maxPendingBytes?: number } = {}) {
   const backend = new Redis(BACKEND_URL);
   const lines: Line[] = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
+  const results = createResultBackend(BACKEND_URL);
   const monitor = new Monitor(
     { broker, index },
-    { logger, wakeWorkers: false, resultBackend: BACKEND_URL, repairDelayMs: 50, ...opts },
+    { logger, wakeWorkers: false, resultBackend: results, repairDelayMs: 50, ...opts },
   );
   const ids: string[] = [];
   cleanups.push(async () => {
     await monitor.stop();
+    await results.close();
     await index.close();
     await broker.close();
     await deleteResults(ids);

@@ -79,6 +79,20 @@ export class RedisResultBackend implements ResultBackend {
     return text === null ? null : decodeMeta(text);
   }
 
+  async getMany(taskIds: readonly string[]): Promise<(ResultMeta | null)[]> {
+    if (taskIds.length === 0) return [];
+    const texts = await this.boundary.run(() => this.client.mget(taskIds.map(resultKey)));
+    return texts.map((text) => (text === null ? null : decodeMeta(text)));
+  }
+
+  async scanIds(cursor: string, count: number): Promise<{ cursor: string; ids: string[] }> {
+    const prefix = resultKey('');
+    const [next, keys] = await this.boundary.run(() =>
+      this.client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', count),
+    );
+    return { cursor: next, ids: keys.map((k) => k.slice(prefix.length)) };
+  }
+
   async forget(taskId: string): Promise<void> {
     await this.boundary.run(() => this.client.del(resultKey(taskId)));
   }
