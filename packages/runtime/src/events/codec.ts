@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { MalformedMessageError } from '../errors';
 import type { InboundMessage, OutgoingMessage } from '../protocol/message';
-import { argsRepr, kwargsRepr, pyRepr } from '../protocol/repr';
+import { argsRepr, kwargsRepr, saferepr } from '../protocol/repr';
 import { toCeleryIso } from '../protocol/time';
 import {
   isTaskEventType,
@@ -27,46 +27,6 @@ export const REPR_MAXSIZE = 1024;
 export const TRACEBACK_MAXSIZE = 16384;
 /** Largest `args_json`/`kwargs_json` an event carries; a larger one is left out whole (a cut JSON is useless). */
 export const ARGS_JSON_MAXSIZE = 65536;
-
-/**
- * Python `repr()` of a JSON-like value cut to about `maxlen` characters, as Celery's `saferepr(o, maxlen)`:
- * the walk stops once the budget is spent (a 10 MB value costs what its first `maxlen` characters cost),
- * the cut is marked `...` and the brackets still open are closed: `[1, 2, 3...]`.
- */
-export function saferepr(value: unknown, maxlen = REPR_MAXSIZE): string {
-  const out: string[] = [];
-  let left = maxlen;
-  let cut = false;
-  const put = (s: string) => {
-    if (cut) return;
-    if (s.length <= left) {
-      out.push(s);
-      left -= s.length;
-    } else {
-      out.push(s.slice(0, left), '...');
-      cut = true;
-    }
-  };
-  const walk = (v: unknown, depth: number) => {
-    if (cut) return;
-    if (depth > 32) return put('...');
-    // Only as much of a long string as can be shown is escaped.
-    if (typeof v === 'string') return put(pyRepr(v.length > left + 1 ? v.slice(0, left + 1) : v));
-    const isArray = Array.isArray(v);
-    if (!isArray && (typeof v !== 'object' || v === null || v instanceof Date)) return put(pyRepr(v));
-    put(isArray ? '[' : '{');
-    let i = 0;
-    for (const [k, child] of isArray ? (v as unknown[]).entries() : Object.entries(v)) {
-      if (cut) break;
-      if (i++ > 0) put(', ');
-      if (!isArray) put(`${pyRepr(k)}: `);
-      walk(child, depth + 1);
-    }
-    out.push(isArray ? ']' : '}');
-  };
-  walk(value, 0);
-  return out.join('');
-}
 
 /** A repr field of an event, cut to REPR_MAXSIZE (a value that is not a string yet is repr'd first). */
 function boundRepr(v: unknown): unknown {

@@ -14,7 +14,7 @@
 import type { ResultBackend } from '../backend/backend';
 import type { ResultMeta } from '../backend/meta';
 import type { CeleryEvent } from '../events/types';
-import { saferepr } from '../events/codec';
+import { saferepr } from '../protocol/repr';
 import { argsRepr, kwargsRepr } from '../protocol/repr';
 import { parseIsoDate } from '../protocol/time';
 import { isReady } from '../task/states';

@@ -5,20 +5,39 @@
  */
 const MAX = 1024;
 
-/** Collects a repr's pieces until `left` characters are written; past that, writing is a no-op. */
+/**
+ * Collects a repr's pieces until `left` characters are written. A piece that does not fit is cut, `mark`
+ * follows the cut, and writing stops (`full`); closing brackets (`close`) are still written after a cut, so
+ * Celery's `saferepr` shape `[1, 2...]` comes out of the same walk.
+ */
 class Sink {
   private readonly parts: string[] = [];
-  constructor(private left: number) {}
+  private cut = false;
+  constructor(
+    private left: number,
+    private readonly mark = '',
+  ) {}
 
   get full(): boolean {
-    return this.left <= 0;
+    return this.cut;
   }
 
   put(s: string): void {
-    if (this.left <= 0) return;
-    const piece = s.length > this.left ? s.slice(0, this.left) : s;
-    this.parts.push(piece);
-    this.left -= piece.length;
+    if (this.cut || s.length === 0) return;
+    if (s.length <= this.left) {
+      this.parts.push(s);
+      this.left -= s.length;
+      return;
+    }
+    this.parts.push(s.slice(0, this.left), this.mark);
+    this.left = 0;
+    this.cut = true;
+  }
+
+  /** A closing bracket: written even after the cut. */
+  close(s: string): void {
+    if (this.cut) this.parts.push(s);
+    else this.put(s);
   }
 
   toString(): string {
@@ -71,7 +90,7 @@ function write(value: unknown, out: Sink, depth: number): void {
       if (i > 0) out.put(', ');
       write(value[i], out, depth + 1);
     }
-    return out.put(']');
+    return out.close(']');
   }
   if (typeof value === 'object') {
     out.put('{');
@@ -84,7 +103,7 @@ function write(value: unknown, out: Sink, depth: number): void {
       out.put(': ');
       write((value as Record<string, unknown>)[k], out, depth + 1);
     }
-    return out.put('}');
+    return out.close('}');
   }
   str(String(value), out);
 }
@@ -92,6 +111,17 @@ function write(value: unknown, out: Sink, depth: number): void {
 export function pyRepr(value: unknown, depth = 0): string {
   const out = new Sink(Infinity);
   write(value, out, depth);
+  return out.toString();
+}
+
+/**
+ * Python `repr()` cut to about `maxlen` characters, as Celery's `saferepr(o, maxlen)`: the walk stops once the
+ * budget is spent (a 10 MB value costs what its first `maxlen` characters cost), the cut is marked `...` and
+ * the brackets still open are closed: `[1, 2, 3...]`.
+ */
+export function saferepr(value: unknown, maxlen = MAX): string {
+  const out = new Sink(maxlen, '...');
+  write(value, out, 0);
   return out.toString();
 }
 

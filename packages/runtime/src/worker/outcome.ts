@@ -3,7 +3,7 @@
  * storing the result, emitting the worker's event and sending Celery's task event, in that order.
  */
 import { NotRegistered, TaskRevokedError } from '../errors';
-import { saferepr } from '../events/codec';
+import { saferepr } from '../protocol/repr';
 import type { JobOutcome } from '../pool/pool';
 import { excRepr, serializeException } from '../protocol/exceptions';
 import type { TaskRequest } from '../protocol/message';
