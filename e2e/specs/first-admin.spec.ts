@@ -5,27 +5,16 @@
  * folder, the same build and Redis prefix as the shared one), because the shared console has users already.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { startConsole } from '../support/console-process';
+import { withOwnConsole } from '../support/console-process';
 import { expect, snap, test } from '../support/fixtures';
-import { stopProcess, waitFor, type Managed } from '../support/processes';
+import { waitFor } from '../support/processes';
 
 test('the setup link printed on first start creates the first admin and signs them in, once', async ({
   browser,
   run,
 }) => {
   test.setTimeout(120_000);
-  let web: Managed | null = null;
-  try {
-    const started = await startConsole({
-      name: 'web-first-admin',
-      brokerUrl: run.brokerUrl,
-      resultBackendUrl: run.resultBackendUrl,
-      prefix: run.prefix,
-      dataDir: path.join(run.runDir, 'console-first-admin'),
-    });
-    web = started.web;
-    const { baseURL } = started;
+  await withOwnConsole(run, 'first-admin', async ({ web, baseURL }) => {
     const logFile = web.logFile;
     const link = await waitFor(
       'the setup link in the console log',
@@ -75,7 +64,5 @@ test('the setup link printed on first start creates the first admin and signs th
     await expect(again.getByRole('form', { name: 'Create the first admin' })).toHaveCount(0);
     await other.close();
     await context.close();
-  } finally {
-    if (web) await stopProcess(web);
-  }
+  });
 });

@@ -4,11 +4,9 @@
  * X-Forwarded-For is still one client for the per-client sign-in limit. A user disabled while their tab is
  * open is sent to sign-in by the tab's next request.
  */
-import path from 'node:path';
 import { ConsoleApi } from '../support/console-api';
-import { startConsole } from '../support/console-process';
+import { withOwnConsole } from '../support/console-process';
 import { expect, snap, test } from '../support/fixtures';
-import { stopProcess, type Managed } from '../support/processes';
 
 /** The sign-in page, with the page asked for to come back to (`?next=`). */
 const SIGN_IN = /\/sign-in(\?next=[^&]+)?$/;
@@ -75,16 +73,7 @@ test('a forged X-Forwarded-For does not make a new client for the sign-in limit'
   test.setTimeout(120_000);
   // A console of its own: using up the shared console's 5 sign-ins a minute from 127.0.0.1 would refuse
   // the other specs' sign-ins.
-  let web: Managed | null = null;
-  try {
-    const started = await startConsole({
-      name: 'web-sign-in-limit',
-      brokerUrl: run.brokerUrl,
-      resultBackendUrl: run.resultBackendUrl,
-      prefix: run.prefix,
-      dataDir: path.join(run.runDir, 'console-sign-in-limit'),
-    });
-    web = started.web;
+  await withOwnConsole(run, 'sign-in-limit', async (started) => {
     const request = await playwright.request.newContext({ baseURL: started.baseURL });
     const statuses: number[] = [];
     // Password spraying: another account and another made-up address each time.
@@ -97,9 +86,7 @@ test('a forged X-Forwarded-For does not make a new client for the sign-in limit'
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
     await request.dispose();
-  } finally {
-    if (web) await stopProcess(web);
-  }
+  });
 });
 
 test("a disabled user's open tab goes to sign-in at its next request", async ({

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
-import { startProcess, waitFor, type Managed } from './processes';
-import { LOG_DIR, REPO_DIR } from './run-info';
+import { startProcess, stopProcess, waitFor, type Managed } from './processes';
+import { LOG_DIR, REPO_DIR, type RunInfo } from './run-info';
 
 export const WEB_DIR = path.join(REPO_DIR, 'apps/web');
 export const NEXT_BIN = path.join(REPO_DIR, 'node_modules/next/dist/bin/next');
@@ -85,4 +85,27 @@ export async function startConsole(o: ConsoleOptions): Promise<{ web: Managed; b
     { timeoutMs: 60_000, processes: [web] },
   );
   return { web, baseURL };
+}
+
+/**
+ * Runs `body` against a console of its own on the run's Redis (its own data folder, so a fresh database), for
+ * journeys that must not touch the shared console (first start, sign-in limits); stopped whatever happens.
+ */
+export async function withOwnConsole<T>(
+  run: RunInfo,
+  name: string,
+  body: (started: { web: Managed; baseURL: string }) => Promise<T>,
+): Promise<T> {
+  const started = await startConsole({
+    name: `web-${name}`,
+    brokerUrl: run.brokerUrl,
+    resultBackendUrl: run.resultBackendUrl,
+    prefix: run.prefix,
+    dataDir: path.join(run.runDir, `console-${name}`),
+  });
+  try {
+    return await body(started);
+  } finally {
+    await stopProcess(started.web);
+  }
 }
