@@ -579,9 +579,10 @@ class RedisConsumer implements Consumer {
           if (raw !== null) {
             this.buffered.push(this.toDelivery(pair, raw));
             // BLMOVE cannot check the lease as reserve.lua does, and ioredis re-sends it after a reconnect,
-            // possibly into a Redis that restarted empty: confirm the index names this list before the
-            // message is handed out (re-establishing it, with this message, when it does not).
-            await this.renewOrReestablish();
+            // possibly into a Redis that restarted empty: confirm the index names this list (re-establishing
+            // it, with this message, when it does not). Not awaited: handing the message out does not change
+            // how long it sits unindexed, and awaiting cost every idle-path message a round trip.
+            void this.renewOrReestablish().catch(() => undefined);
           }
         } catch {
           // Disconnected (closing, or Redis away): whatever BLMOVE moved is in our in-flight list and is
