@@ -115,7 +115,7 @@ describe('lovage monitor on a signal', () => {
           .map((uuid) =>
             makeEvent('task-received', eventCommon('w@test', ++clock), { uuid, name: 'stop.t', args: '()' }),
           );
-        await ns.app.broker.publishFanout(EVENT_EXCHANGE, 'task.multi', encodeEvents(batch));
+        await ns.app.broker.broadcast(EVENT_EXCHANGE, 'task.multi', encodeEvents(batch));
       }
       // Published (Redis has written them to the monitor's socket) before the signal is sent.
       mon.child.kill(signal);

@@ -218,7 +218,7 @@ export class App {
     if (event) {
       // The task is sent; its event is monitoring data, so a failure to publish it is logged, not thrown.
       await this.broker
-        .publishFanout(EVENT_EXCHANGE, eventRoutingKey(event.type), encodeEvent(event))
+        .broadcast(EVENT_EXCHANGE, eventRoutingKey(event.type), encodeEvent(event))
         .catch((err: unknown) =>
           this.logger.warn({ err, taskId: id }, 'could not publish the task-sent event'),
         );
@@ -246,7 +246,7 @@ export class App {
   ): Promise<void> {
     const list = Array.isArray(ids) ? ids : [ids];
     await this.state.revoked.add(list, this.config.revokedTtl);
-    await this.broker.publishFanout(
+    await this.broker.broadcast(
       PIDBOX_EXCHANGE,
       '',
       encodeControlRequest('revoke', {

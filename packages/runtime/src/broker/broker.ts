@@ -5,13 +5,31 @@
  * adapters implement it and pass the conformance suite in `src/testing`.
  */
 import { randomUUID } from 'node:crypto';
+import type { Exchange } from '../protocol/exchanges';
 import type { InboundMessage, OutgoingMessage } from '../protocol/message';
+
+/** The transports Lovage has an adapter for. */
+export type Transport = 'redis' | 'amqp';
 
 export interface BrokerCapabilities {
   /** Unacknowledged messages survive a worker crash and return to the queue. */
   redeliversUnacked: boolean;
-  /** Redelivery waits for a lease (visibility timeout) to lapse rather than a closed connection. */
-  leaseBased: boolean;
+  /**
+   * What hands a crashed consumer's messages back: `lease` (Redis: a visibility timeout the consumer renews
+   * lapses, and another consumer's reaper returns them) or `channel` (AMQP: the connection or channel closes).
+   */
+  delivery: 'lease' | 'channel';
+  /**
+   * Which priority a consumer takes first. kombu's Redis transport serves step 0 first (`low-first`); an AMQP
+   * queue with `x-max-priority` serves the highest number first (`high-first`).
+   */
+  priorityOrder: 'low-first' | 'high-first';
+  /**
+   * The longest a delivery may stay unacknowledged before the broker takes it back from a live consumer
+   * (RabbitMQ's `consumer_timeout`), in seconds; null when it is held as long as the consumer lives (Redis
+   * renews its lease). Whoever holds ETA tasks must hand longer waits back to the broker.
+   */
+  maxHoldSeconds: number | null;
   /**
    * `Consumer.deadLetter` moves a delivery into the state store's dead letters in one atomic step, when the
    * state store shares the broker's database (`StateStore.sharesBroker`). Otherwise the worker keeps the
@@ -34,10 +52,20 @@ export interface ConsumerOptions {
   /** Unique per worker process: names its in-flight structures and its lease. */
   consumerId: string;
   queues: readonly string[];
-  /** Lease seconds for this consumer, overriding the broker's `visibilityTimeout`. */
+  /** Lease seconds for this consumer, overriding the broker's `visibilityTimeout` (lease transports). */
   visibilityTimeout?: number;
-  /** Called when the broker finds that this consumer's lease lapsed and its messages went back to the queues. */
-  onLeaseLost?: () => void;
+  /**
+   * How many deliveries may be held unacknowledged at first (Celery's prefetch count); `setPrefetch` changes
+   * it. Push transports bound what they send by it; pull transports are bounded by `reserve(max)` instead.
+   */
+  prefetch?: number;
+  /**
+   * Called when the broker took back what this consumer held and had not acknowledged: a lapsed lease (the
+   * process stalled past it and a reaper returned the messages) or a closed channel. Those deliveries are
+   * back in their queues: the worker drops the ones it has not started, and acknowledging any of them
+   * resolves false.
+   */
+  onDeliveriesLost?: (reason: string) => void;
   /**
    * Called when the broker had lost this consumer's records (Redis restarted without its data) and the
    * consumer re-established them, writing back `restored` messages it holds so none can be lost later.
@@ -46,17 +74,33 @@ export interface ConsumerOptions {
 }
 
 export interface Consumer {
-  /** Takes up to `max` messages; waits a short while (about a second) for the first one, then returns. */
+  /**
+   * Takes up to `max` messages; waits a short while (about a second) for the first one, then returns.
+   * Rejects with a BrokerError while the broker is unreachable; the adapter reconnects (and re-declares and
+   * re-consumes) by itself, so calling again later resumes.
+   */
   reserve(max: number): Promise<Delivery[]>;
   /**
    * Changes the queues consumed from now on (remote control add_consumer / cancel_consumer). Messages
    * already reserved from a dropped queue stay held until acknowledged or released.
    */
   setQueues(queues: readonly string[]): void;
-  /** Acknowledges: the message is gone for good. */
-  ack(delivery: Delivery): Promise<void>;
-  /** Puts the message back: `front` to be consumed next (a release), `back` behind the others (a reject). */
-  requeue(delivery: Delivery, where: 'front' | 'back'): Promise<void>;
+  /**
+   * The most deliveries held unacknowledged at once. The worker keeps it at its prefetch count plus the
+   * tasks it holds for an ETA or a rate limit (Celery raises its QoS per ETA task the same way), so held
+   * tasks never starve the window on a push transport. A no-op where `reserve(max)` already bounds it.
+   */
+  setPrefetch(count: number): void;
+  /**
+   * Acknowledges: the message is gone for good. Resolves false when the broker had already taken the
+   * delivery back (`onDeliveriesLost`), so it is in a queue again; rejects only when the broker is away.
+   */
+  ack(delivery: Delivery): Promise<boolean>;
+  /**
+   * Puts the message back: `front` to be consumed next (a release), `back` behind the others (a reject).
+   * Resolves false when the broker had already taken it back.
+   */
+  requeue(delivery: Delivery, where: 'front' | 'back'): Promise<boolean>;
   /**
    * The atomic dead-letter path (capability `atomicDeadLetter`, used only when the state store shares the
    * broker's database): removes the message and keeps it in the state store's dead letters with the reason,
@@ -82,23 +126,29 @@ export interface ReplyQueue {
 }
 
 export interface Broker {
+  readonly transport: Transport;
   readonly capabilities: BrokerCapabilities;
   /** The URL with any password masked, for logs and the console. */
   readonly displayUrl: string;
   /** Checks the broker answers within `timeoutMs`; rejects with a BrokerError saying where and why not. */
   ping(timeoutMs?: number): Promise<void>;
-  /** Sends a task message to a queue. Resolves once the broker stored it. */
+  /** Sends a task message to a queue. Resolves once the broker stored it; rejects with a PublishError. */
   publish(queue: string, message: OutgoingMessage): Promise<void>;
   consumer(options: ConsumerOptions): Consumer;
-  /** Broadcasts on a fanout exchange (`celery.pidbox`, `celeryev`). Fire and forget. */
-  publishFanout(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void>;
   /**
-   * Receives broadcasts on a fanout exchange until the returned function is called. Broadcasts are not
-   * stored: those sent while the subscription's connection is down are missed, which `onLink` reports
-   * (`lost` when it drops, `restored` once the subscription is back).
+   * Broadcasts on a fanout or topic exchange (`celery.pidbox`, `celeryev`) to whoever is subscribed now.
+   * Fire and forget: nothing is stored.
    */
-  subscribeFanout(
-    exchange: string,
+  broadcast(exchange: Exchange, routingKey: string, message: OutgoingMessage): Promise<void>;
+  /**
+   * Receives broadcasts until the returned function is called: on a fanout exchange all of them, on a topic
+   * exchange those whose routing key matches `bindingKey` (`#`: all; `task.*`: task events). Broadcasts sent
+   * while the subscription's connection is down are missed, which `onLink` reports (`lost` when it drops,
+   * `restored` once the subscription is back).
+   */
+  subscribe(
+    exchange: Exchange,
+    bindingKey: string,
     handler: (msg: FanoutMessage) => void,
     onLink?: (state: 'lost' | 'restored') => void,
   ): Promise<() => Promise<void>>;
@@ -106,9 +156,9 @@ export interface Broker {
    * Sends to every queue bound to a direct exchange with this routing key; dropped when none is (kombu's
    * behaviour). Remote-control replies travel this way to `reply.celery.pidbox`.
    */
-  publishDirect(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void>;
+  publishDirect(exchange: Exchange, routingKey: string, message: OutgoingMessage): Promise<void>;
   /** Declares a queue bound to `exchange` with `routingKey` and reads it (Celery's `<oid>.reply.celery.pidbox`). */
-  replyQueue(exchange: string, routingKey: string): Promise<ReplyQueue>;
+  replyQueue(exchange: Exchange, routingKey: string): Promise<ReplyQueue>;
   /** Messages waiting in a queue (all priorities). */
   queueLength(queue: string): Promise<number>;
   /** Deletes every waiting message of a queue; returns how many. */

@@ -98,7 +98,7 @@ export class Control {
 
   private async publish(message: ReturnType<typeof encodeControlRequest>, method: string): Promise<void> {
     try {
-      await this.broker.publishFanout(PIDBOX_EXCHANGE, '', message);
+      await this.broker.broadcast(PIDBOX_EXCHANGE, '', message);
     } catch (err) {
       throw new ControlError(`could not send the control command ${method}: ${(err as Error).message}`, {
         cause: err,

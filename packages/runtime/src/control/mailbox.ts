@@ -3,10 +3,10 @@
  * control requests; the worker service answers them.
  */
 import { randomUUID } from 'node:crypto';
+import { REPLY_EXCHANGE } from '../protocol/exchanges';
 import type { InboundMessage, OutgoingMessage } from '../protocol/message';
 
-export const PIDBOX_EXCHANGE = 'celery.pidbox';
-export const REPLY_EXCHANGE = 'reply.celery.pidbox';
+export { PIDBOX_EXCHANGE, REPLY_EXCHANGE } from '../protocol/exchanges';
 
 export interface ControlRequest {
   method: string;
@@ -40,7 +40,7 @@ export function encodeControlRequest(
     pattern: opts.pattern ?? null,
     matcher: opts.pattern ? (opts.matcher ?? 'glob') : null,
     ticket,
-    reply_to: opts.replyTo ? { exchange: REPLY_EXCHANGE, routing_key: opts.replyTo } : null,
+    reply_to: opts.replyTo ? { exchange: REPLY_EXCHANGE.name, routing_key: opts.replyTo } : null,
   };
   return {
     headers: { clock: ++clock, expires: Date.now() / 1000 + (opts.timeoutSeconds ?? 1) },

@@ -194,7 +194,7 @@ export interface TaskSentInit {
 
 /**
  * The `task-sent` event a client publishes after sending a task (Celery: `task_send_sent_event`). Publish
- * it alone: `broker.publishFanout(EVENT_EXCHANGE, 'task.sent', encodeEvent(event))`.
+ * it alone: `broker.broadcast(EVENT_EXCHANGE, 'task.sent', encodeEvent(event))`.
  */
 export function taskSentEvent(init: TaskSentInit): TaskSentEvent {
   return {

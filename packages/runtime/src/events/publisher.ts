@@ -155,7 +155,7 @@ export class WorkerEventPublisher {
 
   private async send(routingKey: string, events: CeleryEvent | CeleryEvent[]): Promise<void> {
     try {
-      await this.broker.publishFanout(EVENT_EXCHANGE, routingKey, encodeEvents(events, this.hostname));
+      await this.broker.broadcast(EVENT_EXCHANGE, routingKey, encodeEvents(events, this.hostname));
       if (this.failing) {
         this.failing = false;
         this.log?.info({ dropped: this.dropped }, 'sending events works again');

@@ -44,8 +44,9 @@ export class EventReceiver {
     onLink?: (state: 'lost' | 'restored') => void,
   ): Promise<void> {
     if (this.unsubscribe) return;
-    this.unsubscribe = await this.broker.subscribeFanout(
+    this.unsubscribe = await this.broker.subscribe(
       EVENT_EXCHANGE,
+      '#',
       ({ message }) => {
         try {
           handler(message);

@@ -9,8 +9,7 @@ export const SW_IDENT = 'lovage';
 /** The version Lovage workers report in `sw_ver`; kept in step with packages/runtime/package.json. */
 export const SW_VERSION = '0.1.0';
 
-/** The fanout exchange events travel on (Redis: channels `/<db>.celeryev/<routing key>`). */
-export const EVENT_EXCHANGE = 'celeryev';
+export { EVENT_EXCHANGE } from '../protocol/exchanges';
 
 /** Fields every event carries. */
 export interface EventCommon {

@@ -202,7 +202,7 @@ export class Monitor {
     void this.runTrim();
     if (this.wakeWorkers) {
       try {
-        await this.broker.publishFanout(PIDBOX_EXCHANGE, '', encodeControlRequest('heartbeat', {}));
+        await this.broker.broadcast(PIDBOX_EXCHANGE, '', encodeControlRequest('heartbeat', {}));
       } catch (err) {
         this.log?.warn({ err }, 'could not ask the workers for a heartbeat');
       }

@@ -1,4 +1,5 @@
 export * from './exceptions';
+export * from './exchanges';
 export * from './json';
 export * from './message';
 export * from './repr';

@@ -33,7 +33,12 @@ export async function deadLetterDelivery(
     consumer: consumerId,
   };
   await state.deadLetters.put(entry);
-  await consumer.ack(delivery);
+  if (!(await consumer.ack(delivery))) {
+    // The broker took the message back meanwhile: it is in its queue again and will be seen (and
+    // dead-lettered) again, so this entry would be its double.
+    await state.deadLetters.take(delivery.queue, entry.id);
+    return null;
+  }
   return entry.id;
 }
 

@@ -10,8 +10,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Broker, Consumer, FanoutMessage } from '../broker/broker';
-import { message, nOf, reserveN, until } from './conformance-helpers';
+import type { Broker, Consumer, ConsumerOptions, FanoutMessage } from '../broker/broker';
+import { BrokerError } from '../errors';
+import type { Exchange } from '../protocol/exchanges';
+import { message, nOf, reserveN, until, WAIT_MS } from './conformance-helpers';
 
 export interface ConformanceBrokerOptions {
   /**
@@ -30,11 +32,36 @@ export interface ConformanceBroker {
    * renewing leases and never return their messages themselves. Without it the lease test is skipped.
    */
   crash?(): Promise<void>;
+  /**
+   * Makes the broker take back what the consumer `consumerId` holds, as it would on its own: a reaper
+   * returning a lapsed lease's messages (Redis), a closed channel (AMQP). Without it the lost-deliveries
+   * test is skipped.
+   */
+  takeBack?(consumerId: string): Promise<void>;
 }
 
 export type MakeBroker = (options?: ConformanceBrokerOptions) => Promise<ConformanceBroker>;
 
-export function describeBrokerConformance(name: string, makeBroker: MakeBroker): void {
+/** A broker server of the suite's own that it may stop and start again (the reconnect test). */
+export interface RestartableServer {
+  /** A new instance connected to this server, as `MakeBroker`. */
+  make: MakeBroker;
+  /** Stops the server and starts it again with its stored messages, resolving once it answers. */
+  restart(): Promise<void>;
+  /** Stops the server for good and removes what it stored. */
+  stop(): Promise<void>;
+}
+
+export interface ConformanceExtras {
+  /** Starts a private server for the broker-restart test; without it that test is skipped. */
+  restartable?: () => Promise<RestartableServer>;
+}
+
+export function describeBrokerConformance(
+  name: string,
+  makeBroker: MakeBroker,
+  extras: ConformanceExtras = {},
+): void {
   describe(`Broker conformance: ${name}`, () => {
     const instances: ConformanceBroker[] = [];
     const consumers: Consumer[] = [];
@@ -45,8 +72,8 @@ export function describeBrokerConformance(name: string, makeBroker: MakeBroker):
       return b;
     }
 
-    function consume(broker: Broker, queues: string[]): Consumer {
-      const c = broker.consumer({ consumerId: `conformance-${randomUUID()}`, queues });
+    function consume(broker: Broker, queues: string[], options: Partial<ConsumerOptions> = {}): Consumer {
+      const c = broker.consumer({ consumerId: `conformance-${randomUUID()}`, queues, ...options });
       consumers.push(c);
       return c;
     }
@@ -167,7 +194,7 @@ export function describeBrokerConformance(name: string, makeBroker: MakeBroker):
     it('a live consumer keeps its lease: its messages are not handed to others', async (ctx) => {
       const a = await make({ visibilityTimeout: 0.6 });
       const b = await make({ visibilityTimeout: 0.6 });
-      if (!a.broker.capabilities.leaseBased) ctx.skip();
+      if (a.broker.capabilities.delivery !== 'lease') ctx.skip();
       const q = queue();
       await a.broker.publish(q, message(1));
       const holder = consume(a.broker, [q]);
@@ -204,52 +231,181 @@ export function describeBrokerConformance(name: string, makeBroker: MakeBroker):
       expect(await broker.purge(other)).toBe(1);
     });
 
-    it('publishFanout reaches subscribers of that exchange, with the routing key', async () => {
+    it('declares its transport and capabilities', async () => {
+      const { broker } = await make();
+      expect(['redis', 'amqp']).toContain(broker.transport);
+      const c = broker.capabilities;
+      expect(['lease', 'channel']).toContain(c.delivery);
+      expect(['low-first', 'high-first']).toContain(c.priorityOrder);
+      expect(c.maxHoldSeconds === null || c.maxHoldSeconds > 0).toBe(true);
+      expect(typeof c.atomicDeadLetter).toBe('boolean');
+      expect(typeof c.redeliversUnacked).toBe('boolean');
+    });
+
+    it('serves priorities in the order its capabilities declare', async () => {
+      const { broker } = await make();
+      const q = queue();
+      // Interleaved; message 2 is the only high one.
+      for (const [n, p] of [
+        [1, 0],
+        [2, 9],
+        [3, 0],
+      ] as const)
+        await broker.publish(q, message(n, p));
+      const c = consume(broker, [q]);
+      const got = (await reserveN(c, 3)).map(nOf);
+      expect(got).toEqual(broker.capabilities.priorityOrder === 'low-first' ? [1, 3, 2] : [2, 1, 3]);
+    });
+
+    it('a raised prefetch lets a consumer holding its window receive more', async () => {
+      const { broker } = await make();
+      const q = queue();
+      for (const n of [1, 2, 3, 4]) await broker.publish(q, message(n));
+      const c = consume(broker, [q], { prefetch: 2 });
+      // The worker holds two ETA tasks unacknowledged, and raises the window by as many to run others.
+      const held = await reserveN(c, 2);
+      c.setPrefetch(4);
+      const more = await reserveN(c, 2);
+      expect([...held, ...more].map(nOf)).toEqual([1, 2, 3, 4]);
+      for (const d of [...held, ...more]) expect(await c.ack(d)).toBe(true);
+      expect(await broker.queueLength(q)).toBe(0);
+    });
+
+    it('deliveries the broker took back: reported once, and ack or requeue say false', async (ctx) => {
+      const inst = await make({ visibilityTimeout: 1 });
+      if (!inst.takeBack) ctx.skip();
+      const { broker } = inst;
+      const q = queue();
+      for (const n of [1, 2, 3]) await broker.publish(q, message(n));
+      const lost: string[] = [];
+      const consumerId = `conformance-${randomUUID()}`;
+      const c = consume(broker, [q], { consumerId, onDeliveriesLost: (why) => lost.push(why) });
+      const [a, b, d] = await reserveN(c, 3);
+      await inst.takeBack!(consumerId);
+      // Back in the queue for anyone: acknowledging or requeueing now changes nothing and says so.
+      expect(await c.ack(a!)).toBe(false);
+      expect(await c.requeue(b!, 'front')).toBe(false);
+      const other = consume((await make()).broker, [q]);
+      const back = await reserveN(other, 3);
+      expect(back.map(nOf).sort()).toEqual([1, 2, 3]);
+      await until(async () => (lost.length > 0 ? true : undefined), 'onDeliveriesLost');
+      expect(lost).toHaveLength(1);
+      expect(lost[0]).toMatch(/\w/);
+      expect(await c.ack(d!)).toBe(false);
+      for (const x of back) expect(await other.ack(x)).toBe(true);
+    });
+
+    it('a topic exchange routes by binding key, a fanout to every subscriber', async () => {
       const pub = await make();
       const sub = await make();
-      const exchange = `conformance.fanout.${randomUUID()}`;
-      const got: FanoutMessage[] = [];
-      const gotElsewhere: FanoutMessage[] = [];
-      const stop = await sub.broker.subscribeFanout(exchange, (m) => got.push(m));
-      const stopOther = await sub.broker.subscribeFanout(`${exchange}.other`, (m) => gotElsewhere.push(m));
+      const topic: Exchange = { name: `conformance.topic.${randomUUID()}`, type: 'topic' };
+      const fanout: Exchange = { name: `${topic.name}.other`, type: 'fanout' };
+      const all: FanoutMessage[] = [];
+      const tasks: FanoutMessage[] = [];
+      const heartbeats: FanoutMessage[] = [];
+      const fanned: FanoutMessage[] = [];
+      const stops = [
+        await sub.broker.subscribe(topic, '#', (m) => all.push(m)),
+        await sub.broker.subscribe(topic, 'task.#', (m) => tasks.push(m)),
+        await sub.broker.subscribe(topic, '*.heartbeat', (m) => heartbeats.push(m)),
+        // A fanout ignores binding keys; its name merely starts like the topic's, and they do not mix.
+        await sub.broker.subscribe(fanout, 'ignored', (m) => fanned.push(m)),
+      ];
       const first = message(1);
-      await pub.broker.publishFanout(exchange, 'task.multi', first);
-      await until(async () => (got.length >= 1 ? true : undefined), 'a broadcast');
-      expect(got[0]!.routingKey).toBe('task.multi');
-      expect(got[0]!.message.body).toBe(first.body);
-      expect(got[0]!.message.headers?.id).toBe(first.headers.id);
-      expect(got[0]!.message.contentType).toBe('application/json');
-
-      const second = message(2);
-      await pub.broker.publishFanout(exchange, '', second);
-      await until(async () => (got.length >= 2 ? true : undefined), 'a second broadcast');
-      expect(got[1]!.routingKey).toBe('');
-      expect(got[1]!.message.body).toBe(second.body);
-      // A broadcast on another exchange, even one whose name starts the same way, is not ours. The marker
-      // sent after it on our exchange arrives after it would have.
-      await pub.broker.publishFanout(`${exchange}.other`, '', message(3));
-      await pub.broker.publishFanout(exchange, '', message(4));
-      await until(async () => (got.length >= 3 && gotElsewhere.length >= 1 ? true : undefined), 'the marker');
-      expect(got.map((m) => (JSON.parse(m.message.body) as [number[]])[0][0])).toEqual([1, 2, 4]);
-      expect(gotElsewhere).toHaveLength(1);
-      await stop();
-      await stopOther();
+      await pub.broker.broadcast(topic, 'task.multi', first);
+      await pub.broker.broadcast(topic, 'worker.heartbeat', message(2));
+      await pub.broker.broadcast(fanout, '', message(3));
+      await pub.broker.broadcast(topic, 'task', message(4));
+      await until(async () => (all.length >= 3 && fanned.length >= 1 ? true : undefined), 'the broadcasts');
+      const ns = (ms: FanoutMessage[]) => ms.map((m) => (JSON.parse(m.message.body) as [number[]])[0][0]);
+      expect(ns(all)).toEqual([1, 2, 4]);
+      expect(ns(tasks)).toEqual([1, 4]);
+      expect(ns(heartbeats)).toEqual([2]);
+      expect(ns(fanned)).toEqual([3]);
+      expect(all[0]!.routingKey).toBe('task.multi');
+      expect(all[0]!.message.body).toBe(first.body);
+      expect(all[0]!.message.headers?.id).toBe(first.headers.id);
+      expect(all[0]!.message.contentType).toBe('application/json');
+      for (const stop of stops) await stop();
     });
 
     it('an unsubscribed handler receives nothing more', async () => {
       const { broker } = await make();
-      const exchange = `conformance.fanout.${randomUUID()}`;
+      const exchange: Exchange = { name: `conformance.fanout.${randomUUID()}`, type: 'fanout' };
       const stopped: FanoutMessage[] = [];
       const kept: FanoutMessage[] = [];
-      const stopFirst = await broker.subscribeFanout(exchange, (m) => stopped.push(m));
-      const stopKept = await broker.subscribeFanout(exchange, (m) => kept.push(m));
-      await broker.publishFanout(exchange, '', message(1));
+      const stopFirst = await broker.subscribe(exchange, '', (m) => stopped.push(m));
+      const stopKept = await broker.subscribe(exchange, '', (m) => kept.push(m));
+      await broker.broadcast(exchange, '', message(1));
       await until(async () => (stopped.length >= 1 && kept.length >= 1 ? true : undefined), 'both handlers');
       await stopFirst();
-      await broker.publishFanout(exchange, '', message(2));
+      await broker.broadcast(exchange, '', message(2));
       await until(async () => (kept.length >= 2 ? true : undefined), 'the kept handler');
       expect(stopped).toHaveLength(1);
       await stopKept();
     });
+
+    it('a reply queue receives direct messages for its routing key only; unroutable ones are dropped', async () => {
+      const { broker } = await make();
+      const exchange: Exchange = { name: `conformance.reply.${randomUUID()}`, type: 'direct' };
+      const mine = await broker.replyQueue(exchange, 'oid-1');
+      try {
+        await broker.publishDirect(exchange, 'oid-2', message(1));
+        await broker.publishDirect(exchange, 'oid-1', message(2));
+        const got = await mine.take(WAIT_MS);
+        expect(got && (JSON.parse(got.body) as [number[]])[0][0]).toBe(2);
+        expect(await mine.take(200)).toBeNull();
+      } finally {
+        await mine.close();
+      }
+    });
+
+    it('after the broker restarts, consumers and publishers resume and nothing stored is lost', async (ctx) => {
+      if (!extras.restartable) return ctx.skip();
+      const server = await extras.restartable();
+      const { broker, cleanup } = await server.make();
+      const c = broker.consumer({ consumerId: `conformance-${randomUUID()}`, queues: [queue()] });
+      try {
+        const q = queue();
+        c.setQueues([q]);
+        await broker.publish(q, message(1));
+        const [one] = await reserveN(c, 1);
+        expect(await c.ack(one!)).toBe(true);
+        await broker.publish(q, message(2));
+        await server.restart();
+        // While it reconnects, reserve may reject, and only with a BrokerError; publishing is retried.
+        await until(
+          () =>
+            broker.publish(q, message(3)).then(
+              () => true,
+              () => undefined,
+            ),
+          'a publish after the restart',
+          15_000,
+        );
+        const got: number[] = [];
+        await until(
+          async () => {
+            try {
+              for (const d of await c.reserve(2)) {
+                got.push(nOf(d));
+                expect(await c.ack(d)).toBe(true);
+              }
+            } catch (err) {
+              expect(err).toBeInstanceOf(BrokerError);
+            }
+            return got.length >= 2 ? true : undefined;
+          },
+          'both messages after the restart',
+          15_000,
+        );
+        expect(got).toEqual([2, 3]);
+      } finally {
+        // Closed while the server is there: a client of a server gone for good would retry forever.
+        await c.close();
+        await cleanup();
+        await server.stop();
+      }
+    }, 30_000);
   });
 }

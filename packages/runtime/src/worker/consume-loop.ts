@@ -3,7 +3,8 @@
  * prefetchMultiplier) less what is held ready or running, hand each delivery to the strategy, start what
  * can run, and wait for a free slot when the window is full. While the broker is away it retries with a
  * capped backoff. ETA and rate-limited tasks held on timers are left out of the window: on Redis (pull)
- * they wait under the lease without stopping others from being reserved.
+ * they wait under the lease without stopping others from being reserved, and a push transport's window is
+ * raised by their number (`Consumer.setPrefetch`).
  */
 import type { Logger } from '../logging';
 import type { Consumer, Delivery } from '../broker/broker';
@@ -41,6 +42,8 @@ export interface ConsumeLoopDeps {
   prefetch(): number;
   /** Tasks ready or running, which count against the window. */
   holding(): number;
+  /** Tasks held unacknowledged for an ETA or a rate-limit token, which do not. */
+  waiting(): number;
   receive(d: Delivery): Promise<void>;
   /** Starts what can run now. */
   dispatch(): void;
@@ -49,6 +52,9 @@ export interface ConsumeLoopDeps {
 export async function consumeLoop(deps: ConsumeLoopDeps): Promise<void> {
   let failures = 0;
   for (let consumer = deps.consumer(); deps.running() && consumer; consumer = deps.consumer()) {
+    // A push transport counts the waiting tasks against its window too: raise it by as many (Celery's
+    // qos.increment_eventually per ETA task), or a worker holding `prefetch` ETA tasks receives nothing else.
+    consumer.setPrefetch(deps.prefetch() + deps.waiting());
     const capacity = deps.prefetch() - deps.holding();
     if (capacity <= 0) {
       await deps.slot.wait();

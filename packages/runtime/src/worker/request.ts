@@ -40,7 +40,12 @@ export class TaskRunner {
     w.active.set(request.id, h);
     try {
       if (!opts.acksLate) {
-        await deps.consumer().ack(delivery);
+        if (!(await deps.consumer().ack(delivery))) {
+          // The broker took it back before we acknowledged (a lapsed lease, a closed channel): it is in its
+          // queue again and runs there, not here.
+          w.log.warn({ id: request.id, task: request.name }, 'not started: the broker took the task back');
+          return;
+        }
         h.acknowledged = true;
       }
       if (w.revoked.has(request.id)) {
@@ -53,7 +58,13 @@ export class TaskRunner {
       if (outcome === null) return;
       if (w.active.get(request.id) !== h) return; // abandoned by a cold stop
       await this.report(h, outcome);
-      if (opts.acksLate) await deps.consumer().ack(delivery);
+      if (opts.acksLate && !(await deps.consumer().ack(delivery))) {
+        // At least once: the broker took the message back while the task ran, so it runs again elsewhere.
+        w.log.warn(
+          { id: request.id, task: request.name },
+          'acknowledgement refused: the broker took the task back while it ran, so it will run again',
+        );
+      }
       w.processed++;
       w.totals.set(def.name, (w.totals.get(def.name) ?? 0) + 1);
     } catch (err) {

@@ -44,7 +44,8 @@ export interface WorkerEvents {
   'task-retried': [TaskRequest, { exception: string | null; eta: Date }];
   'task-revoked': [TaskRequest, { reason: RevokeReason }];
   'message-dead-lettered': [{ queue: string; reason: string }];
-  'lease-lost': [];
+  /** The broker took back the deliveries held here (a lapsed lease, a closed channel), with its reason. */
+  'deliveries-lost': [reason: string];
   /** Remote control asked this worker to stop (`shutdown`); the service decides how to exit. */
   'shutdown-requested': [];
   /** Stored settings were applied (or found to need a restart). */

@@ -255,7 +255,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl 
       consumerId: this.consumerId,
       queues: this.queues,
       visibilityTimeout: this.settings.visibilityTimeout,
-      onLeaseLost: () => this.onLeaseLost(),
+      prefetch: prefetchCount(this.concurrency, this.prefetchMultiplier),
+      onDeliveriesLost: (reason) => this.onDeliveriesLost(reason),
       onRecordsRestored: (restored) =>
         this.log.warn(
           { restored, held: this.ready.length + this.scheduled.size + this.active.size },
@@ -270,6 +271,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl 
       running: () => this.running,
       prefetch: () => prefetchCount(this.concurrency, this.prefetchMultiplier),
       holding: () => this.ready.length + this.active.size,
+      waiting: () => this.scheduled.size,
       receive: (d) => this.strategy.receive(d),
       dispatch: () => this.strategy.dispatch(),
     });
@@ -305,13 +307,11 @@ export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl 
     return terminated;
   }
 
-  private onLeaseLost(): void {
-    this.log.warn(
-      'lease lapsed (the process stalled longer than visibilityTimeout) and another worker returned the ' +
-        'tasks reserved here to the queue: dropping those not started',
-    );
+  /** The broker took back what we held: the tasks not started are in their queues again, so drop them. */
+  private onDeliveriesLost(reason: string): void {
+    this.log.warn({ reason }, 'the broker took back the tasks reserved here: dropping those not started');
     this.strategy.dropHeld();
-    this.emit('lease-lost');
+    this.emit('deliveries-lost', reason);
   }
 
   /** A slot is free (a task ended, the pool grew): wake the loop and start what is ready. */

@@ -15,7 +15,7 @@ describe('the task-sent event', () => {
       while (Date.now() === publishedAt) await Promise.resolve();
       return publish(queue, message);
     });
-    const fanout = vi.spyOn(app.broker, 'publishFanout');
+    const fanout = vi.spyOn(app.broker, 'broadcast');
     await app.sendTask('proj.add', [1, 2]);
     const [, routingKey, message] = fanout.mock.calls[0]!;
     expect(routingKey).toBe('task.sent');

@@ -6,6 +6,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  PIDBOX_EXCHANGE,
+  REPLY_EXCHANGE,
   BackendDisabledError,
   BackendError,
   BrokerError,
@@ -255,8 +257,10 @@ describe('the Redis broker with Redis unreachable', () => {
       for (const call of [
         () => broker.queueLength('q'),
         () => broker.purge('q'),
-        () => broker.publishFanout('celery.pidbox', '', message),
-        () => broker.publishDirect('reply.celery.pidbox', 'r', message),
+        () => broker.broadcast(PIDBOX_EXCHANGE, '', message),
+        () => broker.publishDirect(REPLY_EXCHANGE, 'r', message),
+        // The contract: a consumer's reserve rejects with a BrokerError too, never ioredis' own error.
+        () => broker.consumer({ consumerId: 'c', queues: ['q'] }).reserve(1),
       ]) {
         const err = await failure(call());
         expect(err).toBeInstanceOf(BrokerError);

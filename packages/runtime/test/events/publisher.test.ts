@@ -161,7 +161,7 @@ describe('WorkerEventPublisher', () => {
 
   it('never throws into the caller when publishing fails, and logs once', async () => {
     const failing = {
-      publishFanout: vi.fn(() => Promise.reject(new Error('connection lost'))),
+      broadcast: vi.fn(() => Promise.reject(new Error('connection lost'))),
     } as unknown as Broker;
     const logger = silentLogger();
     const warn = vi.spyOn(logger, 'warn');
@@ -178,7 +178,7 @@ describe('WorkerEventPublisher', () => {
     await pub.flush();
     await expect(pub.heartbeat()).resolves.toBeUndefined();
     await expect(pub.stop()).resolves.toBeUndefined();
-    expect(failing.publishFanout).toHaveBeenCalled();
+    expect(failing.broadcast).toHaveBeenCalled();
     const sendWarnings = warn.mock.calls.filter((c) => String(c[1]).includes('could not send events'));
     expect(sendWarnings).toHaveLength(1);
   });

@@ -44,7 +44,7 @@ async function send(name: string, args: unknown[]): Promise<AsyncResult> {
   const r = await app.sendTask(name, args, {}, { queue: QUEUE });
   taskIds.add(r.id);
   const sent = taskSentEvent({ id: r.id, name, args, kwargs: {}, queue: QUEUE, hostname: app.origin });
-  await app.broker.publishFanout(EVENT_EXCHANGE, 'task.sent', encodeEvent(sent));
+  await app.broker.broadcast(EVENT_EXCHANGE, 'task.sent', encodeEvent(sent));
   return r;
 }
 

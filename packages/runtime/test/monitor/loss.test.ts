@@ -73,7 +73,7 @@ async function setUp(opts: { maxPendingBytes?: number } = {}) {
       const batch = events.map(([type, uuid, fields]) =>
         makeEvent(type, eventCommon('loss@test', ++clock), { uuid, ...fields }),
       );
-      await broker.publishFanout(EVENT_EXCHANGE, 'task.multi', encodeEvents(batch));
+      await broker.broadcast(EVENT_EXCHANGE, 'task.multi', encodeEvents(batch));
     },
     /** What a worker stores when a task ends. */
     async storeResult(id: string, status: string, result: unknown, traceback: string | null = null) {

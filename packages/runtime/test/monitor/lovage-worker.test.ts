@@ -122,7 +122,7 @@ describe('a Lovage worker feeding the task-state index', () => {
       queue: quiet.queue,
       hostname: 'test',
     });
-    await quiet.app.broker.publishFanout(EVENT_EXCHANGE, 'task.sent', encodeEvent(marker));
+    await quiet.app.broker.broadcast(EVENT_EXCHANGE, 'task.sent', encodeEvent(marker));
     // The monitor counts a batch just after writing it: wait for both.
     await waitFor(async () => quietMonitor.stats.processed > 0 && (await quietIndex.get('marker')) !== null, {
       what: 'the marker folded and counted',

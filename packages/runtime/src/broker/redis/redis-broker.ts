@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BrokerError, PublishError } from '../../errors';
+import { routes, type Exchange } from '../../protocol/exchanges';
 import type { OutgoingMessage } from '../../protocol/message';
 import {
   closeRedis,
@@ -24,6 +25,7 @@ import { loadLua } from '../../redis/scripts';
 import {
   maskUrl,
   type Broker,
+  type BrokerCapabilities,
   type Consumer,
   type ConsumerOptions,
   type Delivery,
@@ -92,12 +94,27 @@ interface Pair {
   inflight: string;
 }
 
+interface Subscription {
+  exchange: Exchange;
+  bindingKey: string;
+  handler: (msg: FanoutMessage) => void;
+}
+
 interface RedisDelivery extends Delivery {
   readonly pair: Pair;
 }
 
 export class RedisBroker implements Broker {
-  readonly capabilities = { redeliversUnacked: true, leaseBased: true, atomicDeadLetter: true };
+  readonly transport = 'redis' as const;
+  readonly capabilities: BrokerCapabilities = {
+    redeliversUnacked: true,
+    delivery: 'lease',
+    // kombu's priority steps: step 0 is consumed first.
+    priorityOrder: 'low-first',
+    // The lease is renewed for as long as the consumer lives.
+    maxHoldSeconds: null,
+    atomicDeadLetter: true,
+  };
   readonly displayUrl: string;
   readonly keys: RedisKeys;
   readonly leaseMs: number;
@@ -107,13 +124,13 @@ export class RedisBroker implements Broker {
   /** Publishing connection, not auto-pipelined: a producer usually awaits one publish at a time. */
   private readonly publisher: Redis;
   private subscriber: Redis | null = null;
-  private readonly fanoutHandlers = new Map<string, Set<(msg: FanoutMessage) => void>>();
+  private readonly fanoutHandlers = new Map<string, Set<Subscription>>();
   private readonly fanoutLinks = new Set<(state: 'lost' | 'restored') => void>();
   private readonly declared = new Set<string>();
   private readonly consumers = new Set<RedisConsumer>();
   private lastError: Error | null = null;
   /** Redis' connection errors leave the queue reads and broadcasts as BrokerError naming the URL. */
-  private readonly boundary: RedisBoundary;
+  readonly boundary: RedisBoundary;
 
   constructor(
     readonly url: string,
@@ -199,13 +216,19 @@ export class RedisBroker implements Broker {
     return c;
   }
 
-  async publishFanout(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void> {
-    const env = encodeEnvelope(message, exchange, routingKey);
-    await this.boundary.run(() => this.redis.publish(this.keys.fanout(exchange, routingKey), env));
+  async broadcast(exchange: Exchange, routingKey: string, message: OutgoingMessage): Promise<void> {
+    const env = encodeEnvelope(message, exchange.name, routingKey);
+    await this.boundary.run(() => this.redis.publish(this.keys.fanout(exchange.name, routingKey), env));
   }
 
-  async subscribeFanout(
-    exchange: string,
+  /**
+   * kombu's Redis fanout: one channel per exchange and routing key (`/<db>.celeryev/task.multi`), read with a
+   * pattern per exchange. Topic exchanges are fanouts here, as Celery makes `celeryev` on Redis; the binding
+   * key is matched on this side.
+   */
+  async subscribe(
+    exchange: Exchange,
+    bindingKey: string,
     handler: (msg: FanoutMessage) => void,
     onLink?: (state: 'lost' | 'restored') => void,
   ): Promise<() => Promise<void>> {
@@ -226,60 +249,64 @@ export class RedisBroker implements Broker {
         for (const l of this.fanoutLinks) l('restored');
       });
       sub.on('pmessage', (pattern: string, channel: string, raw: string) => {
-        const handlers = this.fanoutHandlers.get(pattern);
-        if (!handlers) return;
+        const subs = this.fanoutHandlers.get(pattern);
+        if (!subs) return;
         const decoded = decodeEnvelope(raw);
         if ('error' in decoded) return;
         const base = pattern.slice(0, -1);
         // The pattern also matches exchanges whose names merely start with ours (`x` and `x.other`).
         if (channel.length > base.length && channel[base.length] !== '/') return;
         const routingKey = channel.length > base.length ? channel.slice(base.length + 1) : '';
-        for (const h of handlers) h({ message: decoded.message, routingKey });
+        for (const s of subs) {
+          if (routes(s.exchange, s.bindingKey, routingKey))
+            s.handler({ message: decoded.message, routingKey });
+        }
       });
       this.subscriber = sub;
     }
     // `/0.celery.pidbox*` matches the bare channel and `/0.celeryev/task.multi` alike.
-    const pattern = `${this.keys.fanout(exchange)}*`;
+    const pattern = `${this.keys.fanout(exchange.name)}*`;
+    const entry: Subscription = { exchange, bindingKey, handler };
     let set = this.fanoutHandlers.get(pattern);
     if (!set) {
       set = new Set();
       this.fanoutHandlers.set(pattern, set);
-      await this.subscriber.psubscribe(pattern);
+      await this.boundary.run(() => this.subscriber!.psubscribe(pattern));
     }
-    set.add(handler);
+    set.add(entry);
     if (onLink) this.fanoutLinks.add(onLink);
     return async () => {
       if (onLink) this.fanoutLinks.delete(onLink);
-      if (set.size > 1 || !set.has(handler)) {
-        set.delete(handler);
+      if (set.size > 1 || !set.has(entry)) {
+        set.delete(entry);
         return;
       }
       // The last handler hears until Redis confirms the unsubscribe: what was published before it is on the
       // socket ahead of the reply, and still reaches the handler (a stopping monitor folds all it was sent).
       await this.subscriber?.punsubscribe(pattern).catch(() => undefined);
-      set.delete(handler);
+      set.delete(entry);
       if (set.size === 0) this.fanoutHandlers.delete(pattern);
       else await this.subscriber?.psubscribe(pattern).catch(() => undefined); // subscribed again meanwhile
     };
   }
 
-  async publishDirect(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void> {
-    const members = await this.boundary.run(() => this.redis.smembers(this.keys.binding(exchange)));
+  async publishDirect(exchange: Exchange, routingKey: string, message: OutgoingMessage): Promise<void> {
+    const members = await this.boundary.run(() => this.redis.smembers(this.keys.binding(exchange.name)));
     const queues = new Set<string>();
     for (const m of members) {
       const [key, , queue] = m.split(SEP);
       if (key === routingKey && queue) queues.add(queue);
     }
     if (queues.size === 0) return;
-    const env = encodeEnvelope(message, exchange, routingKey);
+    const env = encodeEnvelope(message, exchange.name, routingKey);
     await this.boundary.run(() =>
       Promise.all([...queues].map((q) => this.redis.lpush(this.keys.bucketFor(q, 0), env))),
     );
   }
 
-  async replyQueue(exchange: string, routingKey: string): Promise<ReplyQueue> {
-    const queue = `${routingKey}.${exchange}`;
-    const binding = this.keys.binding(exchange);
+  async replyQueue(exchange: Exchange, routingKey: string): Promise<ReplyQueue> {
+    const queue = `${routingKey}.${exchange.name}`;
+    const binding = this.keys.binding(exchange.name);
     const member = `${routingKey}${SEP}${SEP}${queue}`;
     const bucket = this.keys.bucket(queue, 0);
     await this.boundary.run(() => this.redis.sadd(binding, member));
@@ -469,7 +496,10 @@ class RedisConsumer implements Consumer {
         if (answer === -1) {
           this.buffered.length = 0;
           this.held.clear();
-          this.options.onLeaseLost?.();
+          this.options.onDeliveriesLost?.(
+            'the lease lapsed (the process stalled longer than visibilityTimeout) and another consumer ' +
+              'returned the messages held here to their queues',
+          );
         } else {
           this.options.onRecordsRestored?.(answer);
         }
@@ -525,8 +555,15 @@ class RedisConsumer implements Consumer {
     return out;
   }
 
+  /** Pull: `reserve(max)` bounds what is held, so there is no window to raise. */
+  setPrefetch(): void {}
+
   async reserve(max: number): Promise<Delivery[]> {
     if (this.closed || max <= 0) return [];
+    return this.broker.boundary.run(() => this.reserveUpTo(max));
+  }
+
+  private async reserveUpTo(max: number): Promise<Delivery[]> {
     await this.register();
     if (this.buffered.length === 0) await this.take(max);
     if (this.buffered.length === 0 && !this.closed) {
@@ -598,16 +635,20 @@ class RedisConsumer implements Consumer {
     this.wake = null;
   }
 
-  async ack(delivery: Delivery): Promise<void> {
+  async ack(delivery: Delivery): Promise<boolean> {
     const d = delivery as RedisDelivery;
     this.held.delete(d);
-    await this.broker.redis.lrem(d.pair.inflight, 1, d.raw);
+    // 0 removed: a reaper returned it to the queue already (our lease had lapsed).
+    return (await this.broker.boundary.run(() => this.broker.redis.lrem(d.pair.inflight, 1, d.raw))) > 0;
   }
 
-  async requeue(delivery: Delivery, where: 'front' | 'back'): Promise<void> {
+  async requeue(delivery: Delivery, where: 'front' | 'back'): Promise<boolean> {
     const d = delivery as RedisDelivery;
     this.held.delete(d);
-    await this.broker.redis.lovageRequeue(d.pair.inflight, d.pair.source, d.raw, where);
+    const moved = await this.broker.boundary.run(() =>
+      this.broker.redis.lovageRequeue(d.pair.inflight, d.pair.source, d.raw, where),
+    );
+    return moved === 1;
   }
 
   async deadLetter(delivery: Delivery, reason: string): Promise<string | null> {
@@ -622,13 +663,15 @@ class RedisConsumer implements Consumer {
       at: Date.now(),
       consumer: this.id,
     };
-    const moved = await this.broker.redis.lovageDeadLetter(
-      d.pair.inflight,
-      this.broker.keys.dead(d.queue),
-      this.broker.keys.deadQueues,
-      d.raw,
-      JSON.stringify(entry),
-      d.queue,
+    const moved = await this.broker.boundary.run(() =>
+      this.broker.redis.lovageDeadLetter(
+        d.pair.inflight,
+        this.broker.keys.dead(d.queue),
+        this.broker.keys.deadQueues,
+        d.raw,
+        JSON.stringify(entry),
+        d.queue,
+      ),
     );
     return moved === 1 ? entry.id : null;
   }

@@ -32,7 +32,7 @@ export async function handleControl(w: WorkerControl, req: ControlRequest): Prom
  * (revokes must reach every worker; the rest of remote control is off).
  */
 export function listenForControl(w: WorkerControl, all: boolean): Promise<() => Promise<void>> {
-  return w.app.broker.subscribeFanout(PIDBOX_EXCHANGE, ({ message }) => {
+  return w.app.broker.subscribe(PIDBOX_EXCHANGE, '', ({ message }) => {
     const req = decodeControlRequest(message);
     if (!req || !addressedTo(req, w.hostname)) return;
     if (req.method === 'revoke' || all) void answer(w, req);
@@ -50,7 +50,8 @@ async function answer(w: WorkerControl, req: ControlRequest): Promise<void> {
   if (!req.reply_to || reply === undefined) return;
   try {
     await w.app.broker.publishDirect(
-      req.reply_to.exchange || REPLY_EXCHANGE,
+      // The requester names its reply exchange; Celery's is always the direct `reply.celery.pidbox`.
+      req.reply_to.exchange ? { name: req.reply_to.exchange, type: 'direct' } : REPLY_EXCHANGE,
       req.reply_to.routing_key,
       encodeControlReply(w.hostname, reply, req.ticket),
     );

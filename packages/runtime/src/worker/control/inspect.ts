@@ -97,7 +97,7 @@ export const INSPECT_COMMANDS = {
       clock: '0',
       uptime: Math.round((Date.now() - w.startedAt) / 1000),
       pool: { ...w.pool.info(), implementation: `lovage.pool:${w.pool.kind}` },
-      broker: { transport: 'redis', url: w.app.broker.displayUrl },
+      broker: { transport: w.app.broker.transport, url: w.app.broker.displayUrl },
       prefetch_count: w.concurrency * w.prefetchMultiplier,
       rusage: { utime: usage.userCPUTime / 1e6, stime: usage.systemCPUTime / 1e6, maxrss: usage.maxRSS },
       sw_ident: 'lovage',
@@ -143,8 +143,11 @@ export const INSPECT_COMMANDS = {
       worker_concurrency: w.concurrency,
       worker_prefetch_multiplier: w.prefetchMultiplier,
       worker_pool: w.pool.kind,
+      // A visibility timeout means something only where a lease hands deliveries back.
       broker_transport_options: {
-        visibility_timeout: w.settings.visibilityTimeout ?? c.brokerTransportOptions.visibilityTimeout,
+        ...(w.app.broker.capabilities.delivery === 'lease'
+          ? { visibility_timeout: w.settings.visibilityTimeout ?? c.brokerTransportOptions.visibilityTimeout }
+          : {}),
         global_keyprefix: c.brokerTransportOptions.globalKeyprefix,
       },
       lovage_settings: w.settings,
