@@ -2,7 +2,8 @@
  * The stack the specs run against, started once per run and torn down by the function this returns (also
  * when starting fails half-way):
  *
- * - a unique broker key prefix and queue (`e2e-<run id>`) on the machine's Redis (results in DB 1);
+ * - a unique broker key prefix and queue (`e2e-<run id>`) on the machine's Redis (results in DB 1), or with
+ *   TEST_BROKER=amqp (or TEST_BROKER_URL) on the broker it names, the state store staying on Redis DB 0;
  * - `lovage worker` on e2e/fixtures/tasks.ts (-E, async pool, its own node name) and `lovage monitor`;
  * - the console: `next build` (see LOVAGE_E2E_BUILD below), then `next start` on a free port with
  *   NODE_ENV=production and a fresh PGlite folder in a temporary directory;
@@ -10,7 +11,7 @@
  *   by the admin through tRPC, each signed in through the auth API into a Playwright storage state.
  *
  * Teardown stops every process, deletes the run's Redis keys (SCAN MATCH + DEL, never a flush) and its task
- * results, removes the temporary folder and prints where the screenshots are.
+ * results, an AMQP run's vhost, removes the temporary folder and prints where the screenshots are.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -25,6 +26,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { prepareTestBroker } from '../packages/runtime/src/testing/test-broker';
 import { ConsoleApi } from './support/console-api';
 import { childEnv, DIST_DIR, NEXT_BIN, startConsole, WEB_DIR } from './support/console-process';
 import { logTail, startProcess, stopAll, stopProcess, waitFor, type Managed } from './support/processes';
@@ -40,8 +42,6 @@ import {
 } from './support/run-info';
 
 export const CHROMIUM = '/usr/bin/chromium';
-const BROKER_URL = 'redis://127.0.0.1:6379/0';
-const RESULT_BACKEND_URL = 'redis://127.0.0.1:6379/1';
 const LOVAGE_BIN = path.join(REPO_DIR, 'apps/worker/bin/lovage.mjs');
 
 const log = (line: string) => console.log(`[e2e] ${line}`);
@@ -114,6 +114,10 @@ function printScreenshots(): void {
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
+  // The broker under test (TEST_BROKER, TEST_BROKER_URL): an AMQP run gets a vhost of its own, and a broker
+  // createApp refuses stops the run here, in one line. Results and the state store stay on Redis.
+  const { broker, teardown: dropBroker } = await prepareTestBroker(process.env);
+  const { url: brokerUrl, backendUrl: resultBackendUrl, stateUrl } = broker;
   const runId = randomBytes(4).toString('hex');
   const prefix = `e2e-${runId}:`;
   const queue = `e2e-${runId}`;
@@ -137,8 +141,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const sent = existsSync(sentFile) ? readFileSync(sentFile, 'utf8').split('\n').filter(Boolean) : [];
     try {
       const deleted = await deleteRunData({
-        brokerUrl: BROKER_URL,
-        resultBackendUrl: RESULT_BACKEND_URL,
+        stateUrl,
+        resultBackendUrl,
         prefix,
         taskIds: sent,
       });
@@ -146,6 +150,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     } catch (err) {
       console.error(`[e2e] could not clean Redis up: ${(err as Error).message}`);
     }
+    await dropBroker().catch((err: Error) =>
+      console.error(`[e2e] could not drop the broker: ${err.message}`),
+    );
     rmSync(runDir, { recursive: true, force: true });
     printScreenshots();
   };
@@ -156,13 +163,14 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         `${CHROMIUM} is missing: apt-get install -y chromium (never \`npx playwright install\`)`,
       );
     }
-    await pingRedis(BROKER_URL);
+    await pingRedis(stateUrl);
 
     // The worker and the monitor start while the console builds.
     const workerEnv = childEnv({
       LOVAGE_E2E_PREFIX: prefix,
       LOVAGE_E2E_QUEUE: queue,
       LOVAGE_LOG_FORMAT: 'json',
+      LOVAGE_STATE_URL: stateUrl,
     });
     const worker = startProcess(
       'worker',
@@ -178,16 +186,16 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         '-n',
         workerHostname,
         '--broker',
-        BROKER_URL,
+        brokerUrl,
         '--result-backend',
-        RESULT_BACKEND_URL,
+        resultBackendUrl,
       ],
       { cwd: REPO_DIR, env: workerEnv, logDir: LOG_DIR },
     );
     const monitor = startProcess(
       'monitor',
       process.execPath,
-      [LOVAGE_BIN, 'monitor', '--broker', BROKER_URL, '--key-prefix', prefix],
+      [LOVAGE_BIN, 'monitor', '--broker', brokerUrl, '--key-prefix', prefix],
       { cwd: REPO_DIR, env: workerEnv, logDir: LOG_DIR },
     );
 
@@ -200,8 +208,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const consoleUp = Date.now();
     const started = await startConsole({
       name: 'web',
-      brokerUrl: BROKER_URL,
-      resultBackendUrl: RESULT_BACKEND_URL,
+      brokerUrl,
+      resultBackendUrl,
+      stateUrl,
       prefix,
       dataDir: path.join(runDir, 'console'),
       env: {
@@ -217,7 +226,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     log(`console answering at ${baseURL} after ${((Date.now() - consoleUp) / 1000).toFixed(1)}s`);
     await waitFor(
       `the worker ${workerHostname} in the task index`,
-      () => workerIndexed(BROKER_URL, prefix, workerHostname).then((ok) => ok || null),
+      () => workerIndexed(stateUrl, prefix, workerHostname).then((ok) => ok || null),
       { timeoutMs: 30_000, processes: [worker, monitor] },
     );
 
@@ -251,8 +260,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const info: RunInfo = {
       runId,
       baseURL,
-      brokerUrl: BROKER_URL,
-      resultBackendUrl: RESULT_BACKEND_URL,
+      brokerUrl,
+      resultBackendUrl,
+      stateUrl,
       prefix,
       queue,
       workerHostname,

@@ -43,6 +43,7 @@ export interface ConsoleOptions {
   name: string;
   brokerUrl: string;
   resultBackendUrl: string;
+  stateUrl: string;
   prefix: string;
   /** Its data folder: PGlite and the generated auth secret. One console per folder. */
   dataDir: string;
@@ -68,6 +69,7 @@ export async function startConsole(o: ConsoleOptions): Promise<{ web: Managed; b
         LOVAGE_WEB_URL: baseURL,
         LOVAGE_BROKER_URL: o.brokerUrl,
         LOVAGE_RESULT_BACKEND: o.resultBackendUrl,
+        LOVAGE_STATE_URL: o.stateUrl,
         LOVAGE_KEY_PREFIX: o.prefix,
         LOVAGE_DATA_DIR: o.dataDir,
         LOVAGE_AUTH_SECRET: randomBytes(32).toString('hex'),
@@ -88,7 +90,7 @@ export async function startConsole(o: ConsoleOptions): Promise<{ web: Managed; b
 }
 
 /**
- * Runs `body` against a console of its own on the run's Redis (its own data folder, so a fresh database), for
+ * Runs `body` against a console of its own on the run's broker and Redis (its own data folder, so a fresh database), for
  * journeys that must not touch the shared console (first start, sign-in limits); stopped whatever happens.
  */
 export async function withOwnConsole<T>(
@@ -100,6 +102,7 @@ export async function withOwnConsole<T>(
     name: `web-${name}`,
     brokerUrl: run.brokerUrl,
     resultBackendUrl: run.resultBackendUrl,
+    stateUrl: run.stateUrl,
     prefix: run.prefix,
     dataDir: path.join(run.runDir, `console-${name}`),
   });

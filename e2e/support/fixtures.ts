@@ -52,6 +52,7 @@ export const test = base.extend<Fixtures>({
     const app = createApp({
       broker: run.brokerUrl,
       backend: run.resultBackendUrl,
+      state: run.stateUrl,
       defaultQueue: run.queue,
       brokerTransportOptions: { globalKeyprefix: run.prefix },
     });

@@ -23,8 +23,8 @@ export async function pingRedis(url: string): Promise<void> {
 }
 
 /** Whether the monitor has recorded the worker's heartbeat in the task index: worker and monitor are up. */
-export async function workerIndexed(brokerUrl: string, prefix: string, hostname: string): Promise<boolean> {
-  const r = connect(brokerUrl);
+export async function workerIndexed(stateUrl: string, prefix: string, hostname: string): Promise<boolean> {
+  const r = connect(stateUrl);
   try {
     return (await r.hexists(`${prefix}lovage:index:workers`, hostname)) === 1;
   } finally {
@@ -47,16 +47,17 @@ async function deleteMatching(r: Redis, pattern: string): Promise<number> {
 const globLiteral = (s: string) => s.replace(/[*?[\]\\]/g, '\\$&');
 
 /**
- * Deletes the results of the run's tasks (every id in the task index, plus `taskIds`) and every broker key
- * under the prefix. Returns what it deleted.
+ * Deletes the results of the run's tasks (every id in the task index, plus `taskIds`) and every key under the
+ * prefix in the state store's Redis (the broker's keys too when the broker is Redis; an AMQP run's queues go
+ * with its vhost). Returns what it deleted.
  */
 export async function deleteRunData(opts: {
-  brokerUrl: string;
+  stateUrl: string;
   resultBackendUrl: string;
   prefix: string;
   taskIds: Iterable<string>;
 }): Promise<{ keys: number; results: number }> {
-  const broker = connect(opts.brokerUrl);
+  const broker = connect(opts.stateUrl);
   const results = connect(opts.resultBackendUrl);
   try {
     const indexed = await broker.zrange(`${opts.prefix}lovage:index:by-time`, 0, -1);

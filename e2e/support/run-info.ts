@@ -20,8 +20,11 @@ export interface RunInfo {
   runId: string;
   /** The console, e.g. http://127.0.0.1:41234 (also its LOVAGE_WEB_URL). */
   baseURL: string;
+  /** The broker under test (TEST_BROKER / TEST_BROKER_URL; an AMQP run has a vhost of its own). */
   brokerUrl: string;
   resultBackendUrl: string;
+  /** The state store's Redis (the broker's URL when the broker is Redis): the run's keys live there. */
+  stateUrl: string;
   /** The broker's global key prefix: every key of this run starts with it. */
   prefix: string;
   /** The queue the e2e worker consumes. */

@@ -81,7 +81,7 @@ describe('task fates', () => {
     const id = (await app.sendTask('demo.waits', [3], {}, { queue: empty })).id;
     await taskInState(id, 'PENDING');
     // A worker took it (nothing is waiting) without reporting: the purge is not its fate.
-    await h.redis.del(`${h.prefix}${empty}`);
+    await app.broker.purge(empty);
     expect(await c.queues.purge({ queue: empty, confirm: empty })).toMatchObject({ purged: 0 });
     expect((await c.tasks.get({ id })).fate).toBeNull();
   });

@@ -6,7 +6,7 @@ import { appRouter } from '../src/server/routers/app-router';
 import { createContext } from '../src/server/trpc/init';
 import { plural } from '../src/components/plural';
 import { describeIssues } from '../src/trpc/zod-messages';
-import { DB_KINDS, startHarness, type Harness, type TestUser } from './support/harness';
+import { BROKER_KIND, DB_KINDS, startHarness, type Harness, type TestUser } from './support/harness';
 import { rejects } from './support/rejects';
 import { ev } from './support/events';
 
@@ -217,38 +217,42 @@ describe.each(DB_KINDS)('tasks, workers and operator actions (%s)', (kind) => {
     await rejects(c.tasks.retry({ id: 'no-such-task' }), 'NOT_FOUND');
   });
 
-  it('retries with the original arguments as a new task linked to the old one, audited', async () => {
-    const c = await h.callerFor(operator);
-    const detail = await c.tasks.get({ id: retryable.id });
-    expect(detail.retryBlockedReason).toBeNull();
-    const res = await c.tasks.retry({ id: retryable.id, reason: 'smtp is back' });
-    expect(res.newTaskId).not.toBe(retryable.id);
-    // The new task sits on the old one's queue, with the same arguments and the old task as its parent.
-    const raw = await h.redis.lrange(`${h.prefix}mail`, 0, -1);
-    const message = raw
-      .map((m) => JSON.parse(m) as { headers: Record<string, unknown>; body: string })
-      .find((m) => m.headers.id === res.newTaskId);
-    expect(message?.headers).toMatchObject({
-      task: 'demo.send',
-      parent_id: retryable.id,
-      root_id: retryable.id,
-    });
-    const [args, kwargs] = JSON.parse(Buffer.from(message!.body, 'base64').toString('utf8')) as [
-      unknown[],
-      object,
-    ];
-    expect([args, kwargs]).toEqual([['a@b.c'], { urgent: true }]);
-    const entry = await h.services.prisma.auditEntry.findFirst({
-      where: { action: 'task.retry', target: retryable.id },
-    });
-    expect(entry).toMatchObject({ outcome: 'ok', reason: 'smtp is back', actorEmail: operator.email });
-    const task = { name: 'demo.send', state: expect.any(String) as unknown, queue: 'mail' };
-    expect(entry?.before).toEqual({ ...task, newTaskId: null });
-    expect(entry?.after).toEqual({ ...task, newTaskId: res.newTaskId });
-    // A task still running is not retried (it would run twice).
-    const err = await rejects(c.tasks.retry({ id: running.id }), 'PRECONDITION_FAILED');
-    expect(err.message).toMatch(/still STARTED|original arguments/);
-  });
+  // Reads the message off the Redis queue list: on another broker only the Redis run checks it.
+  it.runIf(BROKER_KIND === 'redis')(
+    'retries with the original arguments as a new task linked to the old one, audited (read off the Redis queue)',
+    async () => {
+      const c = await h.callerFor(operator);
+      const detail = await c.tasks.get({ id: retryable.id });
+      expect(detail.retryBlockedReason).toBeNull();
+      const res = await c.tasks.retry({ id: retryable.id, reason: 'smtp is back' });
+      expect(res.newTaskId).not.toBe(retryable.id);
+      // The new task sits on the old one's queue, with the same arguments and the old task as its parent.
+      const raw = await h.redis.lrange(`${h.prefix}mail`, 0, -1);
+      const message = raw
+        .map((m) => JSON.parse(m) as { headers: Record<string, unknown>; body: string })
+        .find((m) => m.headers.id === res.newTaskId);
+      expect(message?.headers).toMatchObject({
+        task: 'demo.send',
+        parent_id: retryable.id,
+        root_id: retryable.id,
+      });
+      const [args, kwargs] = JSON.parse(Buffer.from(message!.body, 'base64').toString('utf8')) as [
+        unknown[],
+        object,
+      ];
+      expect([args, kwargs]).toEqual([['a@b.c'], { urgent: true }]);
+      const entry = await h.services.prisma.auditEntry.findFirst({
+        where: { action: 'task.retry', target: retryable.id },
+      });
+      expect(entry).toMatchObject({ outcome: 'ok', reason: 'smtp is back', actorEmail: operator.email });
+      const task = { name: 'demo.send', state: expect.any(String) as unknown, queue: 'mail' };
+      expect(entry?.before).toEqual({ ...task, newTaskId: null });
+      expect(entry?.after).toEqual({ ...task, newTaskId: res.newTaskId });
+      // A task still running is not retried (it would run twice).
+      const err = await rejects(c.tasks.retry({ id: running.id }), 'PRECONDITION_FAILED');
+      expect(err.message).toMatch(/still STARTED|original arguments/);
+    },
+  );
 
   it('charts finished tasks per minute over the last hour; a range it does not offer is refused', async () => {
     const c = await h.callerFor(viewer);

@@ -1,7 +1,8 @@
 /**
- * The `lovage` CLI as users run it: `node apps/worker/bin/lovage.mjs …` in a child process, against the
- * real Redis on 127.0.0.1:6379. Each test uses its own key prefix and queue; keys are removed afterwards with
- * SCAN MATCH prefix* + DEL, and every spawned process is killed in afterEach even when a test fails.
+ * The `lovage` CLI as users run it: `node apps/worker/bin/lovage.mjs …` in a child process, against the run's
+ * broker (support/broker.ts) with results and the state store on the real Redis. Each test uses its own key
+ * prefix and queue; its queue is purged and its state keys removed afterwards with SCAN MATCH prefix* + DEL,
+ * and every spawned process is killed in afterEach even when a test fails.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,13 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { createApp, type App } from '@lovage/runtime';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type TestContext } from 'vitest';
+import { BACKEND, BROKER, BROKER_ENV, STATE } from './support/broker';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 const bin = path.join(root, 'apps/worker/bin/lovage.mjs');
 const fixture = (name: string) => path.join('apps/worker/test/fixtures', name);
-const BROKER = 'redis://127.0.0.1:6379/0';
-const BACKEND = 'redis://127.0.0.1:6379/1';
 
 interface LogLine {
   msg?: string;
@@ -49,6 +49,7 @@ function runCli(ctx: TestContext, args: string[], env: Record<string, string> = 
     cwd: root,
     env: {
       ...process.env,
+      ...BROKER_ENV,
       LOVAGE_LOG_FORMAT: '',
       ...env,
     },
@@ -139,6 +140,7 @@ function senderApp(): App {
   const app = createApp({
     broker: BROKER,
     backend: BACKEND,
+    state: STATE,
     defaultQueue: queue,
     brokerTransportOptions: { globalKeyprefix: prefix },
   });
@@ -225,7 +227,7 @@ describe('lovage worker', () => {
     runCli(ctx, ['worker', ...args], { LOVAGE_TEST_PREFIX: prefix, LOVAGE_TEST_QUEUE: queue });
 
   beforeAll(() => {
-    redis = new Redis(BROKER);
+    redis = new Redis(STATE);
     backendRedis = new Redis(BACKEND);
   });
 
@@ -240,7 +242,12 @@ describe('lovage worker', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
+    await Promise.all(
+      apps.splice(0).map(async (a) => {
+        await a.broker.purge(queue).catch(() => undefined);
+        await a.close();
+      }),
+    );
     await deleteByPattern(redis, `${prefix}*`);
     for (const id of taskIds.splice(0)) await backendRedis.del(`celery-task-meta-${id}`);
   });

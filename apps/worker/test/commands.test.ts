@@ -1,11 +1,13 @@
 /**
  * The `lovage` subcommands as users run them (`node apps/worker/bin/lovage.mjs …` in child processes) against
- * the real Redis on 127.0.0.1:6379: the worker's pool and event flags, `inspect`, `control`, `purge` and
- * `monitor`.
+ * the run's broker (support/broker.ts), results and the state store on the real Redis: the worker's pool and
+ * event flags, `inspect`, `control`, `purge` and `monitor`. The `-E` tests read the events off Redis pub/sub
+ * (the Redis wire), so they run only when the broker is Redis.
  *
  * Isolation: every test (or describe block sharing a worker) has its own key prefix and queue, handed to the
  * tasks module (fixtures/commands-app.ts) through LOVAGE_TEST_PREFIX / LOVAGE_TEST_QUEUE and to the remote
- * commands with `--key-prefix`; keys are removed with SCAN MATCH prefix* + DEL, result keys by task id.
+ * commands with `--key-prefix`; queues are purged through the broker, state keys removed with SCAN MATCH
+ * prefix* + DEL, result keys by task id.
  * Every spawned process is SIGKILLed when its test (or block) ends, also when it fails.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -15,13 +17,12 @@ import { fileURLToPath } from 'node:url';
 import { createApp, type App } from '@lovage/runtime';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { BACKEND, BROKER, BROKER_ENV, REDIS, STATE, TEST_BROKER } from './support/broker';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 const bin = path.join(root, 'apps/worker/bin/lovage.mjs');
 const FIXTURE = path.join('apps/worker/test/fixtures', 'commands-app.ts');
-const BROKER = 'redis://127.0.0.1:6379/0';
-const BACKEND = 'redis://127.0.0.1:6379/1';
 
 interface LogLine {
   msg?: string;
@@ -42,7 +43,7 @@ interface Cli {
 function spawnCli(args: string[], env: Record<string, string> = {}): Cli {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: root,
-    env: { ...process.env, LOVAGE_LOG_FORMAT: '', ...env },
+    env: { ...process.env, ...BROKER_ENV, LOVAGE_LOG_FORMAT: '', ...env },
   });
   let out = '';
   let err = '';
@@ -152,7 +153,7 @@ let redis: Redis;
 let backendRedis: Redis;
 
 beforeAll(() => {
-  redis = new Redis(BROKER);
+  redis = new Redis(STATE);
   backendRedis = new Redis(BACKEND);
 });
 
@@ -178,6 +179,7 @@ function namespace() {
       const app = createApp({
         broker: BROKER,
         backend: BACKEND,
+        state: STATE,
         defaultQueue: queue,
         brokerTransportOptions: { globalKeyprefix: prefix },
       });
@@ -190,7 +192,12 @@ function namespace() {
       return r;
     },
     async cleanup() {
-      await Promise.all(apps.splice(0).map((a) => a.close()));
+      await Promise.all(
+        apps.splice(0).map(async (a) => {
+          await a.broker.purge(queue).catch(() => undefined);
+          await a.close();
+        }),
+      );
       let cursor = '0';
       do {
         const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
@@ -371,7 +378,7 @@ type Event = { type: string; uuid?: string; hostname?: string; timestamp?: numbe
 
 /** Subscribes to every event of a namespace (`<prefix>/0.celeryev/*`, as `celery events` does on Redis). */
 async function subscribeEvents(ctx: TestContext, prefix: string) {
-  const sub = new Redis(BROKER);
+  const sub = new Redis(REDIS);
   ctx.onTestFinished(() => void sub.disconnect());
   const messages: EventMessage[] = [];
   sub.on('pmessage', (_pattern: string, channel: string, raw: string) => {
@@ -384,7 +391,7 @@ async function subscribeEvents(ctx: TestContext, prefix: string) {
   return { messages, events };
 }
 
-describe('lovage worker -E', () => {
+describe.runIf(TEST_BROKER.kind === 'redis')('lovage worker -E (events read off the Redis wire)', () => {
   it('with -E the worker sends task.multi batches of task-received, task-started and task-succeeded', async (ctx) => {
     const ns = namespaceFor(ctx);
     const { messages, events } = await subscribeEvents(ctx, ns.prefix);
@@ -567,7 +574,7 @@ describe('lovage purge', () => {
     const app = ns.sender();
     for (const n of [1, 2, 3]) await ns.send(app, 'cmd.add', [n, n]);
     await ns.send(app, 'cmd.add', [4, 4], other);
-    const len = (q: string) => redis.llen(`${ns.prefix}${q}`);
+    const len = (q: string) => app.broker.queueLength(q);
     expect(await len(ns.queue)).toBe(3);
 
     const refused = await runCli(['purge', '-Q', `${ns.queue},${other}`, ...ns.target]);

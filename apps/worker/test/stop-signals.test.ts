@@ -1,6 +1,7 @@
 /**
  * Stopping as users do: Ctrl-C on `npm start` (the terminal's SIGINT to its whole process group) and a
- * signal to `lovage monitor`. Real Redis on 127.0.0.1:6379, every test under its own key prefix and queue.
+ * signal to `lovage monitor`. On the run's broker (support/broker.ts), results and the state store on the real
+ * Redis, every test under its own key prefix and queue.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -16,13 +17,8 @@ import {
   type App,
 } from '@lovage/runtime';
 import { describe, expect, it, type TestContext } from 'vitest';
-import {
-  BACKEND_URL as BACKEND,
-  BROKER_URL as BROKER,
-  deleteMatching,
-  deleteResults,
-  waitFor,
-} from '../../../packages/runtime/test/helpers';
+import { deleteMatching, deleteResults, waitFor } from '../../../packages/runtime/test/helpers';
+import { BACKEND, BROKER, BROKER_ENV, STATE } from './support/broker';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'apps/worker/bin/lovage.mjs');
@@ -64,13 +60,15 @@ function namespaceFor(ctx: TestContext) {
   const app = createApp({
     broker: BROKER,
     backend: BACKEND,
+    state: STATE,
     defaultQueue: queue,
     brokerTransportOptions: { globalKeyprefix: prefix },
   });
   const results: string[] = [];
   ctx.onTestFinished(async () => {
+    await app.broker.purge(queue).catch(() => undefined);
     await app.close();
-    await deleteMatching(BROKER, `${prefix}*`);
+    await deleteMatching(STATE, `${prefix}*`);
     await deleteResults(results);
   });
   return { prefix, queue, app, results, env: { LOVAGE_TEST_PREFIX: prefix, LOVAGE_TEST_QUEUE: queue } };
@@ -81,8 +79,7 @@ describe('Ctrl-C on the start script', () => {
     const ns = namespaceFor(ctx);
     const sup = spawnGroup(ctx, ['--import', 'tsx', 'apps/worker/test/fixtures/supervise.mts'], {
       ...ns.env,
-      LOVAGE_BROKER_URL: BROKER,
-      LOVAGE_RESULT_BACKEND: BACKEND,
+      ...BROKER_ENV,
     });
     await waitFor(() => /monitor started/.test(sup.output()), { ...STARTUP, what: 'the monitor to start' });
     const app: App = ns.app;
@@ -105,7 +102,9 @@ describe('lovage monitor on a signal', () => {
     'folds every event it received, then exits 0 (%s)',
     async (signal, ctx) => {
       const ns = namespaceFor(ctx);
-      const mon = spawnGroup(ctx, [bin, 'monitor', '--broker', BROKER, '--key-prefix', ns.prefix], {});
+      const mon = spawnGroup(ctx, [bin, 'monitor', '--broker', BROKER, '--key-prefix', ns.prefix], {
+        LOVAGE_STATE_URL: STATE,
+      });
       await waitFor(() => /monitor started/.test(mon.output()), { ...STARTUP, what: 'the monitor to start' });
       const ids = Array.from({ length: 5000 }, () => randomUUID());
       let clock = 0;
@@ -120,7 +119,7 @@ describe('lovage monitor on a signal', () => {
       // Published (Redis has written them to the monitor's socket) before the signal is sent.
       mon.child.kill(signal);
       expect(await mon.exited, mon.output()).toBe(0);
-      const index = new TaskIndex(BROKER, { prefix: ns.prefix });
+      const index = new TaskIndex(STATE, { prefix: ns.prefix });
       try {
         const counts = await index.counts();
         expect(counts).toEqual({ RECEIVED: ids.length });

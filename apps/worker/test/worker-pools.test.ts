@@ -15,6 +15,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type PoolKind } from '../src/pools';
 import type { ExecutorPool } from '../src/pools/executor-pool';
+import { BROKER_ENV, STATE } from './support/broker';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, 'fixtures/pool-worker-app.ts');
@@ -23,6 +24,7 @@ const prefix = `pool-worker-test-${id}:`;
 const queue = `pool-worker-${id}`;
 process.env.POOL_TEST_PREFIX = prefix;
 process.env.POOL_TEST_QUEUE = queue;
+Object.assign(process.env, BROKER_ENV);
 
 let app: App;
 const workers: Worker[] = [];
@@ -39,8 +41,9 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  await app.broker.purge(queue).catch(() => undefined);
   await app.close();
-  const redis = new Redis('redis://127.0.0.1:6379/0');
+  const redis = new Redis(STATE);
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);

@@ -1,7 +1,9 @@
 /**
- * Shared helpers for tests against the real Redis on 127.0.0.1:6379. Every app gets its own key prefix
- * (`test-<uuid>:`) and queue, and cleanup deletes only what that app created: keys under its prefix in the
- * broker database and the result keys of the task ids it saw. Nothing here ever flushes a database.
+ * Shared helpers for tests against real services. The broker is the one this run chose (`TEST_BROKER`,
+ * `TEST_BROKER_URL`: see src/testing/test-broker.ts); results and the state store are on the machine's Redis.
+ * Every app gets its own key prefix (`test-<uuid>:`) and queue, and cleanup deletes only what that app
+ * created: its queue through the broker's purge, keys under its prefix in the state store's database and the
+ * result keys of the task ids it saw. Nothing here ever flushes a database.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -17,9 +19,16 @@ import {
   type WorkerEvents,
   type WorkerOptions,
 } from '../src';
+import { resolveTestBroker, TEST_REDIS_URL } from '../src/testing/test-broker';
 
-export const BROKER_URL = 'redis://127.0.0.1:6379/0';
-export const BACKEND_URL = 'redis://127.0.0.1:6379/1';
+const testBroker = resolveTestBroker(process.env);
+/** The broker under test: broker-neutral tests use this. */
+export const BROKER_URL = testBroker.url;
+/** The machine's Redis, DB 0: what tests of the Redis adapter itself (`*.redis.test.ts`) use, whatever the run's broker. */
+export const REDIS_URL = TEST_REDIS_URL;
+/** Where the state store lives (the broker's URL on Redis, as by default; else Redis DB 0). */
+export const STATE_URL = testBroker.stateUrl;
+export const BACKEND_URL = testBroker.backendUrl;
 
 export const silentLogger = () => pino({ level: 'silent' });
 
@@ -62,6 +71,8 @@ export interface TestAppOptions {
   resultExpires?: number | null;
   taskDefaults?: CreateAppOptions['taskDefaults'];
   taskSendSentEvent?: boolean;
+  /** The broker URL: the run's broker unless given (a Redis-only test passes `REDIS_URL`). */
+  broker?: string;
 }
 
 export interface TestApp {
@@ -81,9 +92,13 @@ export interface TestApp {
 export function createTestApp(options: TestAppOptions = {}): TestApp {
   const prefix = uniquePrefix();
   const queue = `q-${randomUUID()}`;
+  const broker = options.broker ?? BROKER_URL;
+  // Named, so a broker that cannot hold it (AMQP) still has one; on Redis it is the broker's URL, the default.
+  const state = broker === BROKER_URL ? STATE_URL : broker;
   const app = createApp({
-    broker: BROKER_URL,
+    broker,
     backend: BACKEND_URL,
+    state,
     defaultQueue: queue,
     resultExpires: options.resultExpires === undefined ? 86400 : options.resultExpires,
     brokerTransportOptions: {
@@ -121,8 +136,11 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
     async cleanup() {
       // Cold: a test that failed half-way may leave a task that never settles.
       await Promise.all(workers.map((w) => w.stop({ cold: true })));
+      // The queue through the broker; on AMQP the run's vhost goes at the end with anything else left.
+      await app.broker.purge(queue).catch(() => undefined);
       await app.close();
-      await deleteMatching(BROKER_URL, `${prefix}*`);
+      // The state store's keys (and, on Redis, the broker's own under the same prefix).
+      await deleteMatching(state, `${prefix}*`);
       await deleteResults(ids);
     },
   };

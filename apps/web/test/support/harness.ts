@@ -1,5 +1,6 @@
 /**
- * A console for tests: real Redis under a unique key prefix, and either an embedded PGlite in a temporary
+ * A console for tests: the run's broker (`TEST_BROKER`, `TEST_BROKER_URL`; see @lovage/runtime/testing) and
+ * the real Redis (results, the state store) under a unique key prefix, and either an embedded PGlite in a temporary
  * folder or a fresh database on the machine's PostgreSQL (`lovage_test_<random>`, dropped afterwards).
  * Users sign in through better-auth's real HTTP handler; procedures are called with `createCaller` and the
  * session cookie it set, as a browser would send them.
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp, Worker, type App } from '@lovage/runtime';
+import { resolveTestBroker } from '@lovage/runtime/testing';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import pg from 'pg';
@@ -23,7 +25,12 @@ export type DbKind = 'pglite' | 'postgres';
 export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
 
 export const ORIGIN = 'http://console.test';
-export const REDIS_URL = process.env.LOVAGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const testBroker = resolveTestBroker(process.env);
+/** The broker under test: the console's and the worker side's. */
+export const BROKER_URL = testBroker.url;
+export const BROKER_KIND = testBroker.kind;
+/** The machine's Redis: the console's result backend and state store, and `Harness.redis`. */
+export const REDIS_URL = testBroker.stateUrl;
 export const PG_ADMIN_URL = process.env.LOVAGE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const MIGRATIONS = fileURLToPath(new URL('../../../../prisma/migrations', import.meta.url));
 
@@ -38,7 +45,7 @@ export interface Harness {
   kind: DbKind;
   services: Services;
   prefix: string;
-  /** A Redis connection for checks (keys under `prefix` only). */
+  /** A connection to the state store's Redis for checks (keys under `prefix` only; the broker's too on Redis). */
   redis: Redis;
   createUser(role: Role, email?: string): Promise<TestUser>;
   /** Signs in through better-auth's handler; returns the Cookie header a browser would send. */
@@ -90,19 +97,20 @@ export async function startHarness(
   options: {
     signInPerMinute?: number;
     failuresPerAccount?: number;
-    /** The console's broker and backend URL instead of the machine's Redis (an unreachable one, say). */
+    /** The console's broker, backend and state URL instead of the run's (an unreachable Redis, say). */
     redisUrl?: string;
   } = {},
 ): Promise<Harness> {
-  const { redisUrl = REDIS_URL, ...limits } = options;
+  const { redisUrl, ...limits } = options;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lovage-web-test-'));
   const prefix = `test-${randomUUID()}:`;
   const db = kind === 'postgres' ? await createTestDatabase() : null;
   const env = readEnv({
     NODE_ENV: 'test',
     LOVAGE_WEB_URL: ORIGIN,
-    LOVAGE_BROKER_URL: redisUrl,
-    LOVAGE_RESULT_BACKEND: redisUrl,
+    LOVAGE_BROKER_URL: redisUrl ?? BROKER_URL,
+    LOVAGE_RESULT_BACKEND: redisUrl ?? REDIS_URL,
+    LOVAGE_STATE_URL: redisUrl ?? REDIS_URL,
     LOVAGE_KEY_PREFIX: prefix,
     LOVAGE_DATA_DIR: dataDir,
     LOVAGE_AUTH_SECRET: randomBytes(32).toString('hex'),
@@ -195,7 +203,8 @@ export async function startWorkerSide(
   opts: { queues: string[]; concurrency: number; register?: (app: App) => void; taskEvents?: boolean },
 ): Promise<WorkerSide> {
   const app = createApp({
-    broker: REDIS_URL,
+    broker: BROKER_URL,
+    state: REDIS_URL,
     brokerTransportOptions: { globalKeyprefix: h.prefix },
     logger: silentLogger,
   });

@@ -41,7 +41,7 @@ import {
   type OutgoingMessage,
 } from '../../src';
 import { redisBoundary, redisDisplayUrl } from '../../src/redis/connection';
-import { BROKER_URL, deleteMatching, uniquePrefix } from '../helpers';
+import { REDIS_URL, deleteMatching, uniquePrefix } from '../helpers';
 
 describe('the error tree', () => {
   const cases: [LovageError, abstract new (...args: never[]) => LovageError, string][] = [
@@ -275,13 +275,13 @@ describe('the Redis broker with Redis unreachable', () => {
 
 describe('the Redis boundary', () => {
   const prefix = uniquePrefix();
-  afterAll(() => deleteMatching(BROKER_URL, `${prefix}*`));
+  afterAll(() => deleteMatching(REDIS_URL, `${prefix}*`));
 
   it('lets Redis refusing a command through unchanged (it is not unavailability)', async () => {
-    const redis = new Redis(BROKER_URL, { lazyConnect: true });
+    const redis = new Redis(REDIS_URL, { lazyConnect: true });
     try {
       await redis.set(`${prefix}s`, 'x');
-      const boundary = redisBoundary(BROKER_URL, StateError);
+      const boundary = redisBoundary(REDIS_URL, StateError);
       const err = await boundary.run(() => redis.lpush(`${prefix}s`, 'y')).catch((e: unknown) => e);
       expect(err).not.toBeInstanceOf(LovageError);
       expect((err as Error).message).toMatch(/WRONGTYPE/);
@@ -308,8 +308,8 @@ describe('the Redis boundary', () => {
   });
 
   it('ping answers when Redis does', async () => {
-    const index = new TaskIndex(BROKER_URL, { prefix });
-    const store = new SettingsStore(BROKER_URL, { prefix });
+    const index = new TaskIndex(REDIS_URL, { prefix });
+    const store = new SettingsStore(REDIS_URL, { prefix });
     try {
       await index.ping(2000);
       await store.ping(2000);

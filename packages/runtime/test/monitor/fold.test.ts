@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MAX_REPR, MAX_TRACEBACK, TaskIndex, type CeleryEvent, type TaskRecord } from '../../src';
-import { BROKER_URL } from '../helpers';
+import { STATE_URL } from '../helpers';
 import { ev, permutations, received, shuffled, T0, useIndexes } from './helpers';
 
 const newIndex = useIndexes();
@@ -223,7 +223,7 @@ describe('TaskIndex.apply: idempotency and concurrent monitors', () => {
 
   it('two monitors applying the same events at once, in different orders, count each task once', async () => {
     const a = newIndex();
-    const b = new TaskIndex(BROKER_URL, { prefix: a.base.replace(/lovage:index:$/, '') });
+    const b = new TaskIndex(STATE_URL, { prefix: a.base.replace(/lovage:index:$/, '') });
     try {
       const events = workload(1500);
       const forward = events;

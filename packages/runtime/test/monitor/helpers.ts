@@ -8,19 +8,19 @@ import {
   type CeleryEventType,
   type TaskIndexOptions,
 } from '../../src';
-import { BROKER_URL, deleteMatching, uniquePrefix } from '../helpers';
+import { STATE_URL, deleteMatching, uniquePrefix } from '../helpers';
 
 export function useIndexes(): (opts?: TaskIndexOptions) => TaskIndex {
   const made: { index: TaskIndex; prefix: string }[] = [];
   afterEach(async () => {
     for (const { index, prefix } of made.splice(0)) {
       await index.close();
-      await deleteMatching(BROKER_URL, `${prefix}*`);
+      await deleteMatching(STATE_URL, `${prefix}*`);
     }
   });
   return (opts = {}) => {
     const prefix = opts.prefix ?? uniquePrefix();
-    const index = new TaskIndex(BROKER_URL, { ...opts, prefix });
+    const index = new TaskIndex(STATE_URL, { ...opts, prefix });
     made.push({ index, prefix });
     return index;
   };

@@ -2,25 +2,23 @@
  * Graceful stop from code: stop consuming, finish running tasks, return reserved and held ETA tasks to the
  * queue. Nothing lost, nothing run twice.
  */
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, Worker } from '../../src/index';
-import { REDIS, uniq, waitFor } from './helpers';
-import { deleteMatching } from '../helpers';
+import { uniq, waitFor } from './helpers';
+import { BACKEND_URL, BROKER_URL, deleteMatching, STATE_URL } from '../helpers';
 
-const redis = new Redis(REDIS);
 const prefix = `${uniq('stop')}:`;
 const queue = uniq('q');
 afterAll(async () => {
-  await deleteMatching(REDIS, `${prefix}*`);
-  redis.disconnect();
+  await deleteMatching(STATE_URL, `${prefix}*`);
 });
 
 function makeApp(runs: Map<string, number>) {
   const app = createApp({
-    broker: REDIS,
-    backend: 'redis://127.0.0.1:6379/1',
+    broker: BROKER_URL,
+    backend: BACKEND_URL,
+    state: STATE_URL,
     brokerTransportOptions: { globalKeyprefix: prefix },
     logger: pino({ level: 'silent' }),
   });

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { TEST_REDIS_URL } from '../../src/testing/test-broker';
 
-export const REDIS = 'redis://127.0.0.1:6379/0';
+/** The broker of the Redis-only reliability tests (`*.redis.test.ts`), whatever the run's broker. */
+export const REDIS = TEST_REDIS_URL;
 const FIXTURE = fileURLToPath(new URL('./fixtures/worker-proc.mts', import.meta.url));
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 

@@ -283,7 +283,7 @@ describe('Celery 5.2.6 client -> Lovage worker', () => {
         exc_builtin: true,
         exc_args: ['expected a number, got "x"'],
       });
-      expect(typeError!.traceback).toContain('celery-interop.test.ts');
+      expect(typeError!.traceback).toContain('celery-interop.redis.test.ts');
       expect(custom).toMatchObject({
         ok: false,
         state: 'FAILURE',
@@ -292,7 +292,7 @@ describe('Celery 5.2.6 client -> Lovage worker', () => {
         exc_args: ['card 4242 declined'],
       });
       expect(custom!.exc_module).not.toBe('builtins');
-      expect(custom!.traceback).toContain('celery-interop.test.ts');
+      expect(custom!.traceback).toContain('celery-interop.redis.test.ts');
     });
   });
 

@@ -1,18 +1,18 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { BrokerError, createApp, RedisBroker, Worker } from '../src';
-import { describeBrokerConformance } from '../src/testing';
-import { BROKER_URL, deleteMatching, silentLogger, uniquePrefix } from './helpers';
+import { BrokerError, createApp, RedisBroker, Worker } from '../../src';
+import { describeBrokerConformance } from '../../src/testing';
+import { REDIS_URL, deleteMatching, silentLogger, uniquePrefix } from '../helpers';
 
 // Every instance shares this file's prefix (two instances play two worker processes); tests use unique
 // queue names. Keys are deleted once, after the whole suite.
 const prefix = uniquePrefix();
 
 afterAll(async () => {
-  await deleteMatching(BROKER_URL, `${prefix}*`);
+  await deleteMatching(REDIS_URL, `${prefix}*`);
 });
 
 describeBrokerConformance('RedisBroker', async (options = {}) => {
-  const broker = new RedisBroker(BROKER_URL, {
+  const broker = new RedisBroker(REDIS_URL, {
     globalKeyprefix: prefix,
     visibilityTimeout: options.visibilityTimeout ?? 30,
     pollInterval: 0.2,

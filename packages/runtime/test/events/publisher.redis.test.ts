@@ -14,7 +14,7 @@ import {
   type Broker,
   type CeleryEvent,
 } from '../../src';
-import { BROKER_URL, deleteMatching, silentLogger, uniquePrefix, waitFor } from '../helpers';
+import { REDIS_URL, deleteMatching, silentLogger, uniquePrefix, waitFor } from '../helpers';
 
 interface Wire {
   channel: string;
@@ -35,8 +35,8 @@ afterEach(async () => {
 /** A broker under a fresh prefix, and every message published on its celeryev channels, raw. */
 async function setup() {
   const prefix = uniquePrefix();
-  const broker = new RedisBroker(BROKER_URL, { globalKeyprefix: prefix });
-  const sub = new Redis(BROKER_URL);
+  const broker = new RedisBroker(REDIS_URL, { globalKeyprefix: prefix });
+  const sub = new Redis(REDIS_URL);
   const wire: Wire[] = [];
   sub.on('pmessage', (_p: string, channel: string, msg: string) => {
     try {
@@ -51,7 +51,7 @@ async function setup() {
   cleanups.push(async () => {
     sub.disconnect();
     await broker.close();
-    await deleteMatching(BROKER_URL, `${prefix}*`);
+    await deleteMatching(REDIS_URL, `${prefix}*`);
   });
   return { prefix, broker, wire };
 }
@@ -192,7 +192,7 @@ describe('EventReceiver', () => {
     await receiver.start((events) => got.push(events));
     cleanups.push(() => receiver.stop());
     const pub = new WorkerEventPublisher(broker, { hostname: 'w4@test', taskEvents: true, stats });
-    const raw = new Redis(BROKER_URL);
+    const raw = new Redis(REDIS_URL);
     cleanups.push(async () => raw.disconnect());
     const channel = `${prefix}/0.celeryev/task.multi`;
     const envelope = (body: string) =>

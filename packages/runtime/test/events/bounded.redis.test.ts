@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { boundEventFields, pyRepr, saferepr, type CeleryEvent } from '../../src';
-import { BROKER_URL, useTestApps, waitFor } from '../helpers';
+import { REDIS_URL, useTestApps, waitFor } from '../helpers';
 
 const PYTHON = '/usr/bin/python3'; // the python3 on PATH has no celery
 
@@ -57,11 +57,11 @@ describe('task events of a Lovage worker', () => {
   });
 
   it('stay a few KB with a 10 MB result and 100,000 arguments, and Python Celery folds them', async () => {
-    const t = testApp();
+    const t = testApp({ broker: REDIS_URL });
     t.app.task('bounded.big', () => 'x'.repeat(10_000_000));
     t.app.task('bounded.many', (_ctx, ...items: number[]) => items.length);
     const events: CeleryEvent[] = [];
-    const sub = new Redis(BROKER_URL);
+    const sub = new Redis(REDIS_URL);
     subs.push(sub);
     sub.on('pmessage', (_p: string, _c: string, raw: string) => {
       const envelope = JSON.parse(raw) as { body: string };

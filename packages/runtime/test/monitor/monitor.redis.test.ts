@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Monitor, RedisBroker, TaskIndex, WorkerEventPublisher, type CeleryEvent } from '../../src';
-import { BROKER_URL, createTestApp, deleteMatching, uniquePrefix, waitFor, type TestApp } from '../helpers';
+import { REDIS_URL, createTestApp, deleteMatching, uniquePrefix, waitFor, type TestApp } from '../helpers';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -15,14 +15,14 @@ afterEach(async () => {
 
 function setup(indexOverride?: (index: TaskIndex) => TaskIndex) {
   const prefix = uniquePrefix();
-  const broker = new RedisBroker(BROKER_URL, { globalKeyprefix: prefix });
-  const index = new TaskIndex(BROKER_URL, { prefix });
+  const broker = new RedisBroker(REDIS_URL, { globalKeyprefix: prefix });
+  const index = new TaskIndex(REDIS_URL, { prefix });
   const monitor = new Monitor({ broker, index: indexOverride ? indexOverride(index) : index });
   cleanups.push(async () => {
     await monitor.stop();
     await index.close();
     await broker.close();
-    await deleteMatching(BROKER_URL, `${prefix}*`);
+    await deleteMatching(REDIS_URL, `${prefix}*`);
   });
   return { prefix, broker, index, monitor };
 }
@@ -79,7 +79,7 @@ describe('Monitor', () => {
   it('counts and skips malformed event messages and keeps going', async () => {
     const { prefix, broker, index, monitor } = setup();
     await monitor.start();
-    const raw = new Redis(BROKER_URL);
+    const raw = new Redis(REDIS_URL);
     cleanups.push(async () => raw.disconnect());
     const envelope = (body: string) =>
       JSON.stringify({
@@ -125,9 +125,9 @@ describe('Monitor', () => {
   });
 
   it('built from an app: uses its broker and key prefix, and asks the workers for a heartbeat', async () => {
-    const t: TestApp = createTestApp();
+    const t: TestApp = createTestApp({ broker: REDIS_URL });
     cleanups.push(() => t.cleanup());
-    const pidbox = new Redis(BROKER_URL);
+    const pidbox = new Redis(REDIS_URL);
     cleanups.push(async () => pidbox.disconnect());
     const requests: string[] = [];
     pidbox.on('pmessage', (_p: string, _c: string, msg: string) => {

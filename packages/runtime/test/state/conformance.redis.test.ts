@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisBroker, RedisStateStore } from '../src';
-import { describeStateConformance } from '../src/testing';
-import { BROKER_URL, deleteMatching, uniquePrefix } from './helpers';
+import { RedisBroker, RedisStateStore } from '../../src';
+import { describeStateConformance } from '../../src/testing';
+import { REDIS_URL, deleteMatching, uniquePrefix } from '../helpers';
 
 const prefix = uniquePrefix();
 const apart = uniquePrefix();
 
 afterAll(async () => {
-  await deleteMatching(BROKER_URL, `${prefix}*`);
-  await deleteMatching(BROKER_URL, `${apart}*`);
+  await deleteMatching(REDIS_URL, `${prefix}*`);
+  await deleteMatching(REDIS_URL, `${apart}*`);
 });
 
 function pair(statePrefix: string, sharesBroker: boolean) {
   return async () => {
-    const broker = new RedisBroker(BROKER_URL, { globalKeyprefix: prefix, pollInterval: 0.2 });
-    const state = new RedisStateStore(BROKER_URL, { prefix: statePrefix, sharesBroker });
+    const broker = new RedisBroker(REDIS_URL, { globalKeyprefix: prefix, pollInterval: 0.2 });
+    const state = new RedisStateStore(REDIS_URL, { prefix: statePrefix, sharesBroker });
     return {
       broker,
       state,
@@ -35,8 +35,8 @@ describeStateConformance('RedisStateStore apart from the broker', pair(apart, fa
 describe('RedisStateStore on data the broker wrote before the state store existed', () => {
   it('reads dead letters stored without a decoded message, and the queue registry, under the same keys', async () => {
     const p = uniquePrefix();
-    const redis = new Redis(BROKER_URL, { lazyConnect: true });
-    const state = new RedisStateStore(BROKER_URL, { prefix: p, sharesBroker: true });
+    const redis = new Redis(REDIS_URL, { lazyConnect: true });
+    const state = new RedisStateStore(REDIS_URL, { prefix: p, sharesBroker: true });
     try {
       const raw = JSON.stringify({
         body: Buffer.from('[[1], {}, {}]').toString('base64'),
@@ -62,7 +62,7 @@ describe('RedisStateStore on data the broker wrote before the state store existe
     } finally {
       redis.disconnect();
       await state.close();
-      await deleteMatching(BROKER_URL, `${p}*`);
+      await deleteMatching(REDIS_URL, `${p}*`);
     }
   });
 });

@@ -21,7 +21,7 @@ import {
   toNaiveUtcIso,
   type TaskEventType,
 } from '../../src';
-import { BACKEND_URL, BROKER_URL, deleteMatching, deleteResults, uniquePrefix, waitFor } from '../helpers';
+import { BACKEND_URL, REDIS_URL, deleteMatching, deleteResults, uniquePrefix, waitFor } from '../helpers';
 
 interface Line {
   level: number;
@@ -37,8 +37,8 @@ afterEach(async () => {
 /** A monitor on a private prefix, repairing from the backend, logging into `lines`. */
 async function setUp(opts: { maxPendingBytes?: number } = {}) {
   const prefix = uniquePrefix();
-  const broker = new RedisBroker(BROKER_URL, { globalKeyprefix: prefix });
-  const index = new TaskIndex(BROKER_URL, { prefix });
+  const broker = new RedisBroker(REDIS_URL, { globalKeyprefix: prefix });
+  const index = new TaskIndex(REDIS_URL, { prefix });
   const backend = new Redis(BACKEND_URL);
   const lines: Line[] = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
@@ -55,7 +55,7 @@ async function setUp(opts: { maxPendingBytes?: number } = {}) {
     await broker.close();
     await deleteResults(ids);
     backend.disconnect();
-    await deleteMatching(BROKER_URL, `${prefix}*`);
+    await deleteMatching(REDIS_URL, `${prefix}*`);
   });
   await monitor.start();
   let clock = 0;
@@ -118,7 +118,7 @@ describe('a monitor that loses events', () => {
 
     const sub = (m.broker as unknown as { subscriber: Redis }).subscriber;
     const port = (sub as unknown as { stream: { localPort: number } }).stream.localPort;
-    const admin = new Redis(BROKER_URL);
+    const admin = new Redis(REDIS_URL);
     try {
       const list = await admin.client('LIST');
       const line = String(list)

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, encodeEvent, EVENT_EXCHANGE, Monitor, taskSentEvent, type AsyncResult } from '../../src';
-import { BACKEND_URL, BROKER_URL, deleteMatching, deleteResults, waitFor } from '../helpers';
+import { BACKEND_URL, REDIS_URL, deleteMatching, deleteResults, waitFor } from '../helpers';
 
 const PYTHON = '/usr/bin/python3'; // the python3 on PATH has no celery
 const PY_DIR = fileURLToPath(new URL('../interop/py/', import.meta.url));
@@ -23,7 +23,7 @@ const QUEUE = `test-events-${randomUUID().slice(0, 8)}`;
 const HOSTNAME = `celery-events-${randomUUID().slice(0, 8)}@localhost`;
 
 const app = createApp({
-  broker: BROKER_URL,
+  broker: REDIS_URL,
   backend: BACKEND_URL,
   brokerTransportOptions: { globalKeyprefix: PREFIX },
   logger: pino({ level: 'silent' }),
@@ -74,7 +74,7 @@ beforeAll(async () => {
       cwd: PY_DIR,
       env: {
         ...process.env,
-        LOVAGE_BROKER: BROKER_URL,
+        LOVAGE_BROKER: REDIS_URL,
         LOVAGE_BACKEND: BACKEND_URL,
         LOVAGE_PREFIX: PREFIX,
         PYTHONPATH: PY_DIR,
@@ -104,7 +104,7 @@ afterAll(async () => {
   }
   await monitor.stop();
   await app.close();
-  await deleteMatching(BROKER_URL, `${PREFIX}*`);
+  await deleteMatching(REDIS_URL, `${PREFIX}*`);
   await deleteResults(taskIds);
 });
 
