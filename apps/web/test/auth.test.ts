@@ -369,7 +369,7 @@ describe('LOVAGE_BROKER_URL and LOVAGE_RESULT_BACKEND', () => {
     expect(readEnv({ ...base, LOVAGE_BROKER_URL: 'rediss://h:6380/2' }).brokerUrl).toBe('rediss://h:6380/2');
     expect(() => readEnv({ ...base, LOVAGE_BROKER_URL: 'http://h:6379' })).toThrow(
       new EnvError(
-        'invalid environment variable LOVAGE_BROKER_URL: broker must be a redis:// or rediss:// URL (http:// is not supported)',
+        'invalid environment variable LOVAGE_BROKER_URL: broker must be a redis://, rediss://, amqp://, amqps:// or pyamqp:// URL (http:// is not supported)',
       ),
     );
     expect(() => readEnv({ ...base, LOVAGE_RESULT_BACKEND: 'h:6379' })).toThrow(

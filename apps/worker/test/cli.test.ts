@@ -199,7 +199,7 @@ describe('lovage: usage errors exit 2 with one line', () => {
     [
       'a broker URL of a scheme Lovage does not speak',
       ['inspect', 'ping', '--broker', 'http://127.0.0.1:6379'],
-      /broker must be a redis:\/\/ or rediss:\/\/ URL \(http:\/\/ is not supported\)/,
+      /broker must be a redis:\/\/, rediss:\/\/, amqp:\/\/, amqps:\/\/ or pyamqp:\/\/ URL \(http:\/\/ is not supported\)/,
     ],
     [
       'a result backend URL that is no URL',

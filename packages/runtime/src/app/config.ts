@@ -48,8 +48,28 @@ export const configSchema = z.strictObject({
        * half a minute; null: forever). A console answering people sets 1. Consumers always wait.
        */
       maxRetriesPerRequest: z.number().int().min(0).nullable().default(20),
+      /** AMQP: `quorum` declares task queues with `x-queue-type: quorum` (Celery 5.5 task_default_queue_type). */
+      queueType: z.enum(['classic', 'quorum']).default('classic'),
+      /** AMQP: `x-max-priority` of classic task queues (Celery task_queue_max_priority); null: none. */
+      maxPriority: z.number().int().min(1).max(255).nullable().default(null),
+      /** AMQP: heartbeat seconds on every connection (60). */
+      heartbeat: seconds.default(60),
+      /** AMQP: seconds a publish waits for RabbitMQ's confirm, or for an alarm to clear, before failing (30). */
+      publishTimeout: seconds.default(30),
+      /** AMQP: the server's consumer_timeout in seconds (1800, RabbitMQ's default); no delivery is held longer. */
+      consumerTimeout: seconds.default(1800),
     })
-    .default({ globalKeyprefix: '', visibilityTimeout: 30, pollInterval: 1, maxRetriesPerRequest: 20 }),
+    .default({
+      globalKeyprefix: '',
+      visibilityTimeout: 30,
+      pollInterval: 1,
+      maxRetriesPerRequest: 20,
+      queueType: 'classic',
+      maxPriority: null,
+      heartbeat: 60,
+      publishTimeout: 30,
+      consumerTimeout: 1800,
+    }),
   /** Defaults applied to every task (their per-task options win). Celery: task_* settings. */
   taskDefaults: z
     .strictObject({

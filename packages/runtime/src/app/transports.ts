@@ -7,6 +7,7 @@
 import type { ResultBackend } from '../backend/backend';
 import { RedisResultBackend } from '../backend/redis/redis-backend';
 import type { Broker } from '../broker/broker';
+import { AmqpBroker } from '../broker/amqp/amqp-broker';
 import { RedisBroker } from '../broker/redis/redis-broker';
 import type { StateStore } from '../state/state';
 import { RedisStateStore } from '../state/redis/redis-state';
@@ -37,7 +38,25 @@ const redisState: Factory<StateStore> = (url, config) =>
     sharesBroker: url === config.broker,
   });
 
-const BROKERS: Record<BrokerScheme, Factory<Broker>> = { redis: redisBroker, rediss: redisBroker };
+// The AMQP adapter loads amqplib only when it first connects: a Redis app never loads it.
+const amqpBroker: Factory<Broker> = (url, config) => {
+  const t = config.brokerTransportOptions;
+  return new AmqpBroker(url, {
+    queueType: t.queueType,
+    maxPriority: t.maxPriority,
+    heartbeat: t.heartbeat,
+    publishTimeout: t.publishTimeout,
+    consumerTimeout: t.consumerTimeout,
+  });
+};
+
+const BROKERS: Record<BrokerScheme, Factory<Broker>> = {
+  redis: redisBroker,
+  rediss: redisBroker,
+  amqp: amqpBroker,
+  amqps: amqpBroker,
+  pyamqp: amqpBroker,
+};
 const BACKENDS: Record<BackendScheme, Factory<ResultBackend>> = { redis: redisBackend, rediss: redisBackend };
 const STATES: Record<StateScheme, Factory<StateStore>> = { redis: redisState, rediss: redisState };
 

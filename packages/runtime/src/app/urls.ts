@@ -9,7 +9,8 @@ export type UrlRole = 'broker' | 'backend' | 'state';
 
 /** Schemes each role accepts, without `://`. */
 export const URL_SCHEMES = {
-  broker: ['redis', 'rediss'],
+  /** kombu's spellings of RabbitMQ included: `pyamqp://` is `amqp://` over py-amqp. */
+  broker: ['redis', 'rediss', 'amqp', 'amqps', 'pyamqp'],
   backend: ['redis', 'rediss'],
   /** The state store: Lovage's records (revoked ids, queues, dead letters, settings, the task index). */
   state: ['redis', 'rediss'],

@@ -73,7 +73,14 @@ export function describeBrokerConformance(
     }
 
     function consume(broker: Broker, queues: string[], options: Partial<ConsumerOptions> = {}): Consumer {
-      const c = broker.consumer({ consumerId: `conformance-${randomUUID()}`, queues, ...options });
+      // A window wide enough for every test that holds deliveries unacknowledged (push transports send no
+      // more than it); pull transports are bounded by `reserve(max)` alone.
+      const c = broker.consumer({
+        consumerId: `conformance-${randomUUID()}`,
+        queues,
+        prefetch: 100,
+        ...options,
+      });
       consumers.push(c);
       return c;
     }
@@ -126,7 +133,8 @@ export function describeBrokerConformance(
       const got = await c.reserve(2);
       expect(got.length).toBeLessThanOrEqual(2);
       expect(got.length).toBeGreaterThan(0);
-      expect(await broker.queueLength(q)).toBe(3 - got.length);
+      // A push transport may have sent the consumer more than it reserved: those are held, not waiting.
+      expect(await broker.queueLength(q)).toBeLessThanOrEqual(3 - got.length);
     });
 
     it('ack removes the message for good: no other consumer ever sees it', async () => {
@@ -146,13 +154,15 @@ export function describeBrokerConformance(
       const { broker } = await make();
       const q = queue();
       for (const n of [1, 2, 3]) await broker.publish(q, message(n));
-      const c = consume(broker, [q]);
+      // A window of one, so a push transport has not sent the others ahead of the requeued one.
+      const c = consume(broker, [q], { prefetch: 1 });
       const [first] = await reserveN(c, 1);
       expect(nOf(first!)).toBe(1);
-      await c.requeue(first!, 'front');
+      expect(await c.requeue(first!, 'front')).toBe(true);
       const [again] = await reserveN(c, 1);
       expect(nOf(again!)).toBe(1);
-      await c.requeue(again!, 'back');
+      expect(await c.requeue(again!, 'back')).toBe(true);
+      c.setPrefetch(10);
       const rest = await reserveN(c, 3);
       expect(rest.map(nOf)).toEqual([2, 3, 1]);
       for (const d of rest) await c.ack(d);
@@ -173,7 +183,7 @@ export function describeBrokerConformance(
       expect((await reserveN(c2, 3)).map(nOf)).toEqual([1, 3, 4]);
     });
 
-    it("a consumer whose lease lapsed gets its messages returned by another consumer's reaper", async (ctx) => {
+    it("a crashed consumer's messages return: after its lease lapses, or at once with its channel", async (ctx) => {
       const crashed = await make({ visibilityTimeout: 0.3 });
       const live = await make({ visibilityTimeout: 0.3 });
       if (!crashed.crash || !crashed.broker.capabilities.redeliversUnacked) ctx.skip();
@@ -182,8 +192,10 @@ export function describeBrokerConformance(
       const abandoned = consume(crashed.broker, [q]);
       expect((await reserveN(abandoned, 3)).map(nOf)).toEqual([1, 2, 3]);
       await crashed.crash!();
-      // In flight on the dead consumer: not waiting in the queue until its lease lapses.
-      expect(await live.broker.queueLength(q)).toBe(0);
+      // In flight on the dead consumer: not waiting in the queue until its lease lapses (a closed channel
+      // hands them back at once).
+      const lease = crashed.broker.capabilities.delivery === 'lease';
+      expect(await live.broker.queueLength(q)).toBe(lease ? 0 : 3);
       const c = consume(live.broker, [q]);
       const back = await reserveN(c, 3);
       expect(back.map(nOf)).toEqual([1, 2, 3]);
@@ -285,14 +297,15 @@ export function describeBrokerConformance(
       // Back in the queue for anyone: acknowledging or requeueing now changes nothing and says so.
       expect(await c.ack(a!)).toBe(false);
       expect(await c.requeue(b!, 'front')).toBe(false);
-      const other = consume((await make()).broker, [q]);
-      const back = await reserveN(other, 3);
+      expect(await c.ack(d!)).toBe(false);
+      // The consumer goes on: it receives them again, as new deliveries it can acknowledge.
+      const back = await reserveN(c, 3);
       expect(back.map(nOf).sort()).toEqual([1, 2, 3]);
       await until(async () => (lost.length > 0 ? true : undefined), 'onDeliveriesLost');
       expect(lost).toHaveLength(1);
       expect(lost[0]).toMatch(/\w/);
-      expect(await c.ack(d!)).toBe(false);
-      for (const x of back) expect(await other.ack(x)).toBe(true);
+      for (const x of back) expect(await c.ack(x)).toBe(true);
+      expect(await broker.queueLength(q)).toBe(0);
     });
 
     it('a topic exchange routes by binding key, a fanout to every subscriber', async () => {

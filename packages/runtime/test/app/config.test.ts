@@ -86,8 +86,8 @@ describe('app/config', () => {
   });
 
   it('names the schemes a URL may have, and the one it has', () => {
-    expect(configError({ broker: 'amqp://guest@localhost//' }).message).toBe(
-      'invalid app config at broker: broker must be a redis:// or rediss:// URL (amqp:// is not supported)',
+    expect(configError({ broker: 'kafka://guest@localhost//' }).message).toBe(
+      'invalid app config at broker: broker must be a redis://, rediss://, amqp://, amqps:// or pyamqp:// URL (kafka:// is not supported)',
     );
     expect(configError({ ...base, backend: 'localhost:6379' }).message).toBe(
       'invalid app config at backend: backend must be a redis:// or rediss:// URL',
@@ -99,8 +99,12 @@ describe('app/config', () => {
   });
 
   it('createApp validates too, and app.task rejects a bad rate limit and duplicate names', async () => {
-    expect(() => createApp({ broker: 'amqp://x', logger: silentLogger() } as CreateAppOptions)).toThrow(
+    expect(() => createApp({ broker: 'sqs://x', logger: silentLogger() } as CreateAppOptions)).toThrow(
       /at broker:/,
+    );
+    // An AMQP broker keeps its records on the result backend's Redis, so with neither it refuses.
+    expect(() => createApp({ broker: 'amqp://x', logger: silentLogger() } as CreateAppOptions)).toThrow(
+      /no state store: set the `state` option/,
     );
     const app = createApp({ ...base, logger: silentLogger() });
     try {

@@ -1,6 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BrokerError, createApp, RedisBroker, Worker } from '../../src';
-import { describeBrokerConformance } from '../../src/testing';
+import {
+  describeBrokerConformance,
+  type ConformanceBroker,
+  type ConformanceBrokerOptions,
+} from '../../src/testing';
+import { PrivateRedis } from '../private-redis';
 import { REDIS_URL, deleteMatching, silentLogger, uniquePrefix } from '../helpers';
 
 // Every instance shares this file's prefix (two instances play two worker processes); tests use unique
@@ -11,8 +16,8 @@ afterAll(async () => {
   await deleteMatching(REDIS_URL, `${prefix}*`);
 });
 
-describeBrokerConformance('RedisBroker', async (options = {}) => {
-  const broker = new RedisBroker(REDIS_URL, {
+function redisInstance(url: string, options: ConformanceBrokerOptions = {}): ConformanceBroker {
+  const broker = new RedisBroker(url, {
     globalKeyprefix: prefix,
     visibilityTimeout: options.visibilityTimeout ?? 30,
     pollInterval: 0.2,
@@ -22,7 +27,24 @@ describeBrokerConformance('RedisBroker', async (options = {}) => {
     cleanup: () => broker.close().catch(() => undefined),
     // A crashed process: the command connection drops, so lease renewals stop and nothing is released.
     crash: async () => broker.redis.disconnect(),
+    // What another consumer's reaper does once this one's lease lapsed: the lease is made to lapse now.
+    takeBack: async (consumerId) => {
+      await broker.redis.zadd(broker.keys.workers, 1, consumerId);
+      expect(await broker.releaseConsumer(consumerId, true)).toBeGreaterThan(0);
+    },
   };
+}
+
+describeBrokerConformance('RedisBroker', async (options) => redisInstance(REDIS_URL, options), {
+  // A private redis-server with every write fsynced (AOF), killed and started again.
+  restartable: async () => {
+    const server = await PrivateRedis.start(true);
+    return {
+      make: async (options) => redisInstance(server.url(), options),
+      restart: () => server.restart(),
+      stop: () => server.destroy(),
+    };
+  },
 });
 
 describe('RedisBroker when Redis is not there', () => {

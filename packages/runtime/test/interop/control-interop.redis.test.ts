@@ -244,6 +244,7 @@ describe('Celery 5.2.6 remote control -> Lovage worker', () => {
     expect(st.pool).toMatchObject({ 'max-concurrency': 1, processes: [process.pid] });
     expect(st.pid).toBe(process.pid);
     expect(st.prefetch_count).toBe(4);
+    expect(st.broker).toMatchObject({ transport: 'redis' });
 
     expect(((registered as Record<string, string[]>)[h] ?? []).sort()).toEqual([
       'ctl.add',
@@ -254,7 +255,7 @@ describe('Celery 5.2.6 remote control -> Lovage worker', () => {
     expect((queues as Record<string, Array<{ name: string }>>)[h]!.map((q) => q.name)).toEqual([queue]);
     expect((conf as Record<string, Json>)[h]).toMatchObject({
       worker_concurrency: 1,
-      broker_transport_options: { global_keyprefix: PREFIX },
+      broker_transport_options: { global_keyprefix: PREFIX, visibility_timeout: expect.any(Number) },
     });
 
     const q = (query as Record<string, Record<string, [string, Info]>>)[h]!;

@@ -3,15 +3,11 @@
  * then with AOF: a live worker re-establishes its lease and in-flight index before it reserves again, so the
  * tasks it takes afterwards are returned by its warm stop, or by another worker's reaper after a SIGKILL.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, PublishError, type App, type AsyncResult } from '../../src/index';
+import { PrivateRedis } from '../private-redis';
 import { kill, startWorkerProcess, uniq, waitFor } from './helpers';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -19,61 +15,9 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** A redis-server of the test's own, killed with SIGKILL (no shutdown save) and started again. */
-class PrivateRedis {
-  private proc: ChildProcess | null = null;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'lovage-redis-loss-'));
-
-  constructor(
-    readonly port: number,
-    private readonly aof: boolean,
-  ) {}
-
-  url(db: number): string {
-    return `redis://127.0.0.1:${this.port}/${db}`;
-  }
-
-  private ping(): boolean {
-    const out = spawnSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' });
-    return out.stdout.trim() === 'PONG';
-  }
-
-  async start(): Promise<void> {
-    const persistence = this.aof
-      ? ['--appendonly', 'yes', '--appendfsync', 'always']
-      : ['--appendonly', 'no'];
-    this.proc = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...persistence],
-      { stdio: 'ignore' },
-    );
-    await waitFor('redis to start', async () => this.ping(), 10_000);
-  }
-
-  async crash(): Promise<void> {
-    await kill(this.proc ?? undefined, 'SIGKILL');
-    this.proc = null;
-  }
-
-  async destroy(): Promise<void> {
-    await this.crash();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
 /** `acksLate`: a task running when its worker is SIGKILLed runs again (acked early, it would be lost). */
 async function setup(aof: boolean, acksLate: boolean) {
-  const redis = new PrivateRedis(await freePort(), aof);
-  await redis.start();
+  const redis = await PrivateRedis.start(aof);
   cleanups.push(() => redis.destroy());
   const prefix = `${uniq('loss')}:`;
   const queue = uniq('q');

@@ -2,67 +2,22 @@
  * Redis going away: a dedicated redis-server (AOF, fsync always) is shut down mid-stream and started again.
  * Clients and the worker reconnect by themselves; every task enqueued before, during and after completes.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, PublishError, Worker, type App } from '../../src/index';
+import { PrivateRedis } from '../private-redis';
 import { waitFor } from './helpers';
 
-let port = 0;
-const dir = mkdtempSync(join(tmpdir(), 'lovage-redis-'));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function ping(): boolean {
-  return spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG';
-}
-
-async function startRedis(): Promise<void> {
-  spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-      '--save',
-      '',
-    ],
-    { stdio: 'ignore', detached: true },
-  ).unref();
-  await waitFor('redis to start', async () => ping(), 10_000);
-}
-
-function stopRedis(): void {
-  spawnSync('redis-cli', ['-p', String(port), 'shutdown']);
-}
+let redis: PrivateRedis;
 
 let app: App;
 let worker: Worker;
 
 beforeAll(async () => {
-  port = await freePort();
-  await startRedis();
+  redis = await PrivateRedis.start(true);
   app = createApp({
-    broker: `redis://127.0.0.1:${port}/0`,
-    backend: `redis://127.0.0.1:${port}/1`,
+    broker: redis.url(0),
+    backend: redis.url(1),
     brokerTransportOptions: { visibilityTimeout: 5 },
     logger: pino({ level: 'silent' }),
   });
@@ -77,17 +32,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await app?.close();
-  stopRedis();
-  rmSync(dir, { recursive: true, force: true });
+  await redis.destroy();
 });
 
 describe('Redis restarted mid-stream', () => {
   it('completes every task enqueued before, during and after the outage', async () => {
     const before = await Promise.all(Array.from({ length: 300 }, (_, i) => app.sendTask('r.echo', [i])));
-    stopRedis();
+    await redis.shutdown();
     // The outage starts mid-stream: the worker has not finished the first batch.
     expect(worker.processed).toBeLessThan(300);
-    await waitFor('redis to stop', async () => !ping(), 10_000);
 
     // Published while Redis is down: each either lands after the reconnect or fails with a clear error.
     const during = Array.from({ length: 20 }, (_, i) =>
@@ -97,7 +50,7 @@ describe('Redis restarted mid-stream', () => {
       ),
     );
     await new Promise((r) => setTimeout(r, 500)); // the outage lasts a while
-    await startRedis();
+    await redis.start();
     const after = await Promise.all(
       Array.from({ length: 100 }, (_, i) => app.sendTask('r.echo', [2000 + i])),
     );

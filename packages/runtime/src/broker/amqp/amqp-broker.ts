@@ -1,0 +1,852 @@
+/**
+ * The RabbitMQ broker over amqplib, on Celery's topology (topology.ts) and wire format: protocol v2 properties
+ * and headers, the raw JSON body, tasks published to the default exchange with the queue's name as routing key.
+ *
+ * Stronger than Celery's defaults: every task publish is confirmed (`publish` resolves on RabbitMQ's ack) and
+ * `mandatory` (an unroutable message is an error, not a silent drop), within a bounded window of publishes in
+ * flight; a blocked connection (memory or disk alarm) fails a publish with a clear error after
+ * `publishTimeout` instead of hanging; consumers acknowledge manually with per-consumer prefetch (quorum queues
+ * refuse channel-wide QoS) that the worker raises for the tasks it holds; a delivery from before a reconnect is
+ * never acknowledged on the new channel (RabbitMQ has put it back already), and the worker hears of it
+ * (`onDeliveriesLost`). Connections recover by themselves (amqplib's recovery, backoff with jitter), and
+ * consumers and subscriptions declare and consume again on each new connection.
+ *
+ * Publishing and consuming use separate connections, as RabbitMQ advises: a publisher blocked by an alarm
+ * never stops the acks that would relieve it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { BrokerError, PublishError } from '../../errors';
+import type { Exchange } from '../../protocol/exchanges';
+import type { InboundMessage, OutgoingMessage } from '../../protocol/message';
+import {
+  maskUrl,
+  type Broker,
+  type BrokerCapabilities,
+  type Consumer,
+  type ConsumerOptions,
+  type Delivery,
+  type FanoutMessage,
+  type ReplyQueue,
+} from '../broker';
+import { undecodableHeaders } from './amqplib-patch';
+import { encodeHeaders } from './headers';
+import { AmqpLink } from './link';
+import {
+  exchangeDeclaration,
+  privateQueueDeclaration,
+  taskQueueDeclaration,
+  type QueueOptions,
+} from './topology';
+
+export interface AmqpBrokerOptions extends Partial<QueueOptions> {
+  /** Heartbeat seconds on every connection (60). */
+  heartbeat?: number;
+  /** Seconds a publish may wait for RabbitMQ's confirm, or for an alarm to clear, before it fails (30). */
+  publishTimeout?: number;
+  /** Publishes in flight (sent, not yet confirmed) at most; more wait their turn (1000). */
+  publishWindow?: number;
+  /** RabbitMQ's `consumer_timeout` in seconds (1800, its default): the longest a delivery may be held. */
+  consumerTimeout?: number;
+}
+
+/** The message as received, in the kombu-like shape dead letters and the console read (body not base64). */
+function rawOf(msg: ConsumeMessage, headers: Record<string, unknown> | undefined): string {
+  const p = msg.properties;
+  return JSON.stringify({
+    body: msg.content.toString('utf8'),
+    'content-encoding': p.contentEncoding ?? null,
+    'content-type': p.contentType ?? null,
+    headers: headers ?? {},
+    properties: {
+      correlation_id: p.correlationId,
+      reply_to: p.replyTo,
+      priority: p.priority,
+      delivery_mode: p.deliveryMode,
+      expiration: p.expiration,
+      delivery_info: { exchange: msg.fields.exchange, routing_key: msg.fields.routingKey },
+      delivery_tag: msg.fields.deliveryTag,
+    },
+  });
+}
+
+/** An amqplib message as the protocol layer reads it; null message when its headers could not be read. */
+function toInbound(msg: ConsumeMessage): {
+  message: InboundMessage | null;
+  error: string | null;
+  raw: string;
+} {
+  const p = msg.properties;
+  const bad = undecodableHeaders(p);
+  const headers = bad ? undefined : ((p.headers ?? undefined) as Record<string, unknown> | undefined);
+  const raw = rawOf(msg, headers);
+  if (bad) return { message: null, error: bad.reason, raw };
+  const properties: Record<string, unknown> = {
+    correlation_id: p.correlationId,
+    reply_to: p.replyTo,
+    priority: p.priority,
+    delivery_mode: p.deliveryMode,
+    expiration: p.expiration,
+    delivery_tag: msg.fields.deliveryTag,
+    delivery_info: {
+      exchange: msg.fields.exchange,
+      routing_key: msg.fields.routingKey,
+      redelivered: msg.fields.redelivered,
+    },
+  };
+  for (const k of Object.keys(properties)) if (properties[k] === undefined) delete properties[k];
+  return {
+    message: {
+      headers,
+      properties,
+      body: msg.content.toString('utf8'),
+      contentType: p.contentType || undefined,
+    },
+    error: null,
+    raw,
+  };
+}
+
+function publishOptions(message: OutgoingMessage, mandatory: boolean): Options.Publish {
+  const p = message.properties;
+  return {
+    contentType: message.contentType,
+    contentEncoding: message.contentEncoding,
+    headers: encodeHeaders(message.headers),
+    correlationId: p.correlation_id,
+    ...(p.reply_to ? { replyTo: p.reply_to } : {}),
+    // Always explicit, so Lovage's messages sort as Celery's do (rabbitmq-notes §1.5).
+    priority: p.priority,
+    deliveryMode: p.delivery_mode,
+    ...(p.expiration !== undefined ? { expiration: p.expiration } : {}),
+    mandatory,
+  };
+}
+
+/** RabbitMQ's channel-closing reply (`PRECONDITION_FAILED - inequivalent arg …`) or the error's message. */
+function amqpReason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+interface Pending {
+  resolve(): void;
+  reject(err: Error): void;
+  returned: string | null;
+}
+
+export class AmqpBroker implements Broker {
+  readonly transport = 'amqp' as const;
+  readonly capabilities: BrokerCapabilities;
+  readonly displayUrl: string;
+  readonly queueOptions: QueueOptions;
+  readonly publishTimeoutMs: number;
+  private readonly window: number;
+  /** Publishing: tasks (confirmed), broadcasts and replies. */
+  readonly pub: AmqpLink;
+  /** Consuming: task consumers, subscriptions, reply queues. */
+  readonly sub: AmqpLink;
+  private confirm: { ch: ConfirmChannel; generation: number } | null = null;
+  private opening: Promise<ConfirmChannel> | null = null;
+  /** Queues declared on the current publishing connection (generation-tagged). */
+  private declared = new Map<string, number>();
+  private readonly pending = new Map<string, Pending>();
+  private inFlight = 0;
+  private readonly windowWaiters: (() => void)[] = [];
+  private readonly consumers = new Set<AmqpConsumer>();
+  private readonly subscriptions = new Set<{ stop(): Promise<void> }>();
+
+  constructor(
+    readonly url: string,
+    options: AmqpBrokerOptions = {},
+  ) {
+    this.displayUrl = maskUrl(url);
+    this.queueOptions = {
+      queueType: options.queueType ?? 'classic',
+      maxPriority: options.maxPriority ?? null,
+    };
+    this.publishTimeoutMs = Math.round((options.publishTimeout ?? 30) * 1000);
+    this.window = options.publishWindow ?? 1000;
+    const heartbeat = options.heartbeat ?? 60;
+    this.pub = new AmqpLink(url, this.displayUrl, 'lovage:publisher', heartbeat);
+    this.sub = new AmqpLink(url, this.displayUrl, 'lovage:consumer', heartbeat);
+    this.capabilities = {
+      redeliversUnacked: true,
+      delivery: 'channel',
+      priorityOrder: 'high-first',
+      maxHoldSeconds: options.consumerTimeout ?? 1800,
+      atomicDeadLetter: false,
+    };
+    // A new publishing connection: declare again, and fail what the old one left unconfirmed.
+    this.pub.onDisconnect((err) => this.failPending(err));
+  }
+
+  async ping(timeoutMs = 5000): Promise<void> {
+    await this.pub.ready(timeoutMs);
+  }
+
+  private failPending(err: Error): void {
+    for (const [, p] of this.pending) p.reject(err);
+    this.pending.clear();
+  }
+
+  /** The confirm channel of the current publishing connection, opened on first use. */
+  private async confirmChannel(): Promise<ConfirmChannel> {
+    const conn = await this.pub.ready(this.publishTimeoutMs);
+    if (this.confirm && this.confirm.generation === this.pub.generation) return this.confirm.ch;
+    this.opening ??= (async () => {
+      try {
+        const generation = this.pub.generation;
+        const ch = await conn.createConfirmChannel();
+        ch.on('error', () => undefined);
+        ch.on('close', () => {
+          if (this.confirm?.ch === ch) this.confirm = null;
+        });
+        // `mandatory`: RabbitMQ returns what no queue took, before its ack.
+        ch.on('return', (msg: ConsumeMessage) => {
+          const id = msg.properties.correlationId as string | undefined;
+          const p = id ? this.pending.get(id) : undefined;
+          if (p) p.returned = `no queue is bound for routing key ${JSON.stringify(msg.fields.routingKey)}`;
+        });
+        this.confirm = { ch, generation };
+        return ch;
+      } finally {
+        this.opening = null;
+      }
+    })();
+    return this.opening;
+  }
+
+  /**
+   * Declares a task queue as Celery does, once per connection. A queue that exists with other arguments (a 406
+   * that closes the declaring channel) is used as it is, checked passively, with a warning that says which
+   * argument differs; a throwaway channel takes the 406, never the publishing one.
+   */
+  async declareQueue(conn: ChannelModel, generation: number, queue: string): Promise<void> {
+    if (this.declared.get(queue) === generation) return;
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      await ch.assertExchange(queue, 'direct', { durable: true, autoDelete: false });
+      await ch.assertQueue(queue, taskQueueDeclaration(this.queueOptions));
+      await ch.bindQueue(queue, queue, queue);
+      await ch.close().catch(() => undefined);
+    } catch (err) {
+      const reason = amqpReason(err);
+      if (!/PRECONDITION_FAILED/.test(reason)) throw err;
+      const check = await conn.createChannel();
+      check.on('error', () => undefined);
+      await check.checkQueue(queue);
+      await check.close().catch(() => undefined);
+      process.emitWarning(
+        `queue ${queue} exists on ${this.displayUrl} with other arguments than Lovage declares; using it as ` +
+          `it is (${reason})`,
+      );
+    }
+    this.declared.set(queue, generation);
+  }
+
+  private async takeWindowSlot(): Promise<void> {
+    while (this.inFlight >= this.window) await new Promise<void>((r) => this.windowWaiters.push(r));
+    this.inFlight++;
+  }
+
+  private releaseWindowSlot(): void {
+    this.inFlight--;
+    this.windowWaiters.shift()?.();
+  }
+
+  async publish(queue: string, message: OutgoingMessage): Promise<void> {
+    const id = String(message.headers.id ?? message.properties.correlation_id);
+    const fail = (why: string, cause?: unknown) =>
+      new PublishError(`could not publish task ${id} to queue ${queue} on ${this.displayUrl}: ${why}`, {
+        cause,
+      });
+    const deadline = Date.now() + this.publishTimeoutMs;
+    await this.takeWindowSlot();
+    try {
+      // A connection lost before the confirm: publish again on the next one (same task id: at least once).
+      for (let attempt = 0; ; attempt++) {
+        if (this.pub.blocked && !(await this.pub.waitUnblocked(Math.max(0, deadline - Date.now())))) {
+          throw fail(`RabbitMQ is blocking publishers (${this.pub.blocked}): a memory or disk alarm`);
+        }
+        let ch: ConfirmChannel;
+        try {
+          ch = await this.confirmChannel();
+          const conn = await this.pub.ready(Math.max(1, deadline - Date.now()));
+          await this.declareQueue(conn, this.pub.generation, queue);
+        } catch (err) {
+          if (Date.now() < deadline && !(err instanceof BrokerError)) continue;
+          throw fail(amqpReason(err), err);
+        }
+        try {
+          await this.confirmed(ch, id, '', queue, message, deadline);
+          return;
+        } catch (err) {
+          if (err instanceof PublishError) throw err;
+          if (attempt >= 2 || Date.now() >= deadline) throw fail(amqpReason(err), err);
+        }
+      }
+    } finally {
+      this.releaseWindowSlot();
+    }
+  }
+
+  private confirmed(
+    ch: ConfirmChannel,
+    id: string,
+    exchange: string,
+    routingKey: string,
+    message: OutgoingMessage,
+    deadline: number,
+  ): Promise<void> {
+    const key = `${message.properties.correlation_id}`;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          this.pending.delete(key);
+          const why = this.pub.blocked
+            ? `RabbitMQ is blocking publishers (${this.pub.blocked}): a memory or disk alarm`
+            : `no confirm from RabbitMQ within ${this.publishTimeoutMs} ms`;
+          reject(
+            new PublishError(`could not publish task ${id} to ${routingKey} on ${this.displayUrl}: ${why}`),
+          );
+        },
+        Math.max(1, deadline - Date.now()),
+      );
+      const entry: Pending = {
+        returned: null,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      this.pending.set(key, entry);
+      ch.publish(
+        exchange,
+        routingKey,
+        Buffer.from(message.body, 'utf8'),
+        publishOptions(message, true),
+        (err: unknown) => {
+          if (this.pending.get(key) !== entry) return;
+          this.pending.delete(key);
+          if (err) return entry.reject(err instanceof Error ? err : new Error(String(err)));
+          if (entry.returned) {
+            return entry.reject(
+              new PublishError(
+                `could not publish task ${id} to ${routingKey} on ${this.displayUrl}: ${entry.returned}`,
+              ),
+            );
+          }
+          entry.resolve();
+        },
+      );
+    });
+  }
+
+  consumer(options: ConsumerOptions): Consumer {
+    const c = new AmqpConsumer(this, options, () => this.consumers.delete(c));
+    this.consumers.add(c);
+    return c;
+  }
+
+  /** Fire and forget on a plain channel of the publishing connection (Celery sends these transient). */
+  private plain: { ch: Channel; generation: number } | null = null;
+
+  private async plainChannel(): Promise<Channel> {
+    const conn = await this.pub.ready(5000);
+    if (this.plain && this.plain.generation === this.pub.generation) return this.plain.ch;
+    const generation = this.pub.generation;
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    ch.on('close', () => {
+      if (this.plain?.ch === ch) this.plain = null;
+    });
+    this.plain = { ch, generation };
+    return ch;
+  }
+
+  private readonly exchanges = new Map<string, number>();
+
+  private async declareExchange(ch: Channel, exchange: Exchange, generation: number): Promise<void> {
+    if (this.exchanges.get(exchange.name) === generation) return;
+    await ch.assertExchange(exchange.name, exchange.type, exchangeDeclaration(exchange));
+    this.exchanges.set(exchange.name, generation);
+  }
+
+  async broadcast(exchange: Exchange, routingKey: string, message: OutgoingMessage): Promise<void> {
+    try {
+      const ch = await this.plainChannel();
+      await this.declareExchange(ch, exchange, this.pub.generation);
+      ch.publish(
+        exchange.name,
+        routingKey,
+        Buffer.from(message.body, 'utf8'),
+        publishOptions(message, false),
+      );
+    } catch (err) {
+      if (err instanceof BrokerError) throw err;
+      throw new BrokerError(
+        `could not broadcast on ${exchange.name} at ${this.displayUrl}: ${amqpReason(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  async subscribe(
+    exchange: Exchange,
+    bindingKey: string,
+    handler: (msg: FanoutMessage) => void,
+    onLink?: (state: 'lost' | 'restored') => void,
+  ): Promise<() => Promise<void>> {
+    const queue = `${exchange.name}.${randomUUID()}`;
+    let current: { ch: Channel; tag: string } | null = null;
+    let stopped = false;
+    let lost = false;
+    const open = async (conn: ChannelModel) => {
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      await ch.assertExchange(exchange.name, exchange.type, exchangeDeclaration(exchange));
+      await ch.assertQueue(queue, privateQueueDeclaration(exchange));
+      await ch.bindQueue(queue, exchange.name, exchange.type === 'fanout' ? '' : bindingKey);
+      const { consumerTag } = await ch.consume(
+        queue,
+        (msg) => {
+          if (!msg) return;
+          const { message } = toInbound(msg);
+          if (message) handler({ message, routingKey: msg.fields.routingKey });
+        },
+        { noAck: true },
+      );
+      if (stopped) {
+        await ch.close().catch(() => undefined);
+        return;
+      }
+      current = { ch, tag: consumerTag };
+    };
+    const offDisconnect = this.sub.onDisconnect(() => {
+      current = null;
+      if (!lost) {
+        lost = true;
+        onLink?.('lost');
+      }
+    });
+    let first = true;
+    const offConnect = this.sub.onConnect((conn) => {
+      if (first) return;
+      void open(conn).then(
+        () => {
+          if (lost) {
+            lost = false;
+            onLink?.('restored');
+          }
+        },
+        () => undefined,
+      );
+    });
+    try {
+      await open(await this.sub.ready(5000));
+    } catch (err) {
+      offConnect();
+      offDisconnect();
+      throw err instanceof BrokerError
+        ? err
+        : new BrokerError(
+            `could not subscribe to ${exchange.name} at ${this.displayUrl}: ${amqpReason(err)}`,
+            {
+              cause: err,
+            },
+          );
+    }
+    first = false;
+    const subscription = {
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        offConnect();
+        offDisconnect();
+        this.subscriptions.delete(subscription);
+        const c = current as { ch: Channel; tag: string } | null;
+        current = null;
+        if (c) {
+          await c.ch.cancel(c.tag).catch(() => undefined);
+          await c.ch.deleteQueue(queue).catch(() => undefined);
+          await c.ch.close().catch(() => undefined);
+        }
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription.stop;
+  }
+
+  async publishDirect(exchange: Exchange, routingKey: string, message: OutgoingMessage): Promise<void> {
+    // Unroutable (nobody waits for this reply any more) is dropped, as kombu does: not mandatory.
+    await this.broadcast(exchange, routingKey, message);
+  }
+
+  async replyQueue(exchange: Exchange, routingKey: string): Promise<ReplyQueue> {
+    const queue = `${routingKey}.${exchange.name}`;
+    const received: InboundMessage[] = [];
+    let wake: (() => void) | null = null;
+    const conn = await this.sub.ready(5000);
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      await ch.assertExchange(exchange.name, exchange.type, exchangeDeclaration(exchange));
+      await ch.assertQueue(queue, privateQueueDeclaration(exchange));
+      await ch.bindQueue(queue, exchange.name, routingKey);
+      await ch.consume(
+        queue,
+        (msg) => {
+          if (!msg) return;
+          const { message } = toInbound(msg);
+          if (!message) return;
+          received.push(message);
+          wake?.();
+        },
+        { noAck: true },
+      );
+    } catch (err) {
+      await ch.close().catch(() => undefined);
+      throw new BrokerError(
+        `could not declare reply queue ${queue} at ${this.displayUrl}: ${amqpReason(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    return {
+      take: async (timeoutMs) => {
+        if (received.length === 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, timeoutMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = null;
+        }
+        return received.shift() ?? null;
+      },
+      close: async () => {
+        await ch.deleteQueue(queue).catch(() => undefined);
+        await ch.close().catch(() => undefined);
+      },
+    };
+  }
+
+  /** Runs `fn` on a throwaway channel: a 404 for a queue that does not exist closes only that channel. */
+  private async onThrowaway<T>(fn: (ch: Channel) => Promise<T>, notFound: T): Promise<T> {
+    let conn: ChannelModel;
+    try {
+      conn = await this.pub.ready(5000);
+    } catch (err) {
+      throw err instanceof BrokerError ? err : this.pub.unreachable();
+    }
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      return await fn(ch);
+    } catch (err) {
+      if (/NOT_FOUND/.test(amqpReason(err))) return notFound;
+      throw new BrokerError(`the broker at ${this.displayUrl} refused: ${amqpReason(err)}`, { cause: err });
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  /** Ready messages (RabbitMQ's `messageCount`); those delivered and not yet acknowledged are not counted. */
+  queueLength(queue: string): Promise<number> {
+    return this.onThrowaway(async (ch) => (await ch.checkQueue(queue)).messageCount, 0);
+  }
+
+  purge(queue: string): Promise<number> {
+    return this.onThrowaway(async (ch) => (await ch.purgeQueue(queue)).messageCount, 0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.close()));
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    this.failPending(new BrokerError(`the broker connection to ${this.displayUrl} was closed`));
+    await Promise.all([this.pub.close(), this.sub.close()]);
+  }
+}
+
+interface AmqpDelivery extends Delivery {
+  readonly msg: ConsumeMessage;
+  /** The channel it came on: acknowledged only there. */
+  readonly channel: Channel;
+  /** The consumer tag's round (`AmqpConsumer.round`), for prefetch accounting. */
+  readonly round: number;
+}
+
+/**
+ * One worker's consumer: a channel on the consuming connection with one consumer per queue, deliveries
+ * buffered until `reserve` takes them. Per-consumer prefetch cannot change under a running consumer, so a
+ * new window is applied by consuming again with the new limit and cancelling the old consumers (their
+ * unacknowledged deliveries stay ours, and no longer count against the new limit).
+ */
+class AmqpConsumer implements Consumer {
+  private queues: string[];
+  private ch: Channel | null = null;
+  private opening: Promise<void> | null = null;
+  private tags = new Map<string, string>();
+  private readonly buffer: AmqpDelivery[] = [];
+  /** Delivered on the current channel and not yet acknowledged, requeued or taken back. */
+  private readonly held = new Set<AmqpDelivery>();
+  private wake: (() => void) | null = null;
+  private closed = false;
+  /** The window the worker asked for, and what the current consumers were given. */
+  private desired: number;
+  private limit = 0;
+  /** Deliveries held from consumers before the current round (they do not count against `limit`). */
+  private round = 0;
+  private reconsuming: Promise<void> | null = null;
+  private readonly offConnect: () => void;
+
+  constructor(
+    private readonly broker: AmqpBroker,
+    private readonly options: ConsumerOptions,
+    private readonly onClose: () => void,
+  ) {
+    this.queues = [...new Set(options.queues)];
+    this.desired = Math.max(1, options.prefetch ?? 4);
+    // A new connection after a loss: open a channel and consume again (only once we had started).
+    this.offConnect = broker.sub.onConnect(() => {
+      if (this.started && !this.closed && !this.ch) void this.open().catch(() => undefined);
+    });
+  }
+
+  private started = false;
+
+  private takeBack(reason: string): void {
+    const had = this.held.size > 0;
+    this.held.clear();
+    this.buffer.length = 0;
+    this.ch = null;
+    this.tags.clear();
+    if (had && !this.closed) this.options.onDeliveriesLost?.(reason);
+  }
+
+  private open(): Promise<void> {
+    this.opening ??= (async () => {
+      try {
+        const conn = await this.broker.sub.ready(5000);
+        const pubConn = await this.broker.pub.ready(5000);
+        const ch = await conn.createChannel();
+        ch.on('error', () => undefined);
+        ch.on('close', () => {
+          if (this.ch !== ch) return;
+          this.takeBack(
+            'the channel closed (connection lost, or RabbitMQ closed it): its unacknowledged deliveries ' +
+              'went back to their queues',
+          );
+        });
+        for (const q of this.queues) await this.broker.declareQueue(pubConn, this.broker.pub.generation, q);
+        this.ch = ch;
+        await this.consumeAll(ch, this.desired);
+      } catch (err) {
+        this.ch = null;
+        throw err instanceof BrokerError
+          ? err
+          : new BrokerError(`could not consume from ${this.broker.displayUrl}: ${amqpReason(err)}`, {
+              cause: err,
+            });
+      } finally {
+        this.opening = null;
+      }
+    })();
+    return this.opening;
+  }
+
+  private async consumeAll(ch: Channel, window: number): Promise<void> {
+    const round = ++this.round;
+    const old = this.tags;
+    this.tags = new Map();
+    // Held deliveries of earlier rounds no longer count against the new consumers' limit.
+    const limit = Math.min(65535, Math.max(1, window - this.held.size));
+    this.limit = limit;
+    await ch.prefetch(limit, false);
+    for (const q of this.queues) {
+      const { consumerTag } = await ch.consume(q, (msg) => this.deliver(ch, q, round, msg), { noAck: false });
+      this.tags.set(q, consumerTag);
+    }
+    for (const tag of old.values()) await ch.cancel(tag).catch(() => undefined);
+  }
+
+  private deliver(ch: Channel, queue: string, round: number, msg: ConsumeMessage | null): void {
+    if (!msg) {
+      // RabbitMQ cancelled the consumer (queue deleted, a quorum queue's consumer timeout): consume again.
+      if (!this.closed && this.ch === ch) void this.reconsume();
+      return;
+    }
+    if (this.ch !== ch || this.closed) return;
+    const { message, error, raw } = toInbound(msg);
+    const d: AmqpDelivery = { queue, message, envelopeError: error, raw, msg, channel: ch, round };
+    this.held.add(d);
+    this.buffer.push(d);
+    this.wake?.();
+  }
+
+  private reconsume(): Promise<void> {
+    this.reconsuming ??= (async () => {
+      try {
+        if (this.ch) await this.consumeAll(this.ch, this.desired);
+      } catch {
+        // The channel is closing; it is opened again on the next reserve.
+      } finally {
+        this.reconsuming = null;
+      }
+    })();
+    return this.reconsuming;
+  }
+
+  async reserve(max: number): Promise<Delivery[]> {
+    if (this.closed || max <= 0) return [];
+    this.started = true;
+    if (!this.ch) await this.open();
+    if (this.buffer.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+    return this.buffer.splice(0, max);
+  }
+
+  setQueues(queues: readonly string[]): void {
+    const next = [...new Set(queues)];
+    const added = next.filter((q) => !this.queues.includes(q));
+    const dropped = this.queues.filter((q) => !next.includes(q));
+    this.queues = next;
+    const ch = this.ch;
+    if (!ch) return;
+    void (async () => {
+      try {
+        const conn = await this.broker.pub.ready(5000);
+        for (const q of added) {
+          await this.broker.declareQueue(conn, this.broker.pub.generation, q);
+          const round = this.round;
+          const { consumerTag } = await ch.consume(q, (msg) => this.deliver(ch, q, round, msg), {
+            noAck: false,
+          });
+          this.tags.set(q, consumerTag);
+        }
+        for (const q of dropped) {
+          const tag = this.tags.get(q);
+          this.tags.delete(q);
+          if (tag) await ch.cancel(tag);
+        }
+      } catch {
+        // The channel closed meanwhile; the next open consumes from `this.queues`.
+      }
+    })();
+  }
+
+  /**
+   * Per-consumer prefetch: the window is the current consumers' limit plus what earlier rounds still hold.
+   * It is applied again (consume anew, cancel the old) when it is off by more than a quarter, or when the
+   * worker wants more and the current consumers have no room left (every delivery held: ETA tasks).
+   */
+  setPrefetch(count: number): void {
+    this.desired = Math.max(1, Math.min(65535, count));
+    const ch = this.ch;
+    if (!ch || this.reconsuming || this.opening) return;
+    const earlier = [...this.held].filter((d) => d.round !== this.round).length;
+    const current = this.held.size - earlier;
+    const effective = this.limit + earlier;
+    const full = current >= this.limit;
+    if (
+      this.desired > effective * 1.25 ||
+      this.desired < effective * 0.5 ||
+      (this.desired > effective && full)
+    ) {
+      void this.reconsume();
+    }
+  }
+
+  /** Live on the channel it came from; false once RabbitMQ took it back (channel closed, reconnect). */
+  private live(d: AmqpDelivery): boolean {
+    return this.ch === d.channel && this.held.has(d);
+  }
+
+  async ack(delivery: Delivery): Promise<boolean> {
+    const d = delivery as AmqpDelivery;
+    if (!this.live(d)) return false;
+    this.held.delete(d);
+    d.channel.ack(d.msg);
+    return true;
+  }
+
+  async requeue(delivery: Delivery, where: 'front' | 'back'): Promise<boolean> {
+    const d = delivery as AmqpDelivery;
+    if (!this.live(d)) return false;
+    if (where === 'front') {
+      this.held.delete(d);
+      // Back where it was, or near the head of the queue.
+      d.channel.nack(d.msg, false, true);
+      return true;
+    }
+    // Behind the others: a confirmed copy first, then the original acknowledged (at least once).
+    if (!d.message) throw new BrokerError('an unreadable message cannot be requeued at the back');
+    const m = d.message;
+    const props = m.properties;
+    await this.broker.publish(d.queue, {
+      headers: m.headers ?? {},
+      properties: {
+        correlation_id: String(props.correlation_id ?? m.headers?.id ?? randomUUID()),
+        ...(typeof props.reply_to === 'string' ? { reply_to: props.reply_to } : {}),
+        priority: typeof props.priority === 'number' ? props.priority : 0,
+        delivery_mode: props.delivery_mode === 1 ? 1 : 2,
+        ...(typeof props.expiration === 'string' ? { expiration: props.expiration } : {}),
+      },
+      body: m.body,
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+    });
+    if (!this.live(d)) return false;
+    this.held.delete(d);
+    d.channel.ack(d.msg);
+    return true;
+  }
+
+  deadLetter(): Promise<string | null> {
+    // Capability atomicDeadLetter is false: the worker keeps the entry in the state store, then acks.
+    return Promise.reject(new BrokerError('the AMQP broker has no atomic dead-letter path'));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.offConnect();
+    this.wake?.();
+    const ch = this.ch;
+    this.ch = null;
+    if (ch) {
+      for (const tag of this.tags.values()) await ch.cancel(tag).catch(() => undefined);
+      // Everything not acknowledged goes back to the front of its queue, oldest first.
+      const held = [...this.held].sort((a, b) => a.msg.fields.deliveryTag - b.msg.fields.deliveryTag);
+      for (const d of held.reverse()) {
+        try {
+          ch.nack(d.msg, false, true);
+        } catch {
+          // The channel is gone; RabbitMQ requeued them already.
+        }
+      }
+      await ch.close().catch(() => undefined);
+    }
+    this.held.clear();
+    this.buffer.length = 0;
+    this.onClose();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The broker conformance suite against the machine's RabbitMQ, on a vhost of this file's own (deleted after).
+ * Task queues get `x-max-priority` so the priority test has priorities to order.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import { AmqpBroker } from '../../src/broker/amqp/amqp-broker';
+import { describeBrokerConformance } from '../../src/testing';
+
+const vhost = `lovage-conformance-${randomUUID()}`;
+const url = `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`;
+const ctl = (...args: string[]) => execFileSync('rabbitmqctl', ['-q', ...args], { stdio: 'pipe' });
+
+beforeAll(() => {
+  ctl('add_vhost', vhost);
+  ctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+});
+
+afterAll(() => {
+  ctl('delete_vhost', vhost);
+});
+
+describeBrokerConformance('AmqpBroker', async () => {
+  const broker = new AmqpBroker(url, { maxPriority: 10 });
+  return {
+    broker,
+    cleanup: () => broker.close().catch(() => undefined),
+    // A crashed process: its connections close without a cancel or nack; RabbitMQ requeues what it held.
+    crash: async () => {
+      await Promise.all([broker.sub.close(), broker.pub.close()]);
+    },
+    // RabbitMQ closes the connections (as on a network cut or a node's restart); the consumer's channel
+    // goes with them and its deliveries return to their queues.
+    takeBack: async () => {
+      const generation = broker.sub.generation;
+      ctl('close_all_connections', '-p', vhost, 'conformance: take deliveries back');
+      // Once the consuming connection is back, the old one's close has reached the consumer.
+      while (broker.sub.generation === generation) await new Promise((r) => setTimeout(r, 20));
+    },
+  };
+});
