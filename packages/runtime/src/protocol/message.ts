@@ -3,6 +3,7 @@
  * `InboundMessage` (headers, properties, body text, content type); this module turns that into a validated
  * `TaskRequest`, or throws MalformedMessageError with the reason. See shared/celery-protocol.md §1.
  */
+import { randomUUID } from 'node:crypto';
 import { MalformedMessageError } from '../errors';
 import { encodeJson } from './json';
 import { argsRepr, kwargsRepr } from './repr';
@@ -269,5 +270,26 @@ export function decodeTaskMessage(msg: InboundMessage): TaskRequest {
     priority: typeof priority === 'number' ? Math.min(9, Math.max(0, priority)) : 0,
     replyTo: typeof msg.properties.reply_to === 'string' ? msg.properties.reply_to : null,
     headers: h,
+  };
+}
+
+/** A received message as one to publish again: the broker adds its own delivery properties. */
+export function republishable(message: InboundMessage): OutgoingMessage {
+  const p = message.properties;
+  const id = message.headers?.id;
+  return {
+    headers: message.headers ?? {},
+    properties: {
+      correlation_id:
+        typeof p.correlation_id === 'string' ? p.correlation_id : typeof id === 'string' ? id : randomUUID(),
+      ...(typeof p.reply_to === 'string' ? { reply_to: p.reply_to } : {}),
+      priority: typeof p.priority === 'number' ? p.priority : 0,
+      delivery_mode: p.delivery_mode === 1 ? 1 : 2,
+      ...(typeof p.expiration === 'string' ? { expiration: p.expiration } : {}),
+    },
+    body: message.body,
+    // A dead letter keeps what it was sent with; the type names the only one Lovage itself sends.
+    contentType: (message.contentType ?? 'application/json') as 'application/json',
+    contentEncoding: 'utf-8',
   };
 }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker, Consumer, Delivery } from '../broker/broker';
 import { MalformedMessageError } from '../errors';
-import type { InboundMessage, OutgoingMessage } from '../protocol/message';
+import { republishable } from '../protocol/message';
 import type { DeadLetter, DeadLetterStore, StateStore } from './state';
 
 /** Moves a delivery to the dead letters with `reason`; the entry's id, or null when it was no longer held. */
@@ -40,27 +40,6 @@ export async function deadLetterDelivery(
     return null;
   }
   return entry.id;
-}
-
-/** A received message as one to publish again: the broker adds its own delivery properties. */
-export function republishable(message: InboundMessage): OutgoingMessage {
-  const p = message.properties;
-  const id = message.headers?.id;
-  return {
-    headers: message.headers ?? {},
-    properties: {
-      correlation_id:
-        typeof p.correlation_id === 'string' ? p.correlation_id : typeof id === 'string' ? id : randomUUID(),
-      ...(typeof p.reply_to === 'string' ? { reply_to: p.reply_to } : {}),
-      priority: typeof p.priority === 'number' ? p.priority : 0,
-      delivery_mode: p.delivery_mode === 1 ? 1 : 2,
-      ...(typeof p.expiration === 'string' ? { expiration: p.expiration } : {}),
-    },
-    body: message.body,
-    // A dead letter keeps what it was sent with; the type names the only one Lovage itself sends.
-    contentType: (message.contentType ?? 'application/json') as 'application/json',
-    contentEncoding: 'utf-8',
-  };
 }
 
 /**

@@ -1,3 +1,3 @@
 export * from './state';
-export { deadLetterDelivery, republishable } from './dead-letters';
+export { deadLetterDelivery } from './dead-letters';
 export { RedisStateStore, type RedisStateOptions } from './redis/redis-state';

@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { BrokerError, PublishError } from '../../errors';
 import type { Exchange } from '../../protocol/exchanges';
-import type { InboundMessage, OutgoingMessage } from '../../protocol/message';
+import { republishable, type InboundMessage, type OutgoingMessage } from '../../protocol/message';
 import {
   maskUrl,
   type Broker,
@@ -799,21 +799,7 @@ class AmqpConsumer implements Consumer {
     }
     // Behind the others: a confirmed copy first, then the original acknowledged (at least once).
     if (!d.message) throw new BrokerError('an unreadable message cannot be requeued at the back');
-    const m = d.message;
-    const props = m.properties;
-    await this.broker.publish(d.queue, {
-      headers: m.headers ?? {},
-      properties: {
-        correlation_id: String(props.correlation_id ?? m.headers?.id ?? randomUUID()),
-        ...(typeof props.reply_to === 'string' ? { reply_to: props.reply_to } : {}),
-        priority: typeof props.priority === 'number' ? props.priority : 0,
-        delivery_mode: props.delivery_mode === 1 ? 1 : 2,
-        ...(typeof props.expiration === 'string' ? { expiration: props.expiration } : {}),
-      },
-      body: m.body,
-      contentType: 'application/json',
-      contentEncoding: 'utf-8',
-    });
+    await this.broker.publish(d.queue, republishable(d.message));
     if (!this.live(d)) return false;
     this.held.delete(d);
     d.channel.ack(d.msg);
