@@ -105,6 +105,8 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
       globalKeyprefix: prefix,
       visibilityTimeout: options.visibilityTimeout ?? 30,
       pollInterval: options.pollInterval ?? 1,
+      // AMQP queues honour priorities only when declared with x-max-priority (Redis always does).
+      ...(testBroker.kind === 'amqp' ? { maxPriority: 10 } : {}),
     },
     taskDefaults: options.taskDefaults ?? {},
     taskSendSentEvent: options.taskSendSentEvent ?? false,

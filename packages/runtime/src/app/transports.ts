@@ -42,6 +42,7 @@ const redisState: Factory<StateStore> = (url, config) =>
 const amqpBroker: Factory<Broker> = (url, config) => {
   const t = config.brokerTransportOptions;
   return new AmqpBroker(url, {
+    prefix: t.globalKeyprefix,
     queueType: t.queueType,
     maxPriority: t.maxPriority,
     heartbeat: t.heartbeat,

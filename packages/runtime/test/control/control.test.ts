@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { SettingsStore, type Worker } from '../../src';
-import { useTestApps, waitFor } from '../helpers';
+import { STATE_URL, useTestApps, waitFor } from '../helpers';
 
 describe('remote control of a Lovage worker', () => {
   const createTestApp = useTestApps();
@@ -244,7 +244,8 @@ describe('remote control of a Lovage worker', () => {
   ) {
     const t = createTestApp();
     t.app.task('ctl.add', (_ctx, a: number, b: number) => a + b);
-    const store = new SettingsStore(t.app.config.broker, {
+    // Its own client on the app's state store (the worker's settings source reads that one too).
+    const store = new SettingsStore(STATE_URL, {
       prefix: t.app.config.brokerTransportOptions.globalKeyprefix,
     });
     try {

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeEvent, EVENT_EXCHANGE, Monitor, TaskIndex, taskSentEvent, toCeleryIso } from '../../src';
-import { useTestApps, waitFor, type TestApp } from '../helpers';
+import { STATE_URL, useTestApps, waitFor, type TestApp } from '../helpers';
 
 describe('a Lovage worker feeding the task-state index', () => {
   const testApp = useTestApps();
@@ -16,7 +16,7 @@ describe('a Lovage worker feeding the task-state index', () => {
 
   /** A running Monitor on the test app's events and the index it folds them into. */
   async function watch(t: TestApp): Promise<{ index: TaskIndex; monitor: Monitor }> {
-    const index = new TaskIndex(t.app.config.broker, { prefix: t.prefix });
+    const index = new TaskIndex(STATE_URL, { prefix: t.prefix });
     const monitor = new Monitor(t.app, {});
     await monitor.start();
     stops.push(

@@ -6,7 +6,6 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, PublishError, Worker, type App } from '../../src/index';
 import { PrivateRedis } from '../private-redis';
-import { waitFor } from './helpers';
 
 let redis: PrivateRedis;
 

@@ -158,15 +158,16 @@ describe('worker scheduling', () => {
     expect(done[2]! - done[0]!).toBeGreaterThanOrEqual(300);
   });
 
-  it('priority 0 is consumed before priority 9 (Redis semantics), FIFO within each', async () => {
+  it('the priority the broker serves first runs first (Redis: 0, AMQP: the highest), FIFO within each', async () => {
     const h = testApp();
     const order: string[] = [];
     const t = h.app.task('t.prio', (_ctx, label: string) => {
       order.push(label);
     });
+    const [first, second] = h.app.broker.capabilities.priorityOrder === 'low-first' ? [0, 9] : [9, 0];
     const rs = [];
-    for (const i of [1, 2, 3]) rs.push(await t.applyAsync([`low-${i}`], { priority: 9 }));
-    for (const i of [1, 2, 3]) rs.push(await t.applyAsync([`high-${i}`], { priority: 0 }));
+    for (const i of [1, 2, 3]) rs.push(await t.applyAsync([`low-${i}`], { priority: second }));
+    for (const i of [1, 2, 3]) rs.push(await t.applyAsync([`high-${i}`], { priority: first }));
     await h.startWorker({ concurrency: 1 });
     await Promise.all(rs.map((r) => r.get({ timeout: 5 })));
     expect(order).toEqual(['high-1', 'high-2', 'high-3', 'low-1', 'low-2', 'low-3']);

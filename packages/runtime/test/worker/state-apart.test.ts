@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, Worker, type App } from '../../src';
-import { BROKER_URL, deleteMatching, silentLogger, uniquePrefix } from '../helpers';
+import { BROKER_URL, deleteMatching, REDIS_URL, silentLogger, uniquePrefix } from '../helpers';
 
 const STATE_URL = 'redis://127.0.0.1:6379/2';
 
@@ -28,7 +28,8 @@ describe('a worker with its state store apart from the broker', () => {
   afterEach(async () => {
     await worker?.stop({ cold: true });
     await app.close();
-    await deleteMatching(BROKER_URL, `${prefix}*`);
+    // The broker's records (its queues on Redis; nothing on RabbitMQ, whose vhost the run deletes).
+    await deleteMatching(REDIS_URL, `${prefix}*`);
     await deleteMatching(STATE_URL, `${prefix}*`);
   });
 

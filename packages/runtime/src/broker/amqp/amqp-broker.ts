@@ -15,7 +15,7 @@
  * never stops the acks that would relieve it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message, Options } from 'amqplib';
 import { BrokerError, PublishError } from '../../errors';
 import type { Exchange } from '../../protocol/exchanges';
 import { republishable, type InboundMessage, type OutgoingMessage } from '../../protocol/message';
@@ -40,6 +40,12 @@ import {
 } from './topology';
 
 export interface AmqpBrokerOptions extends Partial<QueueOptions> {
+  /**
+   * Put before the name of every queue and exchange Lovage declares (the `globalKeyprefix` option, kombu's
+   * Redis `global_keyprefix`), so that several apps share a vhost without hearing each other's remote control
+   * and events. Celery has no such option on AMQP: leave it empty in a fleet shared with Celery.
+   */
+  prefix?: string;
   /** Heartbeat seconds on every connection (60). */
   heartbeat?: number;
   /** Seconds a publish may wait for RabbitMQ's confirm, or for an alarm to clear, before it fails (30). */
@@ -51,7 +57,7 @@ export interface AmqpBrokerOptions extends Partial<QueueOptions> {
 }
 
 /** The message as received, in the kombu-like shape dead letters and the console read (body not base64). */
-function rawOf(msg: ConsumeMessage, headers: Record<string, unknown> | undefined): string {
+function rawOf(msg: Message, headers: Record<string, unknown> | undefined): string {
   const p = msg.properties;
   return JSON.stringify({
     body: msg.content.toString('utf8'),
@@ -71,7 +77,7 @@ function rawOf(msg: ConsumeMessage, headers: Record<string, unknown> | undefined
 }
 
 /** An amqplib message as the protocol layer reads it; null message when its headers could not be read. */
-function toInbound(msg: ConsumeMessage): {
+function toInbound(msg: Message): {
   message: InboundMessage | null;
   error: string | null;
   raw: string;
@@ -118,7 +124,8 @@ function publishOptions(message: OutgoingMessage, mandatory: boolean): Options.P
     // Always explicit, so Lovage's messages sort as Celery's do (rabbitmq-notes §1.5).
     priority: p.priority,
     deliveryMode: p.delivery_mode,
-    ...(p.expiration !== undefined ? { expiration: p.expiration } : {}),
+    // No AMQP `expiration`, which Celery 5.2+ sets: RabbitMQ would drop an expired task at the queue's head and
+    // its state would stay PENDING for ever. The worker reads the `expires` header and stores REVOKED instead.
     mandatory,
   };
 }
@@ -154,12 +161,14 @@ export class AmqpBroker implements Broker {
   private readonly windowWaiters: (() => void)[] = [];
   private readonly consumers = new Set<AmqpConsumer>();
   private readonly subscriptions = new Set<{ stop(): Promise<void> }>();
+  readonly prefix: string;
 
   constructor(
     readonly url: string,
     options: AmqpBrokerOptions = {},
   ) {
     this.displayUrl = maskUrl(url);
+    this.prefix = options.prefix ?? '';
     this.queueOptions = {
       queueType: options.queueType ?? 'classic',
       maxPriority: options.maxPriority ?? null,
@@ -203,7 +212,7 @@ export class AmqpBroker implements Broker {
         });
         // `mandatory`: RabbitMQ returns what no queue took, before its ack.
         ch.on('return', (msg: ConsumeMessage) => {
-          const id = msg.properties.correlationId as string | undefined;
+          const id = msg.properties.messageId as string | undefined;
           const p = id ? this.pending.get(id) : undefined;
           if (p) p.returned = `no queue is bound for routing key ${JSON.stringify(msg.fields.routingKey)}`;
         });
@@ -221,8 +230,9 @@ export class AmqpBroker implements Broker {
    * that closes the declaring channel) is used as it is, checked passively, with a warning that says which
    * argument differs; a throwaway channel takes the 406, never the publishing one.
    */
-  async declareQueue(conn: ChannelModel, generation: number, queue: string): Promise<void> {
-    if (this.declared.get(queue) === generation) return;
+  async declareQueue(conn: ChannelModel, generation: number, name: string): Promise<void> {
+    if (this.declared.get(name) === generation) return;
+    const queue = this.prefix + name;
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
     try {
@@ -242,7 +252,7 @@ export class AmqpBroker implements Broker {
           `it is (${reason})`,
       );
     }
-    this.declared.set(queue, generation);
+    this.declared.set(name, generation);
   }
 
   private async takeWindowSlot(): Promise<void> {
@@ -279,7 +289,7 @@ export class AmqpBroker implements Broker {
           throw fail(amqpReason(err), err);
         }
         try {
-          await this.confirmed(ch, id, '', queue, message, deadline);
+          await this.confirmed(ch, id, '', this.prefix + queue, message, deadline, true);
           return;
         } catch (err) {
           if (err instanceof PublishError) throw err;
@@ -291,15 +301,20 @@ export class AmqpBroker implements Broker {
     }
   }
 
+  /** Publishes and resolves on RabbitMQ's ack; `id` names the task in errors (null: a broadcast). */
   private confirmed(
     ch: ConfirmChannel,
-    id: string,
+    id: string | null,
     exchange: string,
     routingKey: string,
     message: OutgoingMessage,
     deadline: number,
+    mandatory: boolean,
   ): Promise<void> {
-    const key = `${message.properties.correlation_id}`;
+    const what = id === null ? `a broadcast on ${exchange}` : `task ${id} to ${routingKey}`;
+    // Its own key: a retry of the same task (same correlation id) may be published before this one's confirm
+    // arrives (RabbitMQ confirms a persistent message once it is on disk), so the task id cannot be the key.
+    const key = randomUUID();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => {
@@ -307,9 +322,7 @@ export class AmqpBroker implements Broker {
           const why = this.pub.blocked
             ? `RabbitMQ is blocking publishers (${this.pub.blocked}): a memory or disk alarm`
             : `no confirm from RabbitMQ within ${this.publishTimeoutMs} ms`;
-          reject(
-            new PublishError(`could not publish task ${id} to ${routingKey} on ${this.displayUrl}: ${why}`),
-          );
+          reject(new PublishError(`could not publish ${what} on ${this.displayUrl}: ${why}`));
         },
         Math.max(1, deadline - Date.now()),
       );
@@ -329,16 +342,14 @@ export class AmqpBroker implements Broker {
         exchange,
         routingKey,
         Buffer.from(message.body, 'utf8'),
-        publishOptions(message, true),
+        { ...publishOptions(message, mandatory), messageId: key },
         (err: unknown) => {
           if (this.pending.get(key) !== entry) return;
           this.pending.delete(key);
           if (err) return entry.reject(err instanceof Error ? err : new Error(String(err)));
           if (entry.returned) {
             return entry.reject(
-              new PublishError(
-                `could not publish task ${id} to ${routingKey} on ${this.displayUrl}: ${entry.returned}`,
-              ),
+              new PublishError(`could not publish ${what} on ${this.displayUrl}: ${entry.returned}`),
             );
           }
           entry.resolve();
@@ -353,40 +364,25 @@ export class AmqpBroker implements Broker {
     return c;
   }
 
-  /** Fire and forget on a plain channel of the publishing connection (Celery sends these transient). */
-  private plain: { ch: Channel; generation: number } | null = null;
-
-  private async plainChannel(): Promise<Channel> {
-    const conn = await this.pub.ready(5000);
-    if (this.plain && this.plain.generation === this.pub.generation) return this.plain.ch;
-    const generation = this.pub.generation;
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    ch.on('close', () => {
-      if (this.plain?.ch === ch) this.plain = null;
-    });
-    this.plain = { ch, generation };
-    return ch;
-  }
-
   private readonly exchanges = new Map<string, number>();
 
   private async declareExchange(ch: Channel, exchange: Exchange, generation: number): Promise<void> {
     if (this.exchanges.get(exchange.name) === generation) return;
-    await ch.assertExchange(exchange.name, exchange.type, exchangeDeclaration(exchange));
+    await ch.assertExchange(this.prefix + exchange.name, exchange.type, exchangeDeclaration(exchange));
     this.exchanges.set(exchange.name, generation);
   }
 
+  /**
+   * On the confirm channel, resolving once RabbitMQ routed it (to no queue at all, when nobody listens): a
+   * process that broadcasts and exits (`lovage control shutdown`) has been heard, and events a monitor stops
+   * after are in its queue, as on Redis where PUBLISH returns once subscribers have the message.
+   */
   async broadcast(exchange: Exchange, routingKey: string, message: OutgoingMessage): Promise<void> {
+    const deadline = Date.now() + this.publishTimeoutMs;
     try {
-      const ch = await this.plainChannel();
+      const ch = await this.confirmChannel();
       await this.declareExchange(ch, exchange, this.pub.generation);
-      ch.publish(
-        exchange.name,
-        routingKey,
-        Buffer.from(message.body, 'utf8'),
-        publishOptions(message, false),
-      );
+      await this.confirmed(ch, null, this.prefix + exchange.name, routingKey, message, deadline, false);
     } catch (err) {
       if (err instanceof BrokerError) throw err;
       throw new BrokerError(
@@ -404,16 +400,17 @@ export class AmqpBroker implements Broker {
     handler: (msg: FanoutMessage) => void,
     onLink?: (state: 'lost' | 'restored') => void,
   ): Promise<() => Promise<void>> {
-    const queue = `${exchange.name}.${randomUUID()}`;
+    const name = this.prefix + exchange.name;
+    const queue = `${name}.${randomUUID()}`;
     let current: { ch: Channel; tag: string } | null = null;
     let stopped = false;
     let lost = false;
     const open = async (conn: ChannelModel) => {
       const ch = await conn.createChannel();
       ch.on('error', () => undefined);
-      await ch.assertExchange(exchange.name, exchange.type, exchangeDeclaration(exchange));
+      await ch.assertExchange(name, exchange.type, exchangeDeclaration(exchange));
       await ch.assertQueue(queue, privateQueueDeclaration(exchange));
-      await ch.bindQueue(queue, exchange.name, exchange.type === 'fanout' ? '' : bindingKey);
+      await ch.bindQueue(queue, name, exchange.type === 'fanout' ? '' : bindingKey);
       const { consumerTag } = await ch.consume(
         queue,
         (msg) => {
@@ -475,6 +472,20 @@ export class AmqpBroker implements Broker {
         current = null;
         if (c) {
           await c.ch.cancel(c.tag).catch(() => undefined);
+          // What reached the queue before the cancel still reaches the handler (a stopping monitor folds all
+          // it was sent), as on Redis, where the last handler hears until the unsubscribe is confirmed.
+          try {
+            for (
+              let msg = await c.ch.get(queue, { noAck: true });
+              msg;
+              msg = await c.ch.get(queue, { noAck: true })
+            ) {
+              const { message } = toInbound(msg);
+              if (message) handler({ message, routingKey: msg.fields.routingKey });
+            }
+          } catch {
+            // The channel is gone: nothing more to read.
+          }
           await c.ch.deleteQueue(queue).catch(() => undefined);
           await c.ch.close().catch(() => undefined);
         }
@@ -490,16 +501,17 @@ export class AmqpBroker implements Broker {
   }
 
   async replyQueue(exchange: Exchange, routingKey: string): Promise<ReplyQueue> {
-    const queue = `${routingKey}.${exchange.name}`;
+    const name = this.prefix + exchange.name;
+    const queue = `${routingKey}.${name}`;
     const received: InboundMessage[] = [];
     let wake: (() => void) | null = null;
     const conn = await this.sub.ready(5000);
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
     try {
-      await ch.assertExchange(exchange.name, exchange.type, exchangeDeclaration(exchange));
+      await ch.assertExchange(name, exchange.type, exchangeDeclaration(exchange));
       await ch.assertQueue(queue, privateQueueDeclaration(exchange));
-      await ch.bindQueue(queue, exchange.name, routingKey);
+      await ch.bindQueue(queue, name, routingKey);
       await ch.consume(
         queue,
         (msg) => {
@@ -563,11 +575,11 @@ export class AmqpBroker implements Broker {
 
   /** Ready messages (RabbitMQ's `messageCount`); those delivered and not yet acknowledged are not counted. */
   queueLength(queue: string): Promise<number> {
-    return this.onThrowaway(async (ch) => (await ch.checkQueue(queue)).messageCount, 0);
+    return this.onThrowaway(async (ch) => (await ch.checkQueue(this.prefix + queue)).messageCount, 0);
   }
 
   purge(queue: string): Promise<number> {
-    return this.onThrowaway(async (ch) => (await ch.purgeQueue(queue)).messageCount, 0);
+    return this.onThrowaway(async (ch) => (await ch.purgeQueue(this.prefix + queue)).messageCount, 0);
   }
 
   async close(): Promise<void> {
@@ -674,7 +686,13 @@ class AmqpConsumer implements Consumer {
     this.limit = limit;
     await ch.prefetch(limit, false);
     for (const q of this.queues) {
-      const { consumerTag } = await ch.consume(q, (msg) => this.deliver(ch, q, round, msg), { noAck: false });
+      const { consumerTag } = await ch.consume(
+        this.broker.prefix + q,
+        (msg) => this.deliver(ch, q, round, msg),
+        {
+          noAck: false,
+        },
+      );
       this.tags.set(q, consumerTag);
     }
     for (const tag of old.values()) await ch.cancel(tag).catch(() => undefined);
@@ -737,9 +755,13 @@ class AmqpConsumer implements Consumer {
         for (const q of added) {
           await this.broker.declareQueue(conn, this.broker.pub.generation, q);
           const round = this.round;
-          const { consumerTag } = await ch.consume(q, (msg) => this.deliver(ch, q, round, msg), {
-            noAck: false,
-          });
+          const { consumerTag } = await ch.consume(
+            this.broker.prefix + q,
+            (msg) => this.deliver(ch, q, round, msg),
+            {
+              noAck: false,
+            },
+          );
           this.tags.set(q, consumerTag);
         }
         for (const q of dropped) {

@@ -36,8 +36,8 @@ export function exchangeDeclaration(exchange: Exchange): Options.AssertExchange 
 
 /**
  * A subscriber's own queue: exclusive (so RabbitMQ 4.3, which refuses transient non-exclusive queues, accepts
- * it), deleted with its connection, and with Celery's expiry and message TTL: events 5 s / 60 s
- * (`event_queue_ttl`, `event_queue_expires`), pidbox 300 s / 10 s (`control_queue_ttl`, `control_queue_expires`).
+ * it), deleted with its connection, with Celery's expiry (`event_queue_expires` 60 s, `control_queue_expires`
+ * 10 s) and pidbox's message TTL (`control_queue_ttl` 300 s), also for events (Celery's `event_queue_ttl` is 5 s).
  */
 export function privateQueueDeclaration(exchange: Exchange): Options.AssertQueue {
   const events = exchange.type === 'topic';
@@ -45,8 +45,10 @@ export function privateQueueDeclaration(exchange: Exchange): Options.AssertQueue
     durable: false,
     exclusive: true,
     autoDelete: true,
+    // Celery's event queues keep a message 5 s (`event_queue_ttl`), so a monitor that falls behind loses
+    // events; Lovage's monitor folds every one, and these queues are its own: 5 minutes, as pidbox's.
     arguments: events
-      ? { 'x-message-ttl': 5000, 'x-expires': 60000 }
+      ? { 'x-message-ttl': 300000, 'x-expires': 60000 }
       : { 'x-message-ttl': 300000, 'x-expires': 10000 },
   };
 }
