@@ -23,12 +23,12 @@ import {
   eventCommon,
   makeEvent,
   Monitor,
-  RedisBroker,
   TaskIndex,
   WorkerEventPublisher,
   type CeleryEvent,
   type TaskEventType,
 } from '../packages/runtime/src/index';
+import { RedisBroker } from '../packages/runtime/src/adapters/redis';
 import { deleteByPrefix } from './cleanup.mjs';
 
 const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/0';

@@ -1,3 +1,3 @@
 export * from './backend';
 export * from './meta';
-export { RedisResultBackend, resultKey, type RedisBackendOptions } from './redis/redis-backend';
+export { resultKey } from './redis/redis-backend';

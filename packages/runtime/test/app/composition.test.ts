@@ -2,9 +2,12 @@
  * The composition root: `createApp` builds the adapters the URLs name; `new App` takes adapters already built,
  * so a test or an embedder can hand in its own and the app uses exactly those.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { App, createApp, parseConfig, RedisBroker, RedisResultBackend, RedisStateStore } from '../../src';
+import { App, createApp, parseConfig } from '../../src';
+import { RedisBroker, RedisResultBackend, RedisStateStore } from '../../src/adapters/redis';
 import { deleteMatching, silentLogger } from '../helpers';
 
 const REDIS = 'redis://127.0.0.1:6379/0';
@@ -42,4 +45,21 @@ describe('composition root', () => {
       await deleteMatching(REDIS, `${prefix}*`);
     }
   });
+
+  it('loads a client library only for the transport an app uses: a Redis app never loads amqplib', () => {
+    const script = fileURLToPath(new URL('./fixtures/loaded-clients.mts', import.meta.url));
+    const run = (broker: string) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['--import', 'tsx', script, broker, REDIS], { encoding: 'utf8' }),
+      ) as Record<'built' | 'pinged', { amqplib: boolean; ioredis: boolean }>;
+    expect(run(REDIS)).toEqual({
+      built: { amqplib: false, ioredis: true },
+      pinged: { amqplib: false, ioredis: true },
+    });
+    // The AMQP broker loads amqplib when it first connects, not when the app is built.
+    expect(run('amqp://guest:guest@127.0.0.1:5672/')).toEqual({
+      built: { amqplib: false, ioredis: true },
+      pinged: { amqplib: true, ioredis: true },
+    });
+  }, 30_000);
 });

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { BrokerError, createApp, RedisBroker, Worker } from '../../src';
+import { BrokerError, createApp, Worker } from '../../src';
+import { RedisBroker } from '../../src/adapters/redis';
 import {
   describeBrokerConformance,
   type ConformanceBroker,

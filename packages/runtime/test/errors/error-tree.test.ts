@@ -20,9 +20,6 @@ import {
   NotRegistered,
   ProtocolError,
   PublishError,
-  RedisBroker,
-  RedisResultBackend,
-  RedisStateStore,
   ResultTimeoutError,
   RetryRequested,
   serializeException,
@@ -40,6 +37,7 @@ import {
   WorkerLostError,
   type OutgoingMessage,
 } from '../../src';
+import { RedisBroker, RedisResultBackend, RedisStateStore } from '../../src/adapters/redis';
 import { redisBoundary, redisDisplayUrl } from '../../src/redis/connection';
 import { REDIS_URL, deleteMatching, uniquePrefix } from '../helpers';
 

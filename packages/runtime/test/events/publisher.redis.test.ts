@@ -6,14 +6,8 @@
 import os from 'node:os';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  EventReceiver,
-  RedisBroker,
-  SW_VERSION,
-  WorkerEventPublisher,
-  type Broker,
-  type CeleryEvent,
-} from '../../src';
+import { EventReceiver, SW_VERSION, WorkerEventPublisher, type Broker, type CeleryEvent } from '../../src';
+import { RedisBroker } from '../../src/adapters/redis';
 import { REDIS_URL, deleteMatching, silentLogger, uniquePrefix, waitFor } from '../helpers';
 
 interface Wire {

@@ -16,11 +16,11 @@ import {
   eventCommon,
   makeEvent,
   Monitor,
-  RedisBroker,
   TaskIndex,
   toNaiveUtcIso,
   type TaskEventType,
 } from '../../src';
+import { RedisBroker } from '../../src/adapters/redis';
 import { BACKEND_URL, REDIS_URL, deleteMatching, deleteResults, uniquePrefix, waitFor } from '../helpers';
 
 interface Line {

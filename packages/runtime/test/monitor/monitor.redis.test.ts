@@ -5,7 +5,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Monitor, RedisBroker, TaskIndex, WorkerEventPublisher, type CeleryEvent } from '../../src';
+import { Monitor, TaskIndex, WorkerEventPublisher, type CeleryEvent } from '../../src';
+import { RedisBroker } from '../../src/adapters/redis';
 import { REDIS_URL, createTestApp, deleteMatching, uniquePrefix, waitFor, type TestApp } from '../helpers';
 
 const cleanups: (() => Promise<unknown>)[] = [];

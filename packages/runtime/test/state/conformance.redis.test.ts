@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisBroker, RedisStateStore } from '../../src';
+import { RedisBroker, RedisStateStore } from '../../src/adapters/redis';
 import { describeStateConformance } from '../../src/testing';
 import { REDIS_URL, deleteMatching, uniquePrefix } from '../helpers';
 
