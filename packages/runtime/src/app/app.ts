@@ -9,10 +9,10 @@ import type { Broker } from '../broker/broker';
 import type { StateStore } from '../state/state';
 import { Control } from '../control/control';
 import { encodeControlRequest, PIDBOX_EXCHANGE } from '../control/mailbox';
-import { ConfigError } from '../errors';
-import { encodeEvent, eventRoutingKey, taskSentEvent } from '../events/codec';
-import { EVENT_EXCHANGE } from '../events/types';
-import { encodeTaskMessage, type Embed } from '../protocol/message';
+import { ConfigError, LovageError } from '../errors';
+import { encodeEvent, encodeEvents, eventRoutingKey, taskSentEvent } from '../events/codec';
+import { EVENT_EXCHANGE, type CeleryEvent } from '../events/types';
+import { encodeTaskMessage, type Embed, type OutgoingMessage } from '../protocol/message';
 import { CELERY_TASK_OPTION_NAMES, TASK_OPTION_NAMES, taskOptionsSchema } from '../task/options-schema';
 import {
   TASK_DEFAULTS,
@@ -65,6 +65,34 @@ export interface Task<A extends unknown[], R> extends TaskDefinition<A, R> {
     args: A,
     options?: ApplyOptions & { kwargs?: Record<string, unknown> },
   ): Promise<AsyncResult<Awaited<R>>>;
+  /**
+   * Sends many calls of this task in one round trip per batch (one pipeline on Redis, confirms awaited
+   * together on RabbitMQ). Every call is encoded before anything is sent, so a bad one fails the whole call,
+   * naming its index, and nothing is sent. Returns the handles in the order given.
+   */
+  applyAsyncMany(calls: readonly TaskCall<A>[]): Promise<AsyncResult<Awaited<R>>[]>;
+  /** `applyAsyncMany` with positional arguments only: `add.delayMany([[1, 2], [3, 4]])`. */
+  delayMany(argsList: readonly A[]): Promise<AsyncResult<Awaited<R>>[]>;
+}
+
+/** One call in a bulk send. */
+export interface TaskCall<A extends unknown[] = unknown[]> {
+  args: A;
+  kwargs?: Record<string, unknown>;
+  options?: ApplyOptions;
+}
+
+/** One call in `app.sendTaskMany`: a task by name. */
+export interface NamedTaskCall extends TaskCall {
+  name: string;
+}
+
+/** A message ready to publish, with what the client reports once it is sent. */
+interface Prepared {
+  id: string;
+  queue: string;
+  message: OutgoingMessage;
+  event: CeleryEvent | null;
 }
 
 /** The adapters an app runs on, built by `createApp` (app/transports.ts) or handed in. */
@@ -145,6 +173,11 @@ export class App {
       delay: (...args: A) => this.send(def, args, {}, {}),
       applyAsync: (args: A, opts: ApplyOptions & { kwargs?: Record<string, unknown> } = {}) =>
         this.send(def, args, opts.kwargs ?? {}, opts),
+      applyAsyncMany: (calls) =>
+        this.sendMany(
+          calls.map((c) => ({ def, args: c.args, kwargs: c.kwargs ?? {}, opts: c.options ?? {} })),
+        ),
+      delayMany: (argsList) => this.sendMany(argsList.map((args) => ({ def, args, kwargs: {}, opts: {} }))),
     };
   }
 
@@ -162,12 +195,82 @@ export class App {
     return this.send(def as TaskDefinition<unknown[], R>, args, kwargs, options) as Promise<AsyncResult<R>>;
   }
 
+  /** `sendTask` for many tasks at once, in one round trip per batch (see `Task.applyAsyncMany`). */
+  sendTaskMany<R = unknown>(calls: readonly NamedTaskCall[]): Promise<AsyncResult<R>[]> {
+    return this.sendMany(
+      calls.map((c) => ({
+        def: this.tasks.get(c.name) ?? {
+          name: c.name,
+          options: { ...TASK_DEFAULTS, queue: this.config.defaultQueue },
+        },
+        args: c.args,
+        kwargs: c.kwargs ?? {},
+        opts: c.options ?? {},
+      })),
+    ) as Promise<AsyncResult<R>[]>;
+  }
+
   private async send<R>(
     def: Pick<TaskDefinition<unknown[], R>, 'name' | 'options'>,
     args: readonly unknown[],
     kwargs: Record<string, unknown>,
     opts: ApplyOptions,
   ): Promise<AsyncResult<Awaited<R>>> {
+    const p = this.prepare(def, args, kwargs, opts);
+    // A state store on the broker's Redis learns the queue from the broker's own publish.
+    if (!this.state.sharesBroker) await this.state.queues.add(p.queue);
+    await this.broker.publish(p.queue, p.message);
+    if (p.event) await this.announce([p.event]);
+    return new AsyncResult<Awaited<R>>(p.id, this);
+  }
+
+  private async sendMany<R>(
+    calls: readonly {
+      def: Pick<TaskDefinition<unknown[], R>, 'name' | 'options'>;
+      args: readonly unknown[];
+      kwargs: Record<string, unknown>;
+      opts: ApplyOptions;
+    }[],
+  ): Promise<AsyncResult<Awaited<R>>[]> {
+    // Everything encoded first: one bad call fails the whole send before anything leaves.
+    const prepared = calls.map((c, i) => {
+      try {
+        return this.prepare(c.def, c.args, c.kwargs, c.opts);
+      } catch (err) {
+        if (err instanceof LovageError) err.message = `call ${i} (${c.def.name}): ${err.message}`;
+        throw err;
+      }
+    });
+    if (prepared.length === 0) return [];
+    if (!this.state.sharesBroker) {
+      for (const queue of new Set(prepared.map((p) => p.queue))) await this.state.queues.add(queue);
+    }
+    await this.broker.publishMany(prepared.map((p) => ({ queue: p.queue, message: p.message })));
+    const events = prepared.flatMap((p) => (p.event ? [p.event] : []));
+    if (events.length > 0) await this.announce(events);
+    return prepared.map((p) => new AsyncResult<Awaited<R>>(p.id, this));
+  }
+
+  /** The task-sent events: monitoring data, so a failure to publish them is logged, not thrown. */
+  private async announce(events: CeleryEvent[]): Promise<void> {
+    const message = events.length === 1 ? encodeEvent(events[0]!) : encodeEvents(events, this.origin);
+    const routingKey = events.length === 1 ? eventRoutingKey(events[0]!.type) : 'task.multi';
+    await this.broker
+      .broadcast(EVENT_EXCHANGE, routingKey, message)
+      .catch((err: unknown) =>
+        this.logger.warn(
+          { err, taskIds: events.map((e) => e.uuid) },
+          'could not publish the task-sent event',
+        ),
+      );
+  }
+
+  private prepare(
+    def: Pick<TaskDefinition<unknown[], unknown>, 'name' | 'options'>,
+    args: readonly unknown[],
+    kwargs: Record<string, unknown>,
+    opts: ApplyOptions,
+  ): Prepared {
     const o = def.options;
     const id = opts.taskId ?? randomUUID();
     const now = Date.now();
@@ -212,18 +315,7 @@ export class App {
           routingKey: queue,
         })
       : null;
-    // A state store on the broker's Redis learns the queue from the broker's own publish.
-    if (!this.state.sharesBroker) await this.state.queues.add(queue);
-    await this.broker.publish(queue, message);
-    if (event) {
-      // The task is sent; its event is monitoring data, so a failure to publish it is logged, not thrown.
-      await this.broker
-        .broadcast(EVENT_EXCHANGE, eventRoutingKey(event.type), encodeEvent(event))
-        .catch((err: unknown) =>
-          this.logger.warn({ err, taskId: id }, 'could not publish the task-sent event'),
-        );
-    }
-    return new AsyncResult<Awaited<R>>(id, this);
+    return { id, queue, message, event };
   }
 
   /** Remote control and inspection of running workers (Celery's `app.control`). */

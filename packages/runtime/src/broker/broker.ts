@@ -27,7 +27,8 @@ export interface BrokerCapabilities {
   /**
    * The longest a delivery may stay unacknowledged before the broker takes it back from a live consumer
    * (RabbitMQ's `consumer_timeout`), in seconds; null when it is held as long as the consumer lives (Redis
-   * renews its lease). Whoever holds ETA tasks must hand longer waits back to the broker.
+   * renews its lease). Whoever holds ETA tasks must hand longer waits back to the broker: `Consumer.defer`,
+   * which every consumer of a broker with a limit has.
    */
   maxHoldSeconds: number | null;
   /**
@@ -108,6 +109,18 @@ export interface Consumer {
    * `deadLetterDelivery` (state/dead-letters.ts), which falls back to put-then-ack.
    */
   deadLetter(delivery: Delivery, reason: string): Promise<string | null>;
+  /**
+   * Parks the message on the broker until `notBefore`, then acknowledges this delivery: the message comes
+   * back to its queue no earlier than `notBefore`, as a new delivery (not redelivered, its delivery count
+   * reset), with its headers (`eta` included) unchanged. Resolves false when the broker had already taken the
+   * delivery back; then nothing was parked, unless the channel closed between the park and the ack, the
+   * at-least-once window every put-then-ack has.
+   *
+   * Present exactly when `capabilities.maxHoldSeconds` is not null (AMQP: RabbitMQ's delayed-delivery ladder),
+   * where the worker must not hold a delivery longer; a broker that holds deliveries as long as the consumer
+   * lives (Redis renews its lease) has nothing to gain from it and leaves it out.
+   */
+  defer?(delivery: Delivery, notBefore: Date): Promise<boolean>;
   /** Stops consuming and returns every message not yet acknowledged to the front of its queue. */
   close(): Promise<void>;
 }
@@ -134,6 +147,12 @@ export interface Broker {
   ping(timeoutMs?: number): Promise<void>;
   /** Sends a task message to a queue. Resolves once the broker stored it; rejects with a PublishError. */
   publish(queue: string, message: OutgoingMessage): Promise<void>;
+  /**
+   * Sends many task messages in one round trip per batch, each to its queue, in order. Resolves once the
+   * broker stored every one; rejects with a PublishError otherwise (Redis: none was stored, one transaction;
+   * AMQP: those confirmed before the failure were, and a retry sends them again under the same task ids).
+   */
+  publishMany(items: readonly { queue: string; message: OutgoingMessage }[]): Promise<void>;
   consumer(options: ConsumerOptions): Consumer;
   /**
    * Broadcasts on a fanout or topic exchange (`celery.pidbox`, `celeryev`) to whoever is subscribed now.

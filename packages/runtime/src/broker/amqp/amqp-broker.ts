@@ -30,6 +30,14 @@ import {
   type ReplyQueue,
 } from '../broker';
 import { undecodableHeaders } from './amqplib-patch';
+import {
+  bindTaskQueue,
+  declareLadder,
+  DELAYED_ENTRY_LEVEL,
+  delayedRoutingKey,
+  levelName,
+  withoutBrokerHeaders,
+} from './delayed-delivery';
 import { encodeHeaders } from './headers';
 import { AmqpLink } from './link';
 import {
@@ -76,8 +84,15 @@ function rawOf(msg: Message, headers: Record<string, unknown> | undefined): stri
   });
 }
 
-/** An amqplib message as the protocol layer reads it; null message when its headers could not be read. */
-function toInbound(msg: Message): {
+/**
+ * An amqplib message as the protocol layer reads it; null message when its headers could not be read.
+ * `countsDeliveries` (a quorum queue's delivery): `delivery_info.delivery_count` is RabbitMQ's
+ * `x-delivery-count`, the earlier deliveries that ended without an ack (absent on the first: 0); elsewhere null.
+ */
+function toInbound(
+  msg: Message,
+  countsDeliveries = false,
+): {
   message: InboundMessage | null;
   error: string | null;
   raw: string;
@@ -98,6 +113,7 @@ function toInbound(msg: Message): {
       exchange: msg.fields.exchange,
       routing_key: msg.fields.routingKey,
       redelivered: msg.fields.redelivered,
+      delivery_count: countsDeliveries ? deliveryCount(headers) : null,
     },
   };
   for (const k of Object.keys(properties)) if (properties[k] === undefined) delete properties[k];
@@ -111,6 +127,11 @@ function toInbound(msg: Message): {
     error: null,
     raw,
   };
+}
+
+function deliveryCount(headers: Record<string, unknown> | undefined): number {
+  const n = headers?.['x-delivery-count'];
+  return typeof n === 'number' && Number.isFinite(n) ? n : typeof n === 'string' ? Number(n) || 0 : 0;
 }
 
 function publishOptions(message: OutgoingMessage, mandatory: boolean): Options.Publish {
@@ -156,6 +177,9 @@ export class AmqpBroker implements Broker {
   private opening: Promise<ConfirmChannel> | null = null;
   /** Queues declared on the current publishing connection (generation-tagged). */
   private declared = new Map<string, number>();
+  /** The delayed-delivery ladder's generation, and the queues bound to its end (generation-tagged). */
+  private ladder = -1;
+  private readonly delayedBound = new Map<string, number>();
   private readonly pending = new Map<string, Pending>();
   private inFlight = 0;
   private readonly windowWaiters: (() => void)[] = [];
@@ -232,6 +256,19 @@ export class AmqpBroker implements Broker {
    */
   async declareQueue(conn: ChannelModel, generation: number, name: string): Promise<void> {
     if (this.declared.get(name) === generation) return;
+    // Concurrent first publishes to one queue (a bulk send) share one declaration.
+    const key = `${generation}:${name}`;
+    let pending = this.declaring.get(key);
+    if (!pending) {
+      pending = this.declareNow(conn, generation, name).finally(() => this.declaring.delete(key));
+      this.declaring.set(key, pending);
+    }
+    return pending;
+  }
+
+  private readonly declaring = new Map<string, Promise<void>>();
+
+  private async declareNow(conn: ChannelModel, generation: number, name: string): Promise<void> {
     const queue = this.prefix + name;
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
@@ -265,7 +302,36 @@ export class AmqpBroker implements Broker {
     this.windowWaiters.shift()?.();
   }
 
-  async publish(queue: string, message: OutgoingMessage): Promise<void> {
+  publish(queue: string, message: OutgoingMessage): Promise<void> {
+    return this.send(queue, message, null);
+  }
+
+  /**
+   * Parks a message in the delayed-delivery ladder (delayed-delivery.ts) until `notBefore`, rounded up to the
+   * second, after which RabbitMQ routes it to `queue`. Confirmed and mandatory as `publish`.
+   */
+  publishDelayed(queue: string, message: OutgoingMessage, notBefore: Date): Promise<void> {
+    return this.send(queue, message, notBefore);
+  }
+
+  /** The ladder and the queue's binding to its end, once per publishing connection. */
+  private async declareDelayed(conn: ChannelModel, generation: number, queue: string): Promise<void> {
+    if (this.ladder !== generation) {
+      await declareLadder(conn, this.queueOptions.queueType, this.prefix, (m) => process.emitWarning(m));
+      this.ladder = generation;
+    }
+    if (this.delayedBound.get(queue) === generation) return;
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      await bindTaskQueue(ch, this.prefix + queue, this.prefix);
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+    this.delayedBound.set(queue, generation);
+  }
+
+  private async send(queue: string, message: OutgoingMessage, notBefore: Date | null): Promise<void> {
     const id = String(message.headers.id ?? message.properties.correlation_id);
     const fail = (why: string, cause?: unknown) =>
       new PublishError(`could not publish task ${id} to queue ${queue} on ${this.displayUrl}: ${why}`, {
@@ -284,12 +350,20 @@ export class AmqpBroker implements Broker {
           ch = await this.confirmChannel();
           const conn = await this.pub.ready(Math.max(1, deadline - Date.now()));
           await this.declareQueue(conn, this.pub.generation, queue);
+          if (notBefore) await this.declareDelayed(conn, this.pub.generation, queue);
         } catch (err) {
           if (Date.now() < deadline && !(err instanceof BrokerError)) continue;
           throw fail(amqpReason(err), err);
         }
+        // Parked: rounded up to the second (the ladder's unit), so it never comes back before `notBefore`.
+        const [exchange, routingKey] = notBefore
+          ? [
+              this.prefix + levelName(DELAYED_ENTRY_LEVEL),
+              delayedRoutingKey(Math.ceil((notBefore.getTime() - Date.now()) / 1000), this.prefix + queue),
+            ]
+          : ['', this.prefix + queue];
         try {
-          await this.confirmed(ch, id, '', this.prefix + queue, message, deadline, true);
+          await this.confirmed(ch, id, exchange, routingKey, message, deadline, true);
           return;
         } catch (err) {
           if (err instanceof PublishError) throw err;
@@ -299,6 +373,22 @@ export class AmqpBroker implements Broker {
     } finally {
       this.releaseWindowSlot();
     }
+  }
+
+  /**
+   * Every message written at once (within the publish window) and their confirms awaited together: one round
+   * trip for the batch. RabbitMQ has no transaction that spans confirms, so a failure leaves those confirmed
+   * before it stored; the error says how many.
+   */
+  async publishMany(items: readonly { queue: string; message: OutgoingMessage }[]): Promise<void> {
+    const settled = await Promise.allSettled(items.map((i) => this.publish(i.queue, i.message)));
+    const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    if (failed.length === 0) return;
+    throw new PublishError(
+      `could not publish ${failed.length} of ${items.length} tasks on ${this.displayUrl} (the others were ` +
+        `stored): ${failed[0]!.message}`,
+      { cause: failed[0] },
+    );
   }
 
   /** Publishes and resolves on RabbitMQ's ack; `id` names the task in errors (null: a broadcast). */
@@ -705,7 +795,7 @@ class AmqpConsumer implements Consumer {
       return;
     }
     if (this.ch !== ch || this.closed) return;
-    const { message, error, raw } = toInbound(msg);
+    const { message, error, raw } = toInbound(msg, this.broker.queueOptions.queueType === 'quorum');
     const d: AmqpDelivery = { queue, message, envelopeError: error, raw, msg, channel: ch, round };
     this.held.add(d);
     this.buffer.push(d);
@@ -822,6 +912,20 @@ class AmqpConsumer implements Consumer {
     // Behind the others: a confirmed copy first, then the original acknowledged (at least once).
     if (!d.message) throw new BrokerError('an unreadable message cannot be requeued at the back');
     await this.broker.publish(d.queue, republishable(d.message));
+    if (!this.live(d)) return false;
+    this.held.delete(d);
+    d.channel.ack(d.msg);
+    return true;
+  }
+
+  async defer(delivery: Delivery, notBefore: Date): Promise<boolean> {
+    const d = delivery as AmqpDelivery;
+    if (!this.live(d)) return false;
+    if (!d.message) throw new BrokerError('an unreadable message cannot be deferred');
+    const parked = republishable(d.message);
+    parked.headers = withoutBrokerHeaders(parked.headers);
+    // Parked and confirmed first, then the original acknowledged (at least once, as requeue at the back).
+    await this.broker.publishDelayed(d.queue, parked, notBefore);
     if (!this.live(d)) return false;
     this.held.delete(d);
     d.channel.ack(d.msg);

@@ -210,6 +210,38 @@ export class RedisBroker implements Broker {
     }
   }
 
+  /** One MULTI/EXEC: every message is stored, or none is. Runs of one bucket go in one LPUSH, in order. */
+  async publishMany(items: readonly { queue: string; message: OutgoingMessage }[]): Promise<void> {
+    if (items.length === 0) return;
+    const tx = this.publisher.multi();
+    const declaring = [...new Set(items.map((i) => i.queue))].filter((q) => !this.declared.has(q));
+    for (const queue of declaring) {
+      tx.sadd(this.keys.binding(queue), this.keys.bindingMember(queue));
+      tx.sadd(this.keys.queues, queue);
+    }
+    let bucket: string | null = null;
+    let run: string[] = [];
+    for (const { queue, message } of items) {
+      const b = this.keys.bucketFor(queue, message.properties.priority);
+      if (b !== bucket && run.length > 0) tx.lpush(bucket!, ...run);
+      if (b !== bucket) run = [];
+      bucket = b;
+      run.push(encodeEnvelope(message, '', queue));
+    }
+    tx.lpush(bucket!, ...run);
+    try {
+      const results = await tx.exec();
+      const failed = results?.find(([err]) => err);
+      if (!results || failed) throw failed?.[0] ?? new Error('the transaction was discarded');
+      for (const q of declaring) this.declared.add(q);
+    } catch (err) {
+      throw new PublishError(
+        `could not publish ${items.length} tasks on ${this.displayUrl} (none was stored): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
   consumer(options: ConsumerOptions): Consumer {
     const c = new RedisConsumer(this, options, () => this.consumers.delete(c));
     this.consumers.add(c);
