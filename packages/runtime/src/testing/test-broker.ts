@@ -92,7 +92,7 @@ export async function prepareTestBroker(
   const refused = checkUrl('broker', probe);
   if (refused) {
     throw new Error(
-      `TEST_BROKER=${kind}: createApp refuses ${schemeOf(probe)}:// (${refused}) until the ${kind === 'amqp' ? 'AMQP ' : ''}broker lands`,
+      `TEST_BROKER=${kind}: createApp refuses ${schemeOf(probe)}:// (${refused}); no test can run on it`,
     );
   }
   if (env.TEST_BROKER_URL || kind === 'redis') {
