@@ -138,6 +138,19 @@ export interface ReplyQueue {
   close(): Promise<void>;
 }
 
+/** A queue as its broker sees it; null where the transport cannot tell cheaply. */
+export interface QueueStats {
+  /** Messages waiting to be delivered, every priority (`queueLength`). */
+  ready: number;
+  /**
+   * Delivered to consumers and not yet acknowledged. Redis: the consumers' in-flight lists. AMQP: null,
+   * since a passive declare reports only ready messages and consumers (RabbitMQ's management API has it).
+   */
+  unacked: number | null;
+  /** Consumers attached to the queue on the broker (AMQP); null where consumers are not per queue (Redis). */
+  consumers: number | null;
+}
+
 export interface Broker {
   readonly transport: Transport;
   readonly capabilities: BrokerCapabilities;
@@ -180,6 +193,8 @@ export interface Broker {
   replyQueue(exchange: Exchange, routingKey: string): Promise<ReplyQueue>;
   /** Messages waiting in a queue (all priorities). */
   queueLength(queue: string): Promise<number>;
+  /** What the broker can tell of a queue's messages and consumers (the console's queues page). */
+  queueStats(queue: string): Promise<QueueStats>;
   /** Deletes every waiting message of a queue; returns how many. */
   purge(queue: string): Promise<number>;
   close(): Promise<void>;

@@ -243,6 +243,25 @@ export function describeBrokerConformance(
       expect(await broker.purge(other)).toBe(1);
     });
 
+    it('queueStats: ready is what waits; unacked, where told, is what consumers hold unacknowledged', async () => {
+      const { broker } = await make();
+      const q = queue();
+      expect(await broker.queueStats(q)).toMatchObject({ ready: 0 });
+      for (const n of [1, 2, 3]) await broker.publish(q, message(n));
+      const before = await broker.queueStats(q);
+      expect(before.ready).toBe(3);
+      expect(before.unacked === null || before.unacked === 0).toBe(true);
+      const c = consume(broker, [q], { prefetch: 2 });
+      const got = await reserveN(c, 2);
+      const held = await broker.queueStats(q);
+      expect(held.ready).toBe(1);
+      if (held.unacked !== null) expect(held.unacked).toBe(2);
+      if (held.consumers !== null) expect(held.consumers).toBe(1);
+      for (const d of got) await c.ack(d);
+      const after = await broker.queueStats(q);
+      expect(after.unacked === null || after.unacked === 0).toBe(true);
+    });
+
     it('declares its transport and capabilities', async () => {
       const { broker } = await make();
       expect(['redis', 'amqp']).toContain(broker.transport);

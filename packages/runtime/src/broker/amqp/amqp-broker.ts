@@ -27,6 +27,7 @@ import {
   type ConsumerOptions,
   type Delivery,
   type FanoutMessage,
+  type QueueStats,
   type ReplyQueue,
 } from '../broker';
 import { undecodableHeaders } from './amqplib-patch';
@@ -666,6 +667,17 @@ export class AmqpBroker implements Broker {
   /** Ready messages (RabbitMQ's `messageCount`); those delivered and not yet acknowledged are not counted. */
   queueLength(queue: string): Promise<number> {
     return this.onThrowaway(async (ch) => (await ch.checkQueue(this.prefix + queue)).messageCount, 0);
+  }
+
+  /** Ready and consumers from a passive declare; unacknowledged deliveries are not told over AMQP. */
+  queueStats(queue: string): Promise<QueueStats> {
+    return this.onThrowaway(
+      async (ch) => {
+        const q = await ch.checkQueue(this.prefix + queue);
+        return { ready: q.messageCount, unacked: null, consumers: q.consumerCount };
+      },
+      { ready: 0, unacked: null, consumers: 0 },
+    );
   }
 
   purge(queue: string): Promise<number> {

@@ -30,6 +30,7 @@ import {
   type ConsumerOptions,
   type Delivery,
   type FanoutMessage,
+  type QueueStats,
   type ReplyQueue,
 } from '../broker';
 import type { DeadLetter } from '../../state/state';
@@ -363,6 +364,17 @@ export class RedisBroker implements Broker {
       Promise.all(this.keys.buckets(queue).map((k) => this.redis.llen(k))),
     );
     return lens.reduce((a, b) => a + b, 0);
+  }
+
+  /** Unacknowledged: the queue's in-flight lists of every registered consumer (lapsed ones included). */
+  async queueStats(queue: string): Promise<QueueStats> {
+    const consumers = await this.boundary.run(() => this.redis.zrange(this.keys.workers, 0, -1));
+    const lists = consumers.flatMap((c) => PRIORITY_STEPS.map((s) => this.keys.inflight(c, queue, s)));
+    const [ready, held] = await Promise.all([
+      this.queueLength(queue),
+      this.boundary.run(() => Promise.all(lists.map((k) => this.redis.llen(k)))),
+    ]);
+    return { ready, unacked: held.reduce((a, b) => a + b, 0), consumers: null };
   }
 
   async purge(queue: string): Promise<number> {
