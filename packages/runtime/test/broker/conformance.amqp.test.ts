@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { AmqpBroker } from '../../src/broker/amqp/amqp-broker';
-import { describeBrokerConformance } from '../../src/testing';
+import { describeBrokerConformance, type ConformanceBroker } from '../../src/testing';
+import { PrivateRabbit } from '../private-rabbit';
 
 const vhost = `lovage-conformance-${randomUUID()}`;
 const url = `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`;
@@ -21,7 +22,7 @@ afterAll(() => {
   ctl('delete_vhost', vhost);
 });
 
-describeBrokerConformance('AmqpBroker', async () => {
+function amqpInstance(url: string, vhost: string, ctl: (...args: string[]) => unknown): ConformanceBroker {
   const broker = new AmqpBroker(url, { maxPriority: 10 });
   return {
     broker,
@@ -34,9 +35,23 @@ describeBrokerConformance('AmqpBroker', async () => {
     // goes with them and its deliveries return to their queues.
     takeBack: async () => {
       const generation = broker.sub.generation;
-      ctl('close_all_connections', '-p', vhost, 'conformance: take deliveries back');
+      await ctl('close_all_connections', '-p', vhost, 'conformance: take deliveries back');
       // Once the consuming connection is back, the old one's close has reached the consumer.
       while (broker.sub.generation === generation) await new Promise((r) => setTimeout(r, 20));
     },
   };
+}
+
+describeBrokerConformance('AmqpBroker', async () => amqpInstance(url, vhost, ctl), {
+  // A RabbitMQ node of the test's own whose application is stopped and started again (stop_app/start_app):
+  // durable queues and persistent messages survive, every connection is closed meanwhile.
+  restartable: async () => {
+    const node = await PrivateRabbit.start();
+    const own = await node.addVhost('conformance');
+    return {
+      make: async () => amqpInstance(own, 'conformance', (...args) => node.ctl(...args)),
+      restart: () => node.restartApp(),
+      stop: () => node.destroy(),
+    };
+  },
 });

@@ -413,7 +413,13 @@ export class AmqpBroker implements Broker {
           const why = this.pub.blocked
             ? `RabbitMQ is blocking publishers (${this.pub.blocked}): a memory or disk alarm`
             : `no confirm from RabbitMQ within ${this.publishTimeoutMs} ms`;
-          reject(new PublishError(`could not publish ${what} on ${this.displayUrl}: ${why}`));
+          // Written and not withdrawn: a blocked connection is read again once the alarm clears.
+          reject(
+            new PublishError(
+              `could not publish ${what} on ${this.displayUrl}: ${why}; it was sent, so RabbitMQ may ` +
+                `still store it (sent again, it may run twice)`,
+            ),
+          );
         },
         Math.max(1, deadline - Date.now()),
       );

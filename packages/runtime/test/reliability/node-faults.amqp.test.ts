@@ -1,0 +1,140 @@
+/**
+ * RabbitMQ faults that reach a whole node, on a node of this file's own (PrivateRabbit, started once): the
+ * application stopped and started during a steady stream, a memory alarm that blocks publishers, and a
+ * delivery held past a short `consumer_timeout`. Each scenario has its own vhost.
+ */
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, PublishError, Worker, type App } from '../../src/index';
+import { TEST_BACKEND_URL } from '../../src/testing/test-broker';
+import { PrivateRabbit } from '../private-rabbit';
+import { expectNothingLost, streamThrough } from './amqp-stream';
+import { uniq, waitFor } from './helpers';
+
+const CONSUMER_TIMEOUT_MS = 2000;
+let node: PrivateRabbit;
+
+beforeAll(async () => {
+  // The consumer timeout is checked on every channel tick: every 500 ms instead of every minute.
+  node = await PrivateRabbit.start({ consumer_timeout: CONSUMER_TIMEOUT_MS }, { channel_tick_interval: 500 });
+}, 60_000);
+afterAll(async () => {
+  await node?.destroy();
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+});
+
+async function nodeApp(publishTimeout: number): Promise<App> {
+  const url = await node.addVhost(`lovage-${randomUUID()}`);
+  const app = createApp({
+    broker: url,
+    backend: TEST_BACKEND_URL,
+    brokerTransportOptions: { globalKeyprefix: `${uniq('node')}:`, publishTimeout },
+    logger: pino({ level: 'silent' }),
+  });
+  cleanups.push(() => app.close());
+  return app;
+}
+
+async function startWorker(app: App, concurrency: number, prefetchMultiplier = 4): Promise<Worker> {
+  const worker = new Worker(app, { concurrency, prefetchMultiplier });
+  await worker.start();
+  cleanups.push(() => worker.stop());
+  return worker;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('RabbitMQ stopped and started (stop_app/start_app) during a steady stream', () => {
+  it('nothing sent is lost, delay() never hangs, and the worker resumes consuming', async () => {
+    // Shorter than the outage: calls made early in it fail (PublishError), later ones resolve.
+    const app = await nodeApp(2);
+    app.task('n.echo', async (_ctx, n: number) => n);
+    const worker = await startWorker(app, 4);
+
+    const sent = await streamThrough(app, 'n.echo', () => node.restartApp(1000));
+    const resolved = await expectNothingLost(sent, 2000 + 1000);
+    expect(sent.some((s) => s.error)).toBe(true);
+    expect(resolved).toBeGreaterThan(0);
+    // Sent after the restart, and consumed: the worker came back by itself.
+    expect(sent.at(-1)!.result).not.toBeNull();
+    expect(worker.processed).toBeGreaterThanOrEqual(resolved);
+  }, 60_000);
+});
+
+describe('a memory alarm', () => {
+  it('makes delay() fail within publishTimeout saying RabbitMQ blocks publishers, then succeed again', async () => {
+    const app = await nodeApp(2);
+    app.task('n.echo', async (_ctx, n: number) => n);
+    await startWorker(app, 2);
+    expect(await (await app.sendTask('n.echo', [0])).get({ timeout: 10 })).toBe(0);
+
+    await node.ctl('set_vm_memory_high_watermark', 'absolute', '1');
+    const [written, refused] = [randomUUID(), randomUUID()];
+    try {
+      // The first is written before RabbitMQ says it blocks the connection and is never confirmed; the
+      // second is refused once the connection is known to be blocked. Both fail by the deadline.
+      for (const [n, taskId] of [written, refused].entries()) {
+        const t0 = Date.now();
+        const err = await app.sendTask('n.echo', [n + 1], {}, { taskId }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(Date.now() - t0).toBeLessThan(2000 + 1000);
+        expect(err).toBeInstanceOf(PublishError);
+        expect((err as Error).message).toMatch(/RabbitMQ is blocking publishers \(.*memory.*\)/);
+        expect((err as Error).message.includes('may still store it')).toBe(taskId === written);
+      }
+    } finally {
+      await node.ctl('set_vm_memory_high_watermark', '0.4');
+    }
+    const r = await waitFor('a publish after the alarm cleared', () =>
+      app.sendTask('n.echo', [3]).catch(() => null),
+    );
+    expect(await r.get({ timeout: 10 })).toBe(3);
+    // As its error said: the one written before the block was stored once the alarm cleared, and ran.
+    expect(await app.asyncResult(written).get({ timeout: 10 })).toBe(1);
+  }, 60_000);
+});
+
+describe('a delivery held past the consumer timeout', () => {
+  it('closes the channel; the worker consumes again, does not exit, and loses nothing', async () => {
+    const app = await nodeApp(5);
+    const runs = new Map<string, number>();
+    const count = (id: string) => {
+      const n = (runs.get(id) ?? 0) + 1;
+      runs.set(id, n);
+      return n;
+    };
+    // Held past the timeout on its first run (acksLate: unacknowledged while it runs).
+    app.task(
+      'n.hold',
+      async (ctx) => {
+        if (count(ctx.id) === 1) await sleep(CONSUMER_TIMEOUT_MS + 1500);
+        return 'held';
+      },
+      { acksLate: true },
+    );
+    app.task('n.quick', async (ctx) => count(ctx.id));
+    // One slot, a window of two: the quick task waits, unacknowledged, behind the held one.
+    const worker = await startWorker(app, 1, 2);
+
+    const held = await app.sendTask('n.hold', []);
+    await waitFor('the held task running', async () => runs.has(held.id));
+    const waiting = await app.sendTask('n.quick', []);
+    expect(await held.get({ timeout: 20 })).toBe('held');
+    expect(await waiting.get({ timeout: 20 })).toBe(1);
+    // RabbitMQ took the held task back and delivered it again: it ran twice. The waiting one never started
+    // on the closed channel, so it ran once.
+    await waitFor('the held task redelivered', async () => runs.get(held.id) === 2);
+    expect(runs.get(waiting.id)).toBe(1);
+
+    const after = await app.sendTask('n.quick', []);
+    expect(await after.get({ timeout: 10 })).toBe(1);
+    expect(worker.processed).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
