@@ -8,6 +8,7 @@
  *   lovage control revoke|rate_limit|time_limit|pool_grow|pool_shrink|add_consumer|cancel_consumer|shutdown …
  *   lovage monitor       (folds events into the console's task-state index in Redis)
  *   lovage purge -Q q1,q2 [--force]
+ *   (inspect, control, monitor, purge: [-A module | --broker URL [--key-prefix P] [--state redis://…]])
  *
  * Usage errors (bad flags, a missing or broken tasks module, no app in it) print one `lovage: error: …` line
  * on stderr and exit with code 2; commander's own errors are routed through the same format.
@@ -77,6 +78,12 @@ function brokerUrl(value: string): string {
 
 function backendUrl(value: string): string {
   const problem = checkUrl('backend', value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+function stateUrl(value: string): string {
+  const problem = checkUrl('state', value);
   if (problem) throw new InvalidArgumentError(problem);
   return value;
 }
@@ -169,7 +176,12 @@ export function buildProgram(): Command {
         'broker URL (default: LOVAGE_BROKER_URL, else redis://127.0.0.1:6379/0)',
         brokerUrl,
       )
-      .option('--key-prefix <prefix>', "the broker's global key prefix, with --broker", '');
+      .option('--key-prefix <prefix>', "the broker's global key prefix, with --broker", '')
+      .option(
+        '--state <url>',
+        "Redis of Lovage's records, with --broker (default: LOVAGE_STATE_URL, else the broker's Redis, else the result backend's)",
+        stateUrl,
+      );
   const remote = (cmd: Command) =>
     target(cmd)
       .option('-d, --destination <names>', 'comma-separated node names (default: every worker)', nameList)
@@ -216,6 +228,7 @@ export function buildProgram(): Command {
       .option(
         '--result-backend <url>',
         "result backend to repair the index from after lost events (default: the app's, else LOVAGE_RESULT_BACKEND)",
+        backendUrl,
       )
       .addOption(
         new Option('-l, --loglevel <level>', `log level: ${Object.keys(LOG_LEVELS).join(', ')}`)

@@ -12,6 +12,7 @@ import { createApp, type App } from '@lovage/runtime';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { BACKEND, BROKER, BROKER_ENV, STATE } from './support/broker';
+import { deleteByPattern } from './support/redis-keys';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -152,15 +153,6 @@ async function send(app: App, name: string, args: unknown[]) {
   const result = await app.sendTask(name, args, {}, { queue });
   taskIds.push(result.id);
   return result;
-}
-
-async function deleteByPattern(client: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await client.del(...keys);
-  } while (cursor !== '0');
 }
 
 describe('lovage: usage errors exit 2 with one line', () => {

@@ -18,6 +18,7 @@ import { createApp, type App } from '@lovage/runtime';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { BACKEND, BROKER, BROKER_ENV, REDIS, STATE, TEST_BROKER } from './support/broker';
+import { deleteByPattern } from './support/redis-keys';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -198,12 +199,7 @@ function namespace() {
           await a.close();
         }),
       );
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteByPattern(redis, `${prefix}*`);
       const results = taskIds.splice(0).map((t) => `celery-task-meta-${t}`);
       if (results.length > 0) await backendRedis.del(...results);
     },

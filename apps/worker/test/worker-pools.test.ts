@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type PoolKind } from '../src/pools';
 import type { ExecutorPool } from '../src/pools/executor-pool';
 import { BROKER_ENV, STATE } from './support/broker';
+import { deleteByPattern } from './support/redis-keys';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, 'fixtures/pool-worker-app.ts');
@@ -44,12 +45,7 @@ afterAll(async () => {
   await app.broker.purge(queue).catch(() => undefined);
   await app.close();
   const redis = new Redis(STATE);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteByPattern(redis, `${prefix}*`);
   await redis.select(1);
   if (ids.size) await redis.del(...[...ids].map((i) => `celery-task-meta-${i}`));
   redis.disconnect();
