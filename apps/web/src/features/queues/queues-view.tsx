@@ -87,17 +87,47 @@ export function QueuesView() {
   const columns: ColumnDef<QueueView, unknown>[] = [
     { header: 'Queue', cell: ({ row }) => <span className="font-mono">{row.original.name}</span> },
     {
-      header: 'Waiting',
+      header: 'Ready',
       cell: ({ row }) => <span className="tabular-nums">{row.original.waiting}</span>,
     },
     {
+      header: 'Unacknowledged',
+      cell: ({ row }) => {
+        const { count, from } = row.original.unacked;
+        if (from === 'broker') return <span className="tabular-nums">{count}</span>;
+        return (
+          <span
+            className="tabular-nums"
+            title="The broker does not tell this over AMQP: the tasks the answering workers report holding unacknowledged (reserved, scheduled, or running with late acks); at least this many"
+          >
+            {count} <span className="text-xs text-slate-500">(as workers report)</span>
+          </span>
+        );
+      },
+    },
+    {
       header: 'Consumed by',
-      cell: ({ row }) =>
-        row.original.consumers.length ? (
-          row.original.consumers.join(', ')
+      cell: ({ row }) => {
+        const { consumers, brokerConsumers } = row.original;
+        const onBroker =
+          brokerConsumers === null ? null : (
+            <span className="text-xs text-slate-500">
+              {' '}
+              ({plural(brokerConsumers, 'consumer')} on the broker)
+            </span>
+          );
+        return consumers.length ? (
+          <>
+            {consumers.join(', ')}
+            {onBroker}
+          </>
         ) : (
-          <span className="text-amber-800">no worker answered for it</span>
-        ),
+          <>
+            <span className="text-amber-800">no worker answered for it</span>
+            {onBroker}
+          </>
+        );
+      },
     },
     {
       header: 'Dead letters',
@@ -129,8 +159,8 @@ export function QueuesView() {
     <div>
       <PageHeader title="Queues" />
       <p className="mb-3 text-sm text-slate-600">
-        The backlog of every queue Lovage knows of, which workers consume it, and its dead letters. Refreshed
-        every 5 seconds.
+        The backlog of every queue Lovage knows of (ready to deliver, and delivered but not yet acknowledged),
+        which workers consume it, and its dead letters. Refreshed every 5 seconds.
       </p>
       {outcome && (
         <div className="mb-3">

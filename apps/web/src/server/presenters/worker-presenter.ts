@@ -59,6 +59,30 @@ export function queueNamesOf(reply: unknown): string[] | null {
     .sort();
 }
 
+/**
+ * The tasks answering workers hold and have not acknowledged, per queue: from the replies to `inspect
+ * active`, `reserved` and `scheduled` (Celery's too), those not `acknowledged` (a task runs acknowledged
+ * unless it acks late), each once by id, its queue from `delivery_info.routing_key` (the queue's name under
+ * the default routing Lovage and Celery use). A lower bound of the broker's unacknowledged count: workers
+ * that did not answer, and deliveries a consumer received but did not hand on yet, are not in it.
+ */
+export function heldPerQueue(replies: Record<string, unknown>[]): Map<string, number> {
+  const ids = new Map<string, Set<string>>();
+  for (const reply of replies) {
+    for (const tasks of Object.values(reply)) {
+      for (const t of Array.isArray(tasks) ? tasks : []) {
+        // `scheduled` wraps each request with its eta and priority.
+        const request = 'request' in dict(t) ? dict(dict(t).request) : dict(t);
+        const queue = str(dict(request.delivery_info).routing_key);
+        const id = str(request.id);
+        if (queue === null || id === null || request.acknowledged === true) continue;
+        ids.set(queue, (ids.get(queue) ?? new Set()).add(id));
+      }
+    }
+  }
+  return new Map([...ids].map(([queue, set]) => [queue, set.size]));
+}
+
 function hostOf(raw: unknown): HostResources | null {
   const h = dict(raw);
   const [cpus, memoryTotal, memoryFree] = [num(h.cpus), num(h.memoryTotal), num(h.memoryFree)];
