@@ -113,5 +113,7 @@ describe('RabbitMQ closes every connection during a steady stream', () => {
     expect(resolved).toBeGreaterThan(sent.length / 2);
     expect(worker.processed).toBeGreaterThanOrEqual(resolved);
     for (const s of sent) if (s.result) expect(runs.get(s.n)).toBeGreaterThanOrEqual(1);
+    // Remote control came back too (its exclusive queue went with the connection).
+    expect(await app.control.ping({ destination: [worker.hostname], timeout: 2 })).toHaveLength(1);
   }, 60_000);
 });

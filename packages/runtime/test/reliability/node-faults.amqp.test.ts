@@ -66,6 +66,8 @@ describe('RabbitMQ stopped and started (stop_app/start_app) during a steady stre
       app.sendTask('n.echo', [-1]).catch(() => null),
     );
     expect(await r.get({ timeout: 10 })).toBe(-1);
+    // Remote control came back too (its exclusive queue went with the connection).
+    expect(await app.control.ping({ destination: [worker.hostname], timeout: 2 })).toHaveLength(1);
   }, 60_000);
 });
 
