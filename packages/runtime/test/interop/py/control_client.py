@@ -1,4 +1,4 @@
-"""Celery 5.2.6 remote-control client for Lovage's interop tests (control-interop.test.ts).
+"""Celery 5.2.6 remote-control client for Lovage's interop tests (control-interop.shared.ts).
 
 Usage: control_client.py '<json>' where <json> is
   {"destination": ["name@host"], "timeout": seconds, "steps": [step, …]} and each step is one of

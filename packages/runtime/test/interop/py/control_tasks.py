@@ -1,4 +1,4 @@
-"""Celery 5.2.6 tasks for Lovage's remote-control interop tests (control-interop.test.ts).
+"""Celery 5.2.6 tasks for Lovage's remote-control interop tests (control-interop.shared.ts).
 
 Reuses the app of pytasks.py (same broker, backend and LOVAGE_PREFIX key prefix) and adds the tasks the
 control tests need. Start a worker on it with `python3 -m celery -A control_tasks worker …`.

@@ -1,9 +1,12 @@
-"""Celery 5.2.6 side of Lovage's interop tests (celery-interop.test.ts).
+"""Celery 5.2.6 side of Lovage's interop tests (celery-interop.shared.ts, events-interop.shared.ts).
 
 Configured from environment variables set by the test:
   LOVAGE_BROKER   broker URL   (default redis://127.0.0.1:6379/0)
   LOVAGE_BACKEND  backend URL  (default redis://127.0.0.1:6379/1)
-  LOVAGE_PREFIX   broker_transport_options.global_keyprefix (required, unique per test file)
+  LOVAGE_PREFIX   broker_transport_options.global_keyprefix on Redis (unique per test file; '' on AMQP,
+                  which has no key prefix)
+  LOVAGE_MARKS_URL, LOVAGE_MARKS_PREFIX  the Redis where py.mark leaves <prefix>ran:<id> (default: the
+                  Redis broker and LOVAGE_PREFIX)
 """
 import os
 import time
@@ -13,11 +16,13 @@ from celery import Celery
 
 BROKER = os.environ.get('LOVAGE_BROKER', 'redis://127.0.0.1:6379/0')
 BACKEND = os.environ.get('LOVAGE_BACKEND', 'redis://127.0.0.1:6379/1')
-PREFIX = os.environ['LOVAGE_PREFIX']
+PREFIX = os.environ.get('LOVAGE_PREFIX', '')
+MARKS_URL = os.environ.get('LOVAGE_MARKS_URL', BROKER)
+MARKS_PREFIX = os.environ.get('LOVAGE_MARKS_PREFIX', PREFIX)
 
 app = Celery('pytasks', broker=BROKER, backend=BACKEND)
 app.conf.update(
-    broker_transport_options={'global_keyprefix': PREFIX},
+    broker_transport_options={'global_keyprefix': PREFIX} if BROKER.startswith('redis') else {},
     task_serializer='json',
     result_serializer='json',
     accept_content=['json'],
@@ -52,6 +57,6 @@ def now():
 
 @app.task(name='py.mark', bind=True)
 def mark(self):
-    """Leaves a trace in Redis (<prefix>ran:<id>) so a test can tell that the task ran."""
-    redis.Redis.from_url(BROKER).set(f'{PREFIX}ran:{self.request.id}', '1', ex=600)
+    """Leaves a trace in Redis (<marks prefix>ran:<id>) so a test can tell that the task ran."""
+    redis.Redis.from_url(MARKS_URL).set(f'{MARKS_PREFIX}ran:{self.request.id}', '1', ex=600)
     return 'ran'
