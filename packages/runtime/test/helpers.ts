@@ -73,6 +73,8 @@ export interface TestAppOptions {
   taskSendSentEvent?: boolean;
   /** The broker URL: the run's broker unless given (a Redis-only test passes `REDIS_URL`). */
   broker?: string;
+  /** More broker transport options (an AMQP test's `consumerTimeout`, `queueType`, `deliveryLimit`). */
+  transport?: NonNullable<CreateAppOptions['brokerTransportOptions']>;
 }
 
 export interface TestApp {
@@ -94,7 +96,7 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
   const queue = `q-${randomUUID()}`;
   const broker = options.broker ?? BROKER_URL;
   // Named, so a broker that cannot hold it (AMQP) still has one; on Redis it is the broker's URL, the default.
-  const state = broker === BROKER_URL ? STATE_URL : broker;
+  const state = broker === BROKER_URL ? STATE_URL : broker.startsWith('redis') ? broker : REDIS_URL;
   const app = createApp({
     broker,
     backend: BACKEND_URL,
@@ -107,6 +109,7 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
       pollInterval: options.pollInterval ?? 1,
       // AMQP queues honour priorities only when declared with x-max-priority (Redis always does).
       ...(testBroker.kind === 'amqp' ? { maxPriority: 10 } : {}),
+      ...options.transport,
     },
     taskDefaults: options.taskDefaults ?? {},
     taskSendSentEvent: options.taskSendSentEvent ?? false,

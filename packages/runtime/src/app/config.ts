@@ -58,6 +58,13 @@ export const configSchema = z.strictObject({
       publishTimeout: seconds.default(30),
       /** AMQP: the server's consumer_timeout in seconds (1800, RabbitMQ's default); no delivery is held longer. */
       consumerTimeout: seconds.default(1800),
+      /**
+       * AMQP, quorum queues: a delivery whose `x-delivery-count` (earlier deliveries that ended unacknowledged:
+       * a task that kills its worker, a channel lost mid-task) reaches this goes to the state store's dead
+       * letters instead of running again, before RabbitMQ 4.x drops it at its own limit (20 by default, a
+       * policy `delivery-limit`). Keep it at or below RabbitMQ's. null: no limit of Lovage's. Celery has none.
+       */
+      deliveryLimit: z.number().int().min(1).nullable().default(20),
     })
     .default({
       globalKeyprefix: '',
@@ -69,6 +76,7 @@ export const configSchema = z.strictObject({
       heartbeat: 60,
       publishTimeout: 30,
       consumerTimeout: 1800,
+      deliveryLimit: 20,
     }),
   /** Defaults applied to every task (their per-task options win). Celery: task_* settings. */
   taskDefaults: z

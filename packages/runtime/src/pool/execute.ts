@@ -92,6 +92,8 @@ export function executeTask(taskDef: TaskDefinition, job: Job, options: ExecuteO
     parentId: req.parentId,
     hostname: job.hostname,
     request: req,
+    redelivered: req.redelivered,
+    deliveryCount: req.deliveryCount,
     signal: controller.signal,
     retry(opts: RetryOptions = {}): never {
       if (opts.maxRetries !== undefined) maxRetries = opts.maxRetries;

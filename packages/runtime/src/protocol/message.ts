@@ -72,6 +72,17 @@ export interface TaskRequest {
   kwargsrepr: string;
   priority: number;
   replyTo: string | null;
+  /**
+   * The broker delivered this message before and it came back unacknowledged (AMQP's `redelivered` flag,
+   * Celery's `request.delivery_info['redelivered']`); null where the broker does not say (Redis).
+   */
+  redelivered: boolean | null;
+  /**
+   * Earlier deliveries of this message that ended without an acknowledgement (a quorum queue's
+   * `x-delivery-count`: 0 on the first delivery); null where the broker does not count them (classic queues,
+   * Redis).
+   */
+  deliveryCount: number | null;
   /** The headers as received, custom ones included. */
   headers: Record<string, unknown>;
 }
@@ -248,6 +259,9 @@ export function decodeTaskMessage(msg: InboundMessage): TaskRequest {
   const retries = optInt(h, 'retries') ?? 0;
   if (retries < 0) throw new MalformedMessageError('header retries must not be negative');
   const priority = msg.properties.priority;
+  const info = msg.properties.delivery_info as Record<string, unknown> | undefined;
+  const redelivered = info?.redelivered;
+  const deliveryCount = info?.delivery_count;
 
   return {
     id: h.id,
@@ -269,6 +283,8 @@ export function decodeTaskMessage(msg: InboundMessage): TaskRequest {
     kwargsrepr: optString(h, 'kwargsrepr') ?? kwargsRepr(kwargs),
     priority: typeof priority === 'number' ? Math.min(9, Math.max(0, priority)) : 0,
     replyTo: typeof msg.properties.reply_to === 'string' ? msg.properties.reply_to : null,
+    redelivered: typeof redelivered === 'boolean' ? redelivered : null,
+    deliveryCount: typeof deliveryCount === 'number' ? deliveryCount : null,
     headers: h,
   };
 }

@@ -91,6 +91,10 @@ export interface TaskContext {
   readonly parentId: string | null;
   readonly hostname: string;
   readonly request: TaskRequest;
+  /** The message came back unacknowledged before (AMQP); null where the broker does not say (Redis). */
+  readonly redelivered: boolean | null;
+  /** Earlier unacknowledged deliveries (quorum queues' `x-delivery-count`); null where not counted. */
+  readonly deliveryCount: number | null;
   /** Fires when the soft time limit passes or the task is revoked with terminate. */
   readonly signal: AbortSignal;
   /** Re-sends this task later and stops the current run. Throws; use as `throw ctx.retry(...)` or `ctx.retry(...)`. */

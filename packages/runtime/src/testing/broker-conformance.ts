@@ -327,6 +327,48 @@ export function describeBrokerConformance(
       expect(await broker.queueLength(q)).toBe(0);
     });
 
+    it('a consumer can defer exactly when the broker limits how long a delivery is held', async () => {
+      const { broker } = await make();
+      const c = consume(broker, [queue()]);
+      expect(typeof c.defer === 'function').toBe(broker.capabilities.maxHoldSeconds !== null);
+    });
+
+    it('a deferred message comes back once, no earlier than its time, and the old delivery is done', async (ctx) => {
+      const { broker } = await make();
+      if (broker.capabilities.maxHoldSeconds === null) return ctx.skip();
+      const q = queue();
+      const sent = message(1);
+      await broker.publish(q, sent);
+      await broker.publish(q, message(2));
+      const c = consume(broker, [q]);
+      const [d, other] = await reserveN(c, 2);
+      const notBefore = new Date(Date.now() + 1500);
+      expect(await c.defer!(d!, notBefore)).toBe(true);
+      // Handed back: the old delivery can no longer be acknowledged, and nothing waits in the queue meanwhile.
+      expect(await c.ack(d!)).toBe(false);
+      expect(await c.ack(other!)).toBe(true);
+      expect(await broker.queueLength(q)).toBe(0);
+      const [back] = await reserveN(c, 1, notBefore.getTime() - Date.now() + WAIT_MS);
+      expect(Date.now()).toBeGreaterThanOrEqual(notBefore.getTime());
+      expect(nOf(back!)).toBe(1);
+      expect(back!.message?.headers?.id).toBe(sent.headers.id);
+      expect(back!.message?.body).toBe(sent.body);
+      expect(await c.ack(back!)).toBe(true);
+      // Exactly once: nothing more comes.
+      const deadline = Date.now() + 1500;
+      while (Date.now() < deadline) expect(await c.reserve(10)).toEqual([]);
+      // Parked again after it came back (AMQP: through a level of the ladder it went through before, which
+      // RabbitMQ takes for a dead-letter cycle if the message still says so), it still comes back.
+      await broker.publish(q, message(3));
+      let [again] = await reserveN(c, 1);
+      for (const ms of [1000, 2500]) {
+        expect(await c.defer!(again!, new Date(Date.now() + ms))).toBe(true);
+        [again] = await reserveN(c, 1, ms + WAIT_MS);
+      }
+      expect(nOf(again!)).toBe(3);
+      expect(await c.ack(again!)).toBe(true);
+    });
+
     it('a topic exchange routes by binding key, a fanout to every subscriber', async () => {
       const pub = await make();
       const sub = await make();

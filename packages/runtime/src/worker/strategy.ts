@@ -1,7 +1,9 @@
 /**
  * What happens to each message as it arrives (Celery's worker strategy): unreadable, malformed or naming an
- * unknown task, it goes to its queue's dead letters with the reason (the worker never loses a message it
- * cannot handle); revoked or expired, it is discarded as REVOKED; with a future ETA it is held on a timer;
+ * unknown task, or delivered too often (a quorum queue's delivery count at the `deliveryLimit`), it goes to
+ * its queue's dead letters with the reason (the worker never loses a message it cannot handle); revoked or
+ * expired, it is discarded as REVOKED; with a future ETA it is held on a timer, or, further away than the
+ * broker lets a delivery be held (RabbitMQ's consumer timeout), parked on the broker until nearer its ETA;
  * otherwise it waits for a free slot, where the task's rate limit may hold it on a timer again.
  */
 import type { Consumer, Delivery } from '../broker/broker';
@@ -68,6 +70,11 @@ export class MessageStrategy {
         await this.deps.outcomes.notRegistered(request);
         return await this.deadLetter(d, `unregistered task ${JSON.stringify(request.name)}`, request);
       }
+      const limit = w.app.config.brokerTransportOptions.deliveryLimit;
+      if (limit !== null && request.deliveryCount !== null && request.deliveryCount >= limit) {
+        const reason = `delivery limit reached (${request.deliveryCount} deliveries)`;
+        return await this.deadLetter(d, reason, request);
+      }
       const held: Held = { delivery: d, request, def, acknowledged: false };
       w.emit('task-received', request);
       w.events?.task('task-received', {
@@ -86,8 +93,11 @@ export class MessageStrategy {
         kwargs_json: safeJson(request.kwargs),
       });
       if (this.discardIfRevoked(held)) return;
-      if (request.eta && request.eta.getTime() > Date.now())
+      if (request.eta && request.eta.getTime() > Date.now()) {
+        // Only a far ETA waits for the broker: a near one is held at once (a revoke finds it held).
+        if (this.beyondHold(request.eta) && (await this.defer(held, request.eta))) return;
         return this.schedule(held, request.eta.getTime() - Date.now());
+      }
       w.ready.push(held);
     } catch (err) {
       // Redis failed mid-way: the message is still in our in-flight list and returns to the queue.
@@ -168,6 +178,45 @@ export class MessageStrategy {
       dead_letter_queue: d.queue,
       dead_letter_id: letterId,
     });
+  }
+
+  /**
+   * How long a delivery may be held here: half the broker's `maxHoldSeconds`, so the run and a wait for a
+   * slot fit in the rest; null when the broker holds it as long as the consumer lives.
+   */
+  private horizonMs(): number | null {
+    const maxHold = this.w.app.broker.capabilities.maxHoldSeconds;
+    return maxHold === null ? null : (maxHold * 1000) / 2;
+  }
+
+  private beyondHold(eta: Date): boolean {
+    const horizon = this.horizonMs();
+    return horizon !== null && eta.getTime() - Date.now() > horizon;
+  }
+
+  /**
+   * Parks an ETA beyond the hold horizon on the broker until about a second before it; it is held as any
+   * other when it comes back (its `eta` header kept). True when it was handed back; false to hold it (the
+   * park failed: holding is the lesser harm).
+   */
+  private async defer(h: Held, eta: Date): Promise<boolean> {
+    const consumer = this.deps.consumer();
+    const horizon = this.horizonMs();
+    if (horizon === null || !consumer.defer) return false;
+    // Back a little early (never after the ETA: the ladder rounds up to the second), held the rest.
+    const notBefore = new Date(eta.getTime() - Math.min(1000, horizon / 2));
+    try {
+      if (!(await consumer.defer(h.delivery, notBefore))) {
+        this.w.log.warn({ id: h.request.id }, 'not deferred: the broker took the task back');
+      }
+      return true;
+    } catch (err) {
+      this.w.log.error(
+        { err: (err as Error).message, id: h.request.id },
+        'could not park an ETA task on the broker; holding it',
+      );
+      return false;
+    }
   }
 
   /** Revoked or expired tasks are not run: REVOKED is stored and the message acknowledged. */

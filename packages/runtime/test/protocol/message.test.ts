@@ -208,4 +208,23 @@ describe('protocol/message', () => {
     expect(decodeTaskMessage({ ...v2(), properties: { priority: 42 } }).priority).toBe(9);
     expect(decodeTaskMessage({ ...v2(), properties: { priority: -3 } }).priority).toBe(0);
   });
+
+  it("reads the broker's redelivered flag and delivery count from delivery_info, null when it has none", () => {
+    const info = (delivery_info: Record<string, unknown>) =>
+      decodeTaskMessage({ ...v2(), properties: { delivery_info } });
+    expect(info({ redelivered: true, delivery_count: 3 })).toMatchObject({
+      redelivered: true,
+      deliveryCount: 3,
+    });
+    expect(info({ redelivered: false, delivery_count: null })).toMatchObject({
+      redelivered: false,
+      deliveryCount: null,
+    });
+    // Redis: kombu's delivery_info has neither.
+    expect(info({ exchange: '', routing_key: 'celery' })).toMatchObject({
+      redelivered: null,
+      deliveryCount: null,
+    });
+    expect(decodeTaskMessage(v2())).toMatchObject({ redelivered: null, deliveryCount: null });
+  });
 });

@@ -17,7 +17,12 @@ function requestInfo(w: WorkerControl, h: Held) {
     hostname: w.hostname,
     time_start: h.startedAt ? h.startedAt / 1000 : null,
     acknowledged: h.acknowledged,
-    delivery_info: { exchange: '', routing_key: h.delivery.queue, priority: r.priority, redelivered: null },
+    delivery_info: {
+      exchange: '',
+      routing_key: h.delivery.queue,
+      priority: r.priority,
+      redelivered: r.redelivered,
+    },
     worker_pid: h.startedAt ? w.pool.pidOf(r.id) : null,
   };
 }
