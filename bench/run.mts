@@ -1,117 +1,111 @@
 /**
- * `npm run bench`: throughput figures on this machine, printed as JSON lines. Lovage and BullMQ are measured
- * in the same run against the same Redis, each under its own unique prefix, cleaned up afterwards.
+ * `npm run bench`: Lovage measured the way users run it, BullMQ 6.7 and Celery 5.2.6 beside it, on Redis and
+ * on RabbitMQ. See docs/PERFORMANCE.md for what each figure means. Every worker is a separate process started
+ * as its users start one (`lovage worker -A bench/fixtures/bench-tasks.ts --pool async -c 50`, a BullMQ worker
+ * script, `celery worker -P prefork -c 2`). Repetitions interleave the systems (the order alternates), so a
+ * noisy moment hurts both sides of a ratio alike.
  *
- *   enqueue    one `delay()` awaited at a time (latency-bound: one round trip per task)
- *   drain      N tasks already queued, consumed by one worker (async pool, concurrency 100), no-op task
- *   roundtrip  N tasks sent together and awaited through `get()` with results stored
+ * Output: one JSON line per figure and repetition, the monitor and pool figures (bench/monitor.mts,
+ * bench/pools.mts), then the summary lines (median, min–max, paired ratios) and a markdown table.
  *
- * Then the monitor (bench/monitor.mts) and the pools (bench/pools.mts); BENCH_SKIP_BULLMQ, BENCH_SKIP_MONITOR
- * and BENCH_SKIP_POOLS=1 leave a part out.
+ * Knobs: BENCH_N (20000), BENCH_REPS (3), BENCH_CONCURRENCY (50), BENCH_BULK (100,1000), BENCH_LATENCY_RATE
+ * (500), BENCH_LATENCY_N (5000), BENCH_CELERY_N (5000), BENCH_HELD_ETA (10000), BENCH_REDIS; BENCH_SKIP_<X>=1
+ * leaves out ENQUEUE, DRAIN, PREFORK, EVENTS, LATENCY, MEMORY, BULLMQ, CELERY, AMQP, MONITOR, POOLS.
+ * Everything lives under unique key prefixes, queue names and a RabbitMQ vhost of its own, deleted at the end.
  */
-import { randomUUID } from 'node:crypto';
-import { Queue, Worker as BullWorker } from 'bullmq';
-import { Redis } from 'ioredis';
-import { pino } from 'pino';
-import { createApp, Worker } from '../packages/runtime/src/index';
-import { deleteByPrefix } from './cleanup.mjs';
+import { bullDrain, bullEnqueue, bullLatency } from './bullmq.mjs';
+import { celeryDrain, celeryPresent } from './celery.mjs';
+import { benchVhost, BULK_SIZES, emit, figures, killWorkers, REDIS, REPS, skip } from './lib.mjs';
+import {
+  lovageDrain,
+  lovageEnqueue,
+  lovageLatency,
+  lovageMemory,
+  type DrainConfig,
+  type LovageTarget,
+} from './lovage.mjs';
+import { summarize } from './summary.mjs';
 
-const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/0';
-const N = Number(process.env.BENCH_N ?? 20_000);
-const silent = pino({ level: 'silent' });
+const redis: LovageTarget = { system: 'lovage', broker: REDIS };
+const rabbit = skip('amqp') ? null : await benchVhost();
+const amqp: LovageTarget | null = rabbit && {
+  system: 'lovage-amqp',
+  broker: rabbit.url,
+  state: REDIS,
+};
+// Interrupted: no worker left running and no vhost left behind (keys under this run's prefixes may remain).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killWorkers();
+    void (rabbit?.drop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+const bull = !skip('bullmq');
+const celery = !skip('celery') && (await celeryPresent());
 
-function emit(figure: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ ...figure, n: N, at: new Date().toISOString() })}\n`);
+const drains: DrainConfig[] = [];
+for (const pool of skip('prefork') ? (['async'] as const) : (['async', 'prefork'] as const)) {
+  for (const results of [true, false]) {
+    for (const events of skip('events') ? [false] : [false, true]) drains.push({ pool, results, events });
+  }
 }
 
-/** A run's keys: the broker's in DB 0, results in DB 1. */
-const cleanup = (prefix: string) => deleteByPrefix(REDIS, prefix, [0, 1]);
+/** Runs the parts in order, or in reverse on even repetitions. */
+async function interleaved(rep: number, parts: (false | null | (() => Promise<unknown>))[]): Promise<void> {
+  const todo = parts.filter((p): p is () => Promise<unknown> => typeof p === 'function');
+  for (const part of rep % 2 ? todo : todo.reverse()) await part();
+}
 
-async function lovage(): Promise<void> {
-  const prefix = `bench-${randomUUID().slice(0, 8)}:`;
-  const app = createApp({
-    broker: REDIS,
-    brokerTransportOptions: { globalKeyprefix: prefix },
-    logger: silent,
-  });
-  const noop = app.task('bench.noop', () => null, { ignoreResult: true });
+const loadRss = (system: string, rep: number) => (mb: number | null) =>
+  emit({ system, figure: 'rss_load', value: mb ?? NaN, unit: 'MB', rep });
 
-  let t = performance.now();
-  for (let i = 0; i < N; i++) await noop.delay();
-  let s = (performance.now() - t) / 1000;
-  emit({ system: 'lovage', figure: 'enqueue_one_at_a_time', per_sec: Math.round(N / s) });
-
-  const worker = new Worker(app, { concurrency: 100, logger: silent });
-  let done = 0;
-  const finished = new Promise<void>((resolve) =>
-    worker.on('task-succeeded', () => {
-      if (++done === N) resolve();
-    }),
+try {
+  for (let rep = 1; rep <= REPS; rep++) {
+    if (!skip('enqueue')) {
+      await interleaved(rep, [
+        () => lovageEnqueue(redis, rep, BULK_SIZES),
+        bull && (() => bullEnqueue(rep, BULK_SIZES)),
+        amqp && (() => lovageEnqueue(amqp, rep, BULK_SIZES)),
+      ]);
+    }
+    if (!skip('drain')) {
+      for (const cfg of drains) {
+        const headline = cfg.pool === 'async' && !cfg.events;
+        await interleaved(rep, [
+          async () => {
+            const peak = await lovageDrain(redis, rep, cfg);
+            if (headline && cfg.results) loadRss('lovage', rep)(peak);
+          },
+          headline &&
+            bull &&
+            (async () => {
+              const peak = await bullDrain(rep, cfg.results);
+              if (cfg.results) loadRss('bullmq', rep)(peak);
+            }),
+          headline && amqp && (() => lovageDrain(amqp, rep, cfg)),
+        ]);
+      }
+    }
+    if (!skip('latency')) {
+      await interleaved(rep, [
+        () => lovageLatency(redis, rep),
+        bull && (() => bullLatency(rep)),
+        amqp && (() => lovageLatency(amqp, rep)),
+      ]);
+    }
+    if (!skip('memory')) await lovageMemory(redis, rep);
+    if (celery) {
+      await celeryDrain('celery', REDIS, rep);
+      if (rabbit) await celeryDrain('celery-amqp', rabbit.url, rep);
+    }
+  }
+  if (!skip('monitor')) await (await import('./monitor.mjs')).runMonitorBench();
+  if (!skip('pools')) await (await import('./pools.mjs')).runPoolBench();
+  const table = summarize(figures, (line) =>
+    process.stdout.write(`${JSON.stringify({ ...line, at: new Date().toISOString() })}\n`),
   );
-  t = performance.now();
-  await worker.start();
-  await finished;
-  s = (performance.now() - t) / 1000;
-  emit({ system: 'lovage', figure: 'drain_one_worker', per_sec: Math.round(N / s), concurrency: 100 });
-  await worker.stop();
-  await app.close();
-
-  // Round trip with results: send N, wait for every result over pub/sub.
-  const app2 = createApp({
-    broker: REDIS,
-    backend: REDIS.replace(/\/\d+$/, '/1'),
-    brokerTransportOptions: { globalKeyprefix: prefix },
-    resultExpires: 60,
-    logger: silent,
-  });
-  const add = app2.task('bench.add', (_ctx, a: number, b: number) => a + b);
-  const w2 = new Worker(app2, { concurrency: 100, logger: silent });
-  await w2.start();
-  const M = Math.min(N, 10_000);
-  t = performance.now();
-  const results = await Promise.all(Array.from({ length: M }, (_, i) => add.delay(i, 1)));
-  await Promise.all(results.map((r) => r.get({ timeout: 60 })));
-  s = (performance.now() - t) / 1000;
-  emit({ system: 'lovage', figure: 'roundtrip_with_results', per_sec: Math.round(M / s), tasks: M });
-  await Promise.all(results.map((r) => r.forget()));
-  await w2.stop();
-  await app2.close();
-  await cleanup(prefix);
+  process.stdout.write(`\n${table}\n`);
+} finally {
+  await rabbit?.drop();
 }
-
-async function bullmq(): Promise<void> {
-  const prefix = `bench-bull-${randomUUID().slice(0, 8)}`;
-  const connection = new Redis(REDIS, { maxRetriesPerRequest: null });
-  const queue = new Queue('bench', { connection, prefix });
-  let t = performance.now();
-  for (let i = 0; i < N; i++) await queue.add('noop', {}, { removeOnComplete: true });
-  let s = (performance.now() - t) / 1000;
-  emit({ system: 'bullmq', figure: 'enqueue_one_at_a_time', per_sec: Math.round(N / s) });
-
-  let done = 0;
-  let resolveDone!: () => void;
-  const finished = new Promise<void>((r) => (resolveDone = r));
-  t = performance.now();
-  const worker = new BullWorker('bench', async () => null, {
-    connection: new Redis(REDIS, { maxRetriesPerRequest: null }),
-    prefix,
-    concurrency: 100,
-  });
-  worker.on('completed', () => {
-    if (++done === N) resolveDone();
-  });
-  await finished;
-  s = (performance.now() - t) / 1000;
-  emit({ system: 'bullmq', figure: 'drain_one_worker', per_sec: Math.round(N / s), concurrency: 100 });
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  connection.disconnect();
-  await cleanup(prefix);
-}
-
-await lovage();
-if (process.env.BENCH_SKIP_BULLMQ !== '1') await bullmq();
-if (process.env.BENCH_SKIP_MONITOR !== '1') await (await import('./monitor.mjs')).runMonitorBench();
-if (process.env.BENCH_SKIP_POOLS !== '1') await (await import('./pools.mjs')).runPoolBench();
 process.exit(0);
