@@ -2,6 +2,8 @@
  * `npm start`: the whole stack on embedded defaults, for a first look.
  *
  *   - checks Redis (LOVAGE_BROKER_URL, default redis://127.0.0.1:6379/0) and says how to fix it when down;
+ *     with LOVAGE_BROKER_URL=amqp://… (RabbitMQ), checks RabbitMQ and the Redis of LOVAGE_RESULT_BACKEND,
+ *     which then also holds the state store (revoked ids, queues, dead letters, settings, the task index);
  *   - a worker on the demo tasks (apps/worker/examples/tasks.ts) with task events on;
  *   - the monitor, which keeps the console's task-state index in Redis;
  *   - the console at http://localhost:3000 (PORT), its users and audit in an embedded PGlite under .lovage/
@@ -16,6 +18,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createApp, maskUrl } from '@lovage/runtime';
+import { checkUrl } from '@lovage/runtime/urls';
 import { Redis } from 'ioredis';
 import { Services } from './services.mjs';
 
@@ -33,8 +37,32 @@ const colour =
       : { NO_COLOR: '1' }
     : {};
 
+/** RabbitMQ cannot hold results or Lovage's records: then the result backend's Redis holds both. */
+const onRabbit = checkUrl('state', broker) !== null;
+const redisUrl = onRabbit ? backend : broker;
+
+async function checkRabbit(): Promise<void> {
+  const app = createApp({ broker, backend });
+  try {
+    await app.broker.ping(3000);
+  } catch (err) {
+    process.stderr.write(
+      `lovage: RabbitMQ is not reachable at ${maskUrl(broker)} (${(err as Error).message}).\n` +
+        '  Start it (or `docker compose up -d rabbitmq`), or point LOVAGE_BROKER_URL at a running broker,\n' +
+        '  then run `npm start` again.\n',
+    );
+    process.exit(1);
+  } finally {
+    await app.close().catch(() => undefined);
+  }
+}
+
 async function checkRedis(): Promise<void> {
-  const redis = new Redis(broker, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined);
   try {
     await Promise.race([
@@ -43,9 +71,9 @@ async function checkRedis(): Promise<void> {
     ]);
   } catch (err) {
     process.stderr.write(
-      `lovage: Redis is not reachable at ${broker.replace(/\/\/[^@/]*@/, '//****@')} (${(err as Error).message}).\n` +
-        '  Start it with `redis-server` (or `docker compose up -d redis`), or point LOVAGE_BROKER_URL and\n' +
-        '  LOVAGE_RESULT_BACKEND at a running Redis, then run `npm start` again.\n',
+      `lovage: Redis is not reachable at ${maskUrl(redisUrl)} (${(err as Error).message}).\n` +
+        '  Start it with `redis-server` (or `docker compose up -d redis`), or point ' +
+        `${onRabbit ? 'LOVAGE_RESULT_BACKEND' : 'LOVAGE_BROKER_URL and\n  LOVAGE_RESULT_BACKEND'} at a running Redis, then run \`npm start\` again.\n`,
     );
     process.exit(1);
   } finally {
@@ -64,6 +92,7 @@ services.handleSignals();
 const run = services.run.bind(services);
 
 await checkRedis();
+if (onRabbit) await checkRabbit();
 
 run('worker', [process.execPath, lovage, 'worker', '-A', 'apps/worker/examples/tasks.ts', '-E'], {
   LOVAGE_LOG_FORMAT: 'pretty',
@@ -80,5 +109,5 @@ setTimeout(() => {
 
 process.stdout.write(
   `\nLovage is starting: console http://localhost:${port} (sign-in instructions appear below), ` +
-    'worker "lovage@<host>" on the demo tasks, and the monitor. Ctrl-C stops everything.\n\n',
+    `worker "lovage@<host>" on the demo tasks, and the monitor${onRabbit ? ` (broker: RabbitMQ at ${maskUrl(broker)}; results and state: ${maskUrl(backend)})` : ''}. Ctrl-C stops everything.\n\n`,
 );
