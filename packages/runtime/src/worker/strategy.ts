@@ -44,6 +44,12 @@ export interface StrategyDeps {
 export class MessageStrategy {
   /** Rate limits per task name; null: unlimited. Built on first use, dropped when the limit changes. */
   private readonly buckets = new Map<string, TokenBucket | null>();
+  /**
+   * Tasks this worker parked on the broker until nearer their ETA, by id, until they come back (or a minute
+   * past their ETA, when another worker took them): a revoke meanwhile stores REVOKED at once, as for a task
+   * held here. Their messages are acknowledged; the returning one is discarded by the revoked ids.
+   */
+  private readonly parked = new Map<string, Held>();
 
   constructor(
     private readonly w: Holding,
@@ -52,6 +58,8 @@ export class MessageStrategy {
 
   async receive(d: Delivery): Promise<void> {
     const { w } = this;
+    const back = d.message?.headers?.id;
+    if (typeof back === 'string') this.forgetParked(back);
     try {
       if (!d.message) return await this.deadLetter(d, d.envelopeError ?? 'unreadable envelope');
       let request: TaskRequest;
@@ -130,6 +138,12 @@ export class MessageStrategy {
    */
   discardHeld(ids: ReadonlySet<string>): void {
     const { w } = this;
+    for (const id of ids) {
+      const h = this.parked.get(id);
+      if (!h) continue;
+      this.forgetParked(id);
+      this.deps.discard(h, 'revoked');
+    }
     for (const h of [...w.scheduled]) {
       if (!ids.has(h.request.id)) continue;
       clearTimeout(h.timer);
@@ -145,6 +159,13 @@ export class MessageStrategy {
   }
 
   /** Forgets every task held and not started (a lapsed lease, a stop): their messages go back to the queue. */
+  private forgetParked(id: string): void {
+    const h = this.parked.get(id);
+    if (!h) return;
+    clearTimeout(h.timer);
+    this.parked.delete(id);
+  }
+
   dropHeld(): void {
     for (const h of this.w.scheduled) clearTimeout(h.timer);
     this.w.scheduled.clear();
@@ -205,9 +226,15 @@ export class MessageStrategy {
     if (horizon === null || !consumer.defer) return false;
     // Back a little early (never after the ETA: the ladder rounds up to the second), held the rest.
     const notBefore = new Date(eta.getTime() - Math.min(1000, horizon / 2));
+    // Known as parked from the start: a revoke that arrives while the park is under way finds it.
+    const parked: Held = { ...h, acknowledged: true };
+    parked.timer = setTimeout(() => this.parked.delete(h.request.id), eta.getTime() - Date.now() + 60_000);
+    parked.timer.unref();
+    this.parked.set(h.request.id, parked);
     try {
       if (!(await consumer.defer(h.delivery, notBefore))) {
         this.w.log.warn({ id: h.request.id }, 'not deferred: the broker took the task back');
+        this.forgetParked(h.request.id);
       }
       return true;
     } catch (err) {
@@ -215,6 +242,7 @@ export class MessageStrategy {
         { err: (err as Error).message, id: h.request.id },
         'could not park an ETA task on the broker; holding it',
       );
+      this.forgetParked(h.request.id);
       return false;
     }
   }

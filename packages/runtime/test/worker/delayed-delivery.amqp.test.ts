@@ -133,6 +133,23 @@ describe.each(['classic', 'quorum'] as const)('on a %s queue', (queueType) => {
   });
 });
 
+it('a revoke reaches a parked task at once (REVOKED shown), and it never runs when it comes back', async () => {
+  const h = testApp({ broker: url, transport: { consumerTimeout: TIMEOUT_S } });
+  const holds = measureHolds(h.app.broker);
+  const ran: number[] = [];
+  const t = h.app.task('t.parked', () => void ran.push(Date.now()));
+  await h.startWorker({ concurrency: 1 });
+  const eta = new Date(Date.now() + 5000);
+  const r = h.track(await t.applyAsync([], { eta }));
+  await waitFor(() => holds.some((x) => x.end === 'defer'), { timeoutMs: 3000, what: 'the task parked' });
+  await h.app.revoke(r.id);
+  // Nobody holds its message, yet its state is REVOKED at once, not when its ETA comes.
+  await waitFor(async () => (await r.info())?.status === 'REVOKED', { timeoutMs: 1500, what: 'REVOKED' });
+  await new Promise((res) => setTimeout(res, eta.getTime() - Date.now() + 2000));
+  expect(ran).toEqual([]);
+  expect((await r.info())?.status).toBe('REVOKED');
+});
+
 describe('a quorum queue', () => {
   it('declares x-queue-type quorum and dead-letters a delivery at its delivery limit instead of running it', async () => {
     const h = testApp({ broker: url, transport: { queueType: 'quorum', deliveryLimit: 3 } });
