@@ -83,10 +83,16 @@ export class PrivateRabbit {
 
   private async spawn(): Promise<void> {
     let output = '';
+    // Its own process group: the script runs the Erlang VM as a child, and both must go together.
     const proc = spawn(join(BIN, 'rabbitmq-server'), [], {
       env: this.env(),
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    // A test process that ends without destroy() (a hook timed out) leaves no node behind.
+    const orphanGuard = () => this.signal('SIGKILL');
+    process.once('exit', orphanGuard);
+    proc.once('exit', () => process.off('exit', orphanGuard));
     proc.stdout!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4000)));
     proc.stderr!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4000)));
     this.proc = proc;
@@ -133,16 +139,40 @@ export class PrivateRabbit {
     await this.ctl('await_startup');
   }
 
-  /** Stops the node for good and removes its data. */
+  /** Sends a signal to the node's process group (the script and the Erlang VM). */
+  private signal(sig: NodeJS.Signals): void {
+    const pid = this.proc?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // Gone already.
+    }
+  }
+
+  /**
+   * Freezes the node (SIGSTOP): connections stay open and nothing answers, as behind a network cut that
+   * sends no reset; only heartbeats tell a client. `resume` thaws it.
+   */
+  pause(): void {
+    this.signal('SIGSTOP');
+  }
+
+  resume(): void {
+    this.signal('SIGCONT');
+  }
+
+  /** Stops the node for good and removes its data; idempotent. */
   async destroy(): Promise<void> {
     const proc = this.proc;
-    this.proc = null;
     if (proc && proc.exitCode === null && proc.signalCode === null) {
+      this.resume();
       const exited = new Promise((r) => proc.once('exit', r));
-      await this.ctl('stop').catch(() => proc.kill('SIGKILL'));
+      await this.ctl('stop').catch(() => undefined);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      this.signal('SIGKILL');
     }
+    this.proc = null;
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

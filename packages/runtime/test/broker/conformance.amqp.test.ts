@@ -18,8 +18,12 @@ beforeAll(() => {
   ctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
 });
 
-afterAll(() => {
+// The restart test's node, stopped here too: a timed-out test may not reach its own stop.
+const nodes: PrivateRabbit[] = [];
+
+afterAll(async () => {
   ctl('delete_vhost', vhost);
+  await Promise.all(nodes.map((n) => n.destroy()));
 });
 
 function amqpInstance(url: string, vhost: string, ctl: (...args: string[]) => unknown): ConformanceBroker {
@@ -47,6 +51,7 @@ describeBrokerConformance('AmqpBroker', async () => amqpInstance(url, vhost, ctl
   // durable queues and persistent messages survive, every connection is closed meanwhile.
   restartable: async () => {
     const node = await PrivateRabbit.start();
+    nodes.push(node);
     const own = await node.addVhost('conformance');
     return {
       make: async () => amqpInstance(own, 'conformance', (...args) => node.ctl(...args)),

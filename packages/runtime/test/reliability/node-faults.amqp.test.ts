@@ -28,12 +28,12 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
 });
 
-async function nodeApp(publishTimeout: number): Promise<App> {
+async function nodeApp(publishTimeout: number, heartbeat = 60): Promise<App> {
   const url = await node.addVhost(`lovage-${randomUUID()}`);
   const app = createApp({
     broker: url,
     backend: TEST_BACKEND_URL,
-    brokerTransportOptions: { globalKeyprefix: `${uniq('node')}:`, publishTimeout },
+    brokerTransportOptions: { globalKeyprefix: `${uniq('node')}:`, publishTimeout, heartbeat },
     logger: pino({ level: 'silent' }),
   });
   cleanups.push(() => app.close());
@@ -141,5 +141,35 @@ describe('a delivery held past the consumer timeout', () => {
     const after = await app.sendTask('n.quick', []);
     expect(await after.get({ timeout: 10 })).toBe(1);
     expect(worker.processed).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
+
+describe('a node that stops answering without closing anything (frozen: no reset, no close)', () => {
+  it('heartbeats notice; delay() fails in time meanwhile; once it answers again nothing is lost', async () => {
+    const app = await nodeApp(2, 1);
+    app.task('n.echo', async (_ctx, n: number) => n);
+    const worker = await startWorker(app, 4);
+    expect(await (await app.sendTask('n.echo', [-1])).get({ timeout: 10 })).toBe(-1);
+    const broker = app.broker as unknown as { pub: { generation: number }; sub: { generation: number } };
+    const [pub, sub] = [broker.pub.generation, broker.sub.generation];
+
+    const sent = await streamThrough(app, 'n.echo', async () => {
+      node.pause();
+      try {
+        await sleep(4000);
+      } finally {
+        node.resume();
+      }
+    });
+    expect(sent.some((s) => s.error)).toBe(true);
+    await expectNothingLost(sent, 2000 + 1000);
+    // Both connections were found dead by their heartbeats and replaced.
+    expect(broker.pub.generation).toBeGreaterThan(pub);
+    expect(broker.sub.generation).toBeGreaterThan(sub);
+    const r = await waitFor('a publish once the node answers', () =>
+      app.sendTask('n.echo', [-2]).catch(() => null),
+    );
+    expect(await r.get({ timeout: 10 })).toBe(-2);
+    expect(await app.control.ping({ destination: [worker.hostname], timeout: 2 })).toHaveLength(1);
   }, 60_000);
 });

@@ -157,6 +157,22 @@ function amqpReason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * `work`, or a BrokerError once `deadline` passes. Opening a channel or declaring waits on RabbitMQ's answer,
+ * which a node that stopped answering never sends (until a heartbeat, up to twice its interval later, finds the
+ * connection dead); what `work` waits on goes on and serves the next call.
+ */
+function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BrokerError(`no answer from RabbitMQ by the publish deadline while ${what}`)),
+      Math.max(1, deadline - Date.now()),
+    );
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 interface Pending {
   resolve(): void;
   reject(err: Error): void;
@@ -348,10 +364,17 @@ export class AmqpBroker implements Broker {
         }
         let ch: ConfirmChannel;
         try {
-          ch = await this.confirmChannel();
-          const conn = await this.pub.ready(Math.max(1, deadline - Date.now()));
-          await this.declareQueue(conn, this.pub.generation, queue);
-          if (notBefore) await this.declareDelayed(conn, this.pub.generation, queue);
+          ch = await beforeDeadline(
+            (async () => {
+              const ch = await this.confirmChannel();
+              const conn = await this.pub.ready(Math.max(1, deadline - Date.now()));
+              await this.declareQueue(conn, this.pub.generation, queue);
+              if (notBefore) await this.declareDelayed(conn, this.pub.generation, queue);
+              return ch;
+            })(),
+            deadline,
+            'opening the publishing channel and declaring the queue',
+          );
         } catch (err) {
           if (Date.now() < deadline && !(err instanceof BrokerError)) continue;
           throw fail(amqpReason(err), err);
@@ -477,8 +500,15 @@ export class AmqpBroker implements Broker {
   async broadcast(exchange: Exchange, routingKey: string, message: OutgoingMessage): Promise<void> {
     const deadline = Date.now() + this.publishTimeoutMs;
     try {
-      const ch = await this.confirmChannel();
-      await this.declareExchange(ch, exchange, this.pub.generation);
+      const ch = await beforeDeadline(
+        (async () => {
+          const ch = await this.confirmChannel();
+          await this.declareExchange(ch, exchange, this.pub.generation);
+          return ch;
+        })(),
+        deadline,
+        `opening the publishing channel and declaring exchange ${exchange.name}`,
+      );
       await this.confirmed(ch, null, this.prefix + exchange.name, routingKey, message, deadline, false);
     } catch (err) {
       if (err instanceof BrokerError) throw err;
