@@ -8,7 +8,7 @@
  * | `LOVAGE_TRUSTED_ORIGINS` | — | more origins allowed to send mutations, comma-separated |
  * | `LOVAGE_BROKER_URL` | `redis://127.0.0.1:6379/0` | the broker (queues, remote control) |
  * | `LOVAGE_RESULT_BACKEND` | `redis://127.0.0.1:6379/1` | the result backend |
- * | `LOVAGE_STATE_URL` | the broker's URL | the state store: revoked ids, queue registry, dead letters, settings, task index |
+ * | `LOVAGE_STATE_URL` | the broker's URL when it is Redis, else `LOVAGE_RESULT_BACKEND` | the state store: revoked ids, queue registry, dead letters, settings, task index |
  * | `LOVAGE_KEY_PREFIX` | `''` | the broker's `globalKeyprefix`; the state store's records live under it too |
  * | `DATABASE_URL` | — | a PostgreSQL URL; without it, the embedded PGlite in `PGLITE_DIR` |
  * | `LOVAGE_DATA_DIR` | `./.lovage` | the console's data folder |

@@ -4,7 +4,7 @@
  * Read: `LOVAGE_LOG_FORMAT` (`pretty` or `json`; default: pretty when stdout is a terminal, JSON otherwise),
  * `LOVAGE_BROKER_URL` as the default broker of `inspect`, `control`, `monitor` and `purge`,
  * `LOVAGE_STATE_URL` as their state store (revoked ids, queues, dead letters, settings, the task index;
- * default: the broker's Redis), and `LOVAGE_RESULT_BACKEND` as the monitor's default result backend.
+ * default: the broker's Redis, else the result backend's: see connect.ts), and `LOVAGE_RESULT_BACKEND` as the monitor's default result backend.
  * Written: `LOVAGE_BROKER_URL` and `LOVAGE_RESULT_BACKEND`, set from `--broker` / `--result-backend` before
  * the tasks module is imported. The module is expected to read them when it creates its app (see
  * examples/tasks.ts); the CLI checks afterwards that the app really uses them.
