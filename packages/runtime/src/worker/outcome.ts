@@ -2,7 +2,7 @@
  * How a task's outcome is told: one method per outcome (started, succeeded, failed, retried, revoked), each
  * storing the result, emitting the worker's event and sending Celery's task event, in that order.
  */
-import { NotRegistered, TaskRevokedError } from '../errors';
+import { NotRegistered, TaskRevokedError, WorkerLostError } from '../errors';
 import { saferepr } from '../protocol/repr';
 import type { JobOutcome } from '../pool/pool';
 import { excRepr, serializeException } from '../protocol/exceptions';
@@ -118,6 +118,18 @@ export class Outcomes {
   /** A message naming a task this worker does not know: FAILURE (NotRegistered) before it is dead-lettered. */
   async notRegistered(request: TaskRequest): Promise<void> {
     await this.storeException(request, 'FAILURE', new NotRegistered(request.name));
+  }
+
+  /**
+   * A message RabbitMQ delivered too often (it killed or stalled its workers each time): FAILURE with Celery's
+   * WorkerLostError naming the reason, before it is dead-lettered, so its caller stops waiting.
+   */
+  async poisoned(request: TaskRequest, reason: string): Promise<void> {
+    await this.storeException(
+      request,
+      'FAILURE',
+      new WorkerLostError(`${reason}: not run again; the message is in the dead letters`),
+    );
   }
 
   private announceRevoked(request: TaskRequest, reason: RevokeReason): void {

@@ -81,6 +81,7 @@ export class MessageStrategy {
       const limit = w.app.config.brokerTransportOptions.deliveryLimit;
       if (limit !== null && request.deliveryCount !== null && request.deliveryCount >= limit) {
         const reason = `delivery limit reached (${request.deliveryCount} deliveries)`;
+        await this.deps.outcomes.poisoned(request, reason);
         return await this.deadLetter(d, reason, request);
       }
       const held: Held = { delivery: d, request, def, acknowledged: false };

@@ -11,7 +11,7 @@ import type { Broker, Consumer, Delivery } from '../../src/broker/broker';
 import { encodeTaskMessage } from '../../src/protocol/message';
 import { reserveN } from '../../src/testing/conformance-helpers';
 import type { TaskContext } from '../../src';
-import { useTestApps, waitFor } from '../helpers';
+import { rejection, useTestApps, waitFor } from '../helpers';
 import { PrivateRabbit } from '../private-rabbit';
 
 const TIMEOUT_S = 4;
@@ -185,5 +185,9 @@ describe('a quorum queue', () => {
     await w.stop();
     expect(calls).toBe(0);
     expect(await h.app.broker.queueLength(h.queue)).toBe(0);
+    // Its caller stops waiting: FAILURE, WorkerLostError naming the reason.
+    const err = await rejection(h.app.asyncResult(h.track({ id }).id).get({ timeout: 2 }));
+    expect(err.name).toBe('WorkerLostError');
+    expect(err.message).toMatch(/^delivery limit reached \([34] deliveries\): not run again/);
   });
 });
