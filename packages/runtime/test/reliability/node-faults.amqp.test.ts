@@ -28,12 +28,20 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
 });
 
-async function nodeApp(publishTimeout: number, heartbeat = 60): Promise<App> {
+async function nodeApp(
+  publishTimeout: number,
+  { heartbeat = 60, queueType = 'classic' as 'classic' | 'quorum' } = {},
+): Promise<App> {
   const url = await node.addVhost(`lovage-${randomUUID()}`);
   const app = createApp({
     broker: url,
     backend: TEST_BACKEND_URL,
-    brokerTransportOptions: { globalKeyprefix: `${uniq('node')}:`, publishTimeout, heartbeat },
+    brokerTransportOptions: {
+      globalKeyprefix: `${uniq('node')}:`,
+      publishTimeout,
+      heartbeat,
+      queueType,
+    },
     logger: pino({ level: 'silent' }),
   });
   cleanups.push(() => app.close());
@@ -50,25 +58,29 @@ async function startWorker(app: App, concurrency: number, prefetchMultiplier = 4
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('RabbitMQ stopped and started (stop_app/start_app) during a steady stream', () => {
-  it('nothing sent is lost, delay() never hangs, and the worker resumes consuming', async () => {
-    // Shorter than the outage: calls made early in it fail (PublishError), later ones resolve.
-    const app = await nodeApp(2);
-    app.task('n.echo', async (_ctx, n: number) => n);
-    const worker = await startWorker(app, 4);
+  it.each(['classic', 'quorum'] as const)(
+    '%s queue: nothing sent is lost, delay() never hangs, and the worker resumes consuming',
+    async (queueType) => {
+      // Shorter than the outage: calls made early in it fail (PublishError), later ones resolve.
+      const app = await nodeApp(2, { queueType });
+      app.task('n.echo', async (_ctx, n: number) => n);
+      const worker = await startWorker(app, 4);
 
-    const sent = await streamThrough(app, 'n.echo', () => node.restartApp(1000));
-    const resolved = await expectNothingLost(sent, 2000 + 1000);
-    expect(sent.some((s) => s.error)).toBe(true);
-    expect(resolved).toBeGreaterThan(0);
-    expect(worker.processed).toBeGreaterThanOrEqual(resolved);
-    // Once the publisher is back (amqplib's backoff may outlast a 2 s publishTimeout), the worker consumes.
-    const r = await waitFor('a publish after the restart', () =>
-      app.sendTask('n.echo', [-1]).catch(() => null),
-    );
-    expect(await r.get({ timeout: 10 })).toBe(-1);
-    // Remote control came back too (its exclusive queue went with the connection).
-    expect(await app.control.ping({ destination: [worker.hostname], timeout: 2 })).toHaveLength(1);
-  }, 60_000);
+      const sent = await streamThrough(app, 'n.echo', () => node.restartApp(1000));
+      const resolved = await expectNothingLost(sent, 2000 + 1000);
+      expect(sent.some((s) => s.error)).toBe(true);
+      expect(resolved).toBeGreaterThan(0);
+      expect(worker.processed).toBeGreaterThanOrEqual(resolved);
+      // Once the publisher is back (amqplib's backoff may outlast a 2 s publishTimeout), the worker consumes.
+      const r = await waitFor('a publish after the restart', () =>
+        app.sendTask('n.echo', [-1]).catch(() => null),
+      );
+      expect(await r.get({ timeout: 10 })).toBe(-1);
+      // Remote control came back too (its exclusive queue went with the connection).
+      expect(await app.control.ping({ destination: [worker.hostname], timeout: 2 })).toHaveLength(1);
+    },
+    60_000,
+  );
 });
 
 describe('a memory alarm', () => {
@@ -146,7 +158,7 @@ describe('a delivery held past the consumer timeout', () => {
 
 describe('a node that stops answering without closing anything (frozen: no reset, no close)', () => {
   it('heartbeats notice; delay() fails in time meanwhile; once it answers again nothing is lost', async () => {
-    const app = await nodeApp(2, 1);
+    const app = await nodeApp(2, { heartbeat: 1 });
     app.task('n.echo', async (_ctx, n: number) => n);
     const worker = await startWorker(app, 4);
     expect(await (await app.sendTask('n.echo', [-1])).get({ timeout: 10 })).toBe(-1);
