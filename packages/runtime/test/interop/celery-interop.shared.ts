@@ -31,6 +31,17 @@ export function describeCeleryInterop(kind: InteropKind): void {
     }
   }
 
+  /** A custom header: numbers on both sides of the 32-bit boundary, a float, null, nesting, text. */
+  const CUSTOM = {
+    big: 2 ** 40,
+    neg: -5,
+    negBig: -(2 ** 35),
+    float: 1.5,
+    none: null,
+    list: [1, 'ü'],
+    nested: { ok: true },
+  };
+
   /** Ids of `ts.mark` runs: an expired task must never get here. */
   const marked = new Set<string>();
 
@@ -55,6 +66,20 @@ export function describeCeleryInterop(kind: InteropKind): void {
     marked.add(ctx.id);
     return 'ran';
   });
+  /** What the worker read from the message. */
+  app.task('ts.request', (ctx) => {
+    const { timeLimit, retries, priority, replyTo, origin, argsrepr, redelivered, headers } = ctx.request;
+    return {
+      timeLimit,
+      retries,
+      priority,
+      replyTo,
+      origin,
+      argsrepr,
+      redelivered,
+      custom: headers.x_custom ?? null,
+    };
+  });
 
   async function send(name: string, args: unknown[], options: ApplyOptions): Promise<AsyncResult> {
     const r = await app.sendTask(name, args, {}, options);
@@ -78,7 +103,15 @@ export function describeCeleryInterop(kind: InteropKind): void {
     name: string;
     args?: unknown[];
     kwargs?: Record<string, unknown>;
-    options: { queue: string; countdown?: number; expires?: number };
+    options: {
+      queue: string;
+      countdown?: number;
+      expires?: number;
+      priority?: number;
+      time_limit?: number;
+      soft_time_limit?: number;
+      headers?: Record<string, unknown>;
+    };
   }
 
   interface PyOutcome {
@@ -163,6 +196,36 @@ export function describeCeleryInterop(kind: InteropKind): void {
           ok: true,
           state: 'SUCCESS',
           result: { args: [1, 'ü€', [1, 2], { a: null }], kwargs: { k: 1.5, flag: true } },
+        });
+      });
+    });
+
+    it('reads the headers, properties and delivery flags Celery sent', async () => {
+      await withLovageWorker(async (queue) => {
+        const [out] = await pyClient([
+          {
+            name: 'ts.request',
+            args: [1, 'a'],
+            options: {
+              queue,
+              priority: 3,
+              time_limit: 30,
+              soft_time_limit: 20,
+              headers: { x_custom: CUSTOM },
+            },
+          },
+        ]);
+        expect(out).toMatchObject({ ok: true, state: 'SUCCESS' });
+        expect(out!.result).toEqual({
+          timeLimit: [30, 20],
+          retries: 0,
+          priority: 3,
+          replyTo: expect.any(String),
+          origin: expect.stringContaining('@'),
+          // Celery's saferepr of its args list.
+          argsrepr: "[1, 'a']",
+          redelivered: kind === 'amqp' ? false : null,
+          custom: CUSTOM,
         });
       });
     });
@@ -293,6 +356,36 @@ export function describeCeleryInterop(kind: InteropKind): void {
 
     afterAll(async () => {
       if (py) await stopProcess(py.proc);
+    });
+
+    it('Celery reads the headers, properties and delivery_info Lovage sent', async () => {
+      const r = await send('py.request', [1, 'a'], {
+        queue: q.ok,
+        priority: 3,
+        timeLimit: 30,
+        softTimeLimit: 20,
+        headers: { x_custom: CUSTOM },
+      });
+      expect(await r.get({ timeout: 15 })).toEqual({
+        timelimit: [30, 20],
+        retries: 0,
+        // Lovage publishes on the default exchange, routing key = queue; Celery's retry re-routes the same way.
+        delivery_info: {
+          exchange: '',
+          routing_key: q.ok,
+          priority: 3,
+          redelivered: kind === 'amqp' ? false : null,
+        },
+        // No rpc:// backend in Lovage, so no reply queue named.
+        reply_to: null,
+        correlation_id: r.id,
+        origin: expect.stringContaining('@'),
+        argsrepr: "(1, 'a')",
+        // Known limit (src/broker/amqp/headers.ts): py-amqp <= 5.3.1 reads the AMQP `l` tag unsigned, so an
+        // integer below -2^31 reaches Celery as v + 2^64 (py-amqp#465); `L`, which it reads right, would close
+        // every unpatched amqplib consumer's connection. On Redis the headers are JSON.
+        custom: kind === 'amqp' ? { ...CUSTOM, negBig: 2 ** 64 - 2 ** 35 } : CUSTOM,
+      });
     });
 
     it('runs a Lovage-sent task on Celery and Lovage reads the result', async () => {

@@ -314,20 +314,16 @@ export function describeControlInterop(kind: InteropKind): void {
       expect((registered as Record<string, string[]>)[h]).not.toContain('ctl.limited [rate_limit=100/s]');
     });
 
-    it('`celery inspect ping` and `celery inspect stats --json` read the Lovage worker', async () => {
-      const [ping, stats] = await Promise.all([
-        run(PYTHON, ['-m', 'celery', '-A', 'control_client', 'inspect', 'ping', '-d', h, '-t', '3'], {
+    it('`celery inspect ping`, `celery inspect stats --json` and `celery control rate_limit` reach the Lovage worker', async () => {
+      const celery = (...args: string[]) =>
+        run(PYTHON, ['-m', 'celery', '-A', 'control_client', ...args, '-d', h, '-t', '3'], {
           cwd: PY_DIR,
           env: target.pyEnv,
-        }),
-        run(
-          PYTHON,
-          ['-m', 'celery', '-A', 'control_client', 'inspect', 'stats', '-d', h, '-t', '3', '--json'],
-          {
-            cwd: PY_DIR,
-            env: target.pyEnv,
-          },
-        ),
+        });
+      const [ping, stats, rate] = await Promise.all([
+        celery('inspect', 'ping'),
+        celery('inspect', 'stats', '--json'),
+        celery('control', 'rate_limit', 'ctl.add', '9/m'),
       ]);
       expect(ping.code, ping.stderr).toBe(0);
       // celery's own format: `->  name: OK` (two spaces), the payload indented below.
@@ -336,6 +332,9 @@ export function describeControlInterop(kind: InteropKind): void {
       expect(stats.code, stats.stderr).toBe(0);
       const parsed = JSON.parse(stats.stdout) as Record<string, Json>;
       expect(parsed[h]).toMatchObject({ pid: process.pid, pool: { 'max-concurrency': worker.concurrency } });
+      expect(rate.code, rate.stderr).toBe(0);
+      expect(rate.stdout).toMatch(new RegExp(`^->\\s+${h}: OK\\n\\s+new rate limit set successfully$`, 'm'));
+      expect(worker.taskLimits.get('ctl.add')).toMatchObject({ rateLimit: '9/m' });
     });
   });
 

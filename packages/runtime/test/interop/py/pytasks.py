@@ -60,3 +60,19 @@ def mark(self):
     """Leaves a trace in Redis (<marks prefix>ran:<id>) so a test can tell that the task ran."""
     redis.Redis.from_url(MARKS_URL).set(f'{MARKS_PREFIX}ran:{self.request.id}', '1', ex=600)
     return 'ran'
+
+
+@app.task(name='py.request', bind=True)
+def request(self, *args):
+    """What the worker read from the message: its headers, properties and delivery_info."""
+    r = self.request
+    return {
+        'timelimit': r.timelimit,
+        'retries': r.retries,
+        'delivery_info': r.delivery_info,
+        'reply_to': r.reply_to,
+        'correlation_id': r.correlation_id,
+        'origin': r.origin,
+        'argsrepr': r.argsrepr,
+        'custom': getattr(r, 'x_custom', None),
+    }
