@@ -23,6 +23,8 @@ export const LATENCY_RATE = Number(env.BENCH_LATENCY_RATE ?? 500);
 export const LATENCY_N = Number(env.BENCH_LATENCY_N ?? Math.min(5000, N));
 export const CELERY_N = Number(env.BENCH_CELERY_N ?? Math.min(5000, N));
 export const HELD_ETA = Number(env.BENCH_HELD_ETA ?? 10_000);
+/** Where Lovage workers write a V8 CPU profile each (`node --cpu-prof`), or none. */
+export const PROFILE_DIR = env.BENCH_PROFILE_DIR;
 export const BULK_SIZES = (env.BENCH_BULK ?? '100,1000').split(',').map(Number);
 
 /** BENCH_SKIP_<PART>=1 leaves a part out. */

@@ -21,6 +21,7 @@ import {
   measureEnqueue,
   N,
   openLoop,
+  PROFILE_DIR,
   REDIS,
   RESULTS,
   rssMb,
@@ -78,6 +79,7 @@ function scenario(target: LovageTarget, results: boolean) {
     spawnProc(
       process.execPath,
       [
+        ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
         BIN,
         'worker',
         '-A',
