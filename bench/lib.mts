@@ -102,8 +102,8 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-/** Worker processes not yet stopped, for `killWorkers` when the bench is interrupted. */
-const live = new Set<ChildProcess>();
+/** Worker processes not yet stopped, each with what marks it as stopped on purpose, for `killWorkers`. */
+const live = new Map<ChildProcess, () => void>();
 
 function killGroup(child: ChildProcess): void {
   try {
@@ -115,7 +115,10 @@ function killGroup(child: ChildProcess): void {
 
 /** SIGKILLs every running worker's process group (they run detached, so a Ctrl-C does not reach them). */
 export function killWorkers(): void {
-  for (const child of live) killGroup(child);
+  for (const [child, stopping] of live) {
+    stopping();
+    killGroup(child);
+  }
 }
 
 /** Starts a worker in its own process group, stdout discarded, the tail of stderr kept for errors. */
@@ -131,10 +134,10 @@ export function spawnProc(cmd: string, args: string[], extraEnv: Record<string, 
   child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     stderr = (stderr + s).slice(-4000);
   });
-  live.add(child);
+  let stopping = false;
+  live.set(child, () => (stopping = true));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => live.delete(child));
-  let stopping = false;
   void exited.then(() => {
     if (!stopping) process.stderr.write(`bench: ${cmd} ${args.join(' ')} exited early:\n${stderr}\n`);
   });

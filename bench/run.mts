@@ -101,10 +101,12 @@ try {
   }
   if (!skip('monitor')) await (await import('./monitor.mjs')).runMonitorBench();
   if (!skip('pools')) await (await import('./pools.mjs')).runPoolBench();
-  const table = summarize(figures, (line) =>
-    process.stdout.write(`${JSON.stringify({ ...line, at: new Date().toISOString() })}\n`),
-  );
-  process.stdout.write(`\n${table}\n`);
+  if (figures.length) {
+    const table = summarize(figures, (line) =>
+      process.stdout.write(`${JSON.stringify({ ...line, at: new Date().toISOString() })}\n`),
+    );
+    process.stdout.write(`\n${table}\n`);
+  }
 } finally {
   await rabbit?.drop();
 }
