@@ -9,8 +9,8 @@
  * bench/pools.mts), then the summary lines (median, min–max, paired ratios) and a markdown table.
  *
  * Knobs: BENCH_N (20000), BENCH_REPS (3), BENCH_CONCURRENCY (50), BENCH_BULK (100,1000), BENCH_LATENCY_RATE
- * (500), BENCH_LATENCY_N (5000), BENCH_CELERY_N (5000), BENCH_HELD_ETA (10000), BENCH_REDIS; BENCH_SKIP_<X>=1
- * leaves out ENQUEUE, DRAIN, PREFORK, EVENTS, LATENCY, MEMORY, BULLMQ, CELERY, AMQP, MONITOR, POOLS.
+ * (500), BENCH_LATENCY_N (5000), BENCH_CELERY_N (5000), BENCH_HELD_ETA (10000), BENCH_REDIS,
+ * BENCH_PROFILE_DIR; BENCH_SKIP_<X>=1 leaves out ENQUEUE, DRAIN, PREFORK, EVENTS, LATENCY, MEMORY, BULLMQ, CELERY, AMQP, MONITOR, POOLS.
  * Everything lives under unique key prefixes, queue names and a RabbitMQ vhost of its own, deleted at the end.
  */
 import { bullDrain, bullEnqueue, bullLatency } from './bullmq.mjs';
