@@ -58,6 +58,7 @@ export default defineConfig({
         'worker-concurrency.spec.ts',
         'dead-letters.spec.ts',
         'queues.spec.ts',
+        'rabbitmq.spec.ts',
       ],
     },
     { name: 'audit', testMatch: ['audit.spec.ts'], dependencies: ['actions'] },
