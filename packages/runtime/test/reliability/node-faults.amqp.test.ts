@@ -1,6 +1,7 @@
 /**
  * RabbitMQ faults that reach a whole node, on a node of this file's own (PrivateRabbit, started once): the
- * application stopped and started during a steady stream, a memory alarm that blocks publishers, and a
+ * application stopped and started during a steady stream (classic and quorum queues), a memory or disk alarm
+ * that blocks publishers, the node frozen (SIGSTOP: only heartbeats notice), and a
  * delivery held past a short `consumer_timeout`. Each scenario has its own vhost.
  */
 import { randomUUID } from 'node:crypto';
@@ -61,16 +62,18 @@ describe('RabbitMQ stopped and started (stop_app/start_app) during a steady stre
   it.each(['classic', 'quorum'] as const)(
     '%s queue: nothing sent is lost, delay() never hangs, and the worker resumes consuming',
     async (queueType) => {
-      // Shorter than the outage: calls made early in it fail (PublishError), later ones resolve.
+      // Shorter than the outage (down 2.5 s at least): calls made early in it fail (PublishError), later ones
+      // resolve.
       const app = await nodeApp(2, { queueType });
       app.task('n.echo', async (_ctx, n: number) => n);
       const worker = await startWorker(app, 4);
 
-      const sent = await streamThrough(app, 'n.echo', () => node.restartApp(1000));
+      const sent = await streamThrough(app, 'n.echo', () => node.restartApp(2500));
       const resolved = await expectNothingLost(sent, 2000 + 1000);
       expect(sent.some((s) => s.error)).toBe(true);
       expect(resolved).toBeGreaterThan(0);
-      expect(worker.processed).toBeGreaterThanOrEqual(resolved);
+      // Counted once acknowledged, a moment after its result is stored.
+      await waitFor('the worker counted them', async () => worker.processed >= resolved);
       // Once the publisher is back (amqplib's backoff may outlast a 2 s publishTimeout), the worker consumes.
       const r = await waitFor('a publish after the restart', () =>
         app.sendTask('n.echo', [-1]).catch(() => null),
@@ -83,39 +86,57 @@ describe('RabbitMQ stopped and started (stop_app/start_app) during a steady stre
   );
 });
 
-describe('a memory alarm', () => {
-  it('makes delay() fail within publishTimeout saying RabbitMQ blocks publishers, then succeed again', async () => {
-    const app = await nodeApp(2);
-    app.task('n.echo', async (_ctx, n: number) => n);
-    await startWorker(app, 2);
-    expect(await (await app.sendTask('n.echo', [0])).get({ timeout: 10 })).toBe(0);
+// Each alarm raised and cleared by rabbitmqctl; RabbitMQ names it in its connection.blocked reason.
+const alarms = {
+  memory: {
+    raise: () => node.ctl('set_vm_memory_high_watermark', 'absolute', '1'),
+    clear: () => node.ctl('set_vm_memory_high_watermark', '0.4'),
+  },
+  disk: {
+    raise: () => node.ctl('set_disk_free_limit', '1000000000000000'),
+    clear: () => node.ctl('set_disk_free_limit', '50MB'),
+  },
+};
 
-    await node.ctl('set_vm_memory_high_watermark', 'absolute', '1');
-    const [written, refused] = [randomUUID(), randomUUID()];
-    try {
-      // The first is written before RabbitMQ says it blocks the connection and is never confirmed; the
-      // second is refused once the connection is known to be blocked. Both fail by the deadline.
-      for (const [n, taskId] of [written, refused].entries()) {
-        const t0 = Date.now();
-        const err = await app.sendTask('n.echo', [n + 1], {}, { taskId }).then(
-          () => null,
-          (e: unknown) => e,
-        );
-        expect(Date.now() - t0).toBeLessThan(2000 + 1000);
-        expect(err).toBeInstanceOf(PublishError);
-        expect((err as Error).message).toMatch(/RabbitMQ is blocking publishers \(.*memory.*\)/);
-        expect((err as Error).message.includes('may still store it')).toBe(taskId === written);
+describe('a resource alarm', () => {
+  it.each(['memory', 'disk'] as const)(
+    '%s: delay() fails within publishTimeout saying RabbitMQ blocks publishers, then succeeds again',
+    async (kind) => {
+      const app = await nodeApp(2);
+      app.task('n.echo', async (_ctx, n: number) => n);
+      await startWorker(app, 2);
+      expect(await (await app.sendTask('n.echo', [0])).get({ timeout: 10 })).toBe(0);
+
+      await alarms[kind].raise();
+      const [written, refused] = [randomUUID(), randomUUID()];
+      try {
+        // The first is written before RabbitMQ says it blocks the connection and is never confirmed; the
+        // second is refused once the connection is known to be blocked. Both fail by the deadline.
+        for (const [n, taskId] of [written, refused].entries()) {
+          const t0 = Date.now();
+          const err = await app.sendTask('n.echo', [n + 1], {}, { taskId }).then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(Date.now() - t0).toBeLessThan(2000 + 1000);
+          expect(err).toBeInstanceOf(PublishError);
+          expect((err as Error).message).toMatch(
+            new RegExp(`RabbitMQ is blocking publishers \\(.*${kind}.*\\)`),
+          );
+          expect((err as Error).message.includes('may still store it')).toBe(taskId === written);
+        }
+      } finally {
+        await alarms[kind].clear();
       }
-    } finally {
-      await node.ctl('set_vm_memory_high_watermark', '0.4');
-    }
-    const r = await waitFor('a publish after the alarm cleared', () =>
-      app.sendTask('n.echo', [3]).catch(() => null),
-    );
-    expect(await r.get({ timeout: 10 })).toBe(3);
-    // As its error said: the one written before the block was stored once the alarm cleared, and ran.
-    expect(await app.asyncResult(written).get({ timeout: 10 })).toBe(1);
-  }, 60_000);
+      const r = await waitFor('a publish after the alarm cleared', () =>
+        app.sendTask('n.echo', [3]).catch(() => null),
+      );
+      expect(await r.get({ timeout: 10 })).toBe(3);
+      // As its error said: the one written before the block was stored once the alarm cleared, and ran.
+      expect(await app.asyncResult(written).get({ timeout: 10 })).toBe(1);
+    },
+    60_000,
+  );
 });
 
 describe('a delivery held past the consumer timeout', () => {
@@ -152,7 +173,7 @@ describe('a delivery held past the consumer timeout', () => {
 
     const after = await app.sendTask('n.quick', []);
     expect(await after.get({ timeout: 10 })).toBe(1);
-    expect(worker.processed).toBeGreaterThanOrEqual(3);
+    await waitFor('the worker counted them', async () => worker.processed >= 3);
   }, 60_000);
 });
 
