@@ -96,13 +96,12 @@ function toInbound(
 ): {
   message: InboundMessage | null;
   error: string | null;
-  raw: string;
+  headers: Record<string, unknown> | undefined;
 } {
   const p = msg.properties;
   const bad = undecodableHeaders(p);
   const headers = bad ? undefined : ((p.headers ?? undefined) as Record<string, unknown> | undefined);
-  const raw = rawOf(msg, headers);
-  if (bad) return { message: null, error: bad.reason, raw };
+  if (bad) return { message: null, error: bad.reason, headers };
   const properties: Record<string, unknown> = {
     correlation_id: p.correlationId,
     reply_to: p.replyTo,
@@ -126,7 +125,7 @@ function toInbound(
       contentType: p.contentType || undefined,
     },
     error: null,
-    raw,
+    headers,
   };
 }
 
@@ -843,8 +842,20 @@ class AmqpConsumer implements Consumer {
       return;
     }
     if (this.ch !== ch || this.closed) return;
-    const { message, error, raw } = toInbound(msg, this.broker.queueOptions.queueType === 'quorum');
-    const d: AmqpDelivery = { queue, message, envelopeError: error, raw, msg, channel: ch, round };
+    const { message, error, headers } = toInbound(msg, this.broker.queueOptions.queueType === 'quorum');
+    // The raw text is for dead letters and the console only: written when first read, not per delivery.
+    let raw: string | undefined;
+    const d: AmqpDelivery = {
+      queue,
+      message,
+      envelopeError: error,
+      get raw() {
+        return (raw ??= rawOf(msg, headers));
+      },
+      msg,
+      channel: ch,
+      round,
+    };
     this.held.add(d);
     this.buffer.push(d);
     this.wake?.();
