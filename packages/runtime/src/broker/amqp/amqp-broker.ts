@@ -68,8 +68,12 @@ export interface AmqpBrokerOptions extends Partial<QueueOptions> {
 /** The message as received, in the kombu-like shape dead letters and the console read (body not base64). */
 function rawOf(msg: Message, headers: Record<string, unknown> | undefined): string {
   const p = msg.properties;
+  // A body that is not UTF-8 (a pickle from a misconfigured client) is kept byte for byte, in base64 as kombu's
+  // envelope does, rather than with replacement characters.
+  const text = msg.content.toString('utf8');
+  const exact = Buffer.from(text, 'utf8').equals(msg.content);
   return JSON.stringify({
-    body: msg.content.toString('utf8'),
+    body: exact ? text : msg.content.toString('base64'),
     'content-encoding': p.contentEncoding ?? null,
     'content-type': p.contentType ?? null,
     headers: headers ?? {},
@@ -81,6 +85,7 @@ function rawOf(msg: Message, headers: Record<string, unknown> | undefined): stri
       expiration: p.expiration,
       delivery_info: { exchange: msg.fields.exchange, routing_key: msg.fields.routingKey },
       delivery_tag: msg.fields.deliveryTag,
+      ...(exact ? {} : { body_encoding: 'base64' }),
     },
   });
 }
