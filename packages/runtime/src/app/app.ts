@@ -51,6 +51,9 @@ export interface ApplyOptions {
   parentId?: string | null;
   rootId?: string | null;
   embed?: Partial<Embed>;
+  /** @internal a canvas step's group id and place in a chord header (headers `group`, `group_index`) */
+  group?: string | null;
+  groupIndex?: number | null;
 }
 
 export interface CreateAppOptions extends AppConfigInput {
@@ -290,6 +293,8 @@ export class App {
       timeLimit: [hard, soft],
       rootId: opts.rootId ?? id,
       parentId: opts.parentId ?? null,
+      group: opts.group ?? null,
+      groupIndex: opts.groupIndex ?? null,
       ignoreResult: opts.ignoreResult ?? o.ignoreResult,
       origin: this.origin,
       priority: opts.priority ?? o.priority,

@@ -13,6 +13,24 @@ export interface StoreOptions {
   expires?: number | null;
 }
 
+/** One finished chord header task (Celery: the request passed to `on_chord_part_return`). */
+export interface ChordPart {
+  groupId: string;
+  taskId: string;
+  /** Its place in the header (the `group_index` header); null sorts last, as in Celery. */
+  groupIndex: number | null;
+  status: string;
+  /** The result, or the exception dict, as JSON text. */
+  resultJson: string;
+}
+
+/** A header task's outcome as counted for its chord. */
+export interface ChordEntry {
+  taskId: string;
+  status: string;
+  result: unknown;
+}
+
 export interface ResultBackend {
   /**
    * Stores a state. `resultJson` is the result (or exception dict) already encoded as JSON text. A stored
@@ -30,6 +48,15 @@ export interface ResultBackend {
    * end with cursor '0'; a step may return fewer or more than `count` ids, and an id twice.
    */
   scanIds(cursor: string, count: number): Promise<{ cursor: string; ids: string[] }>;
+  /**
+   * Counts a finished chord header task, as Celery's backend of the same kind does, so that Lovage and Celery
+   * workers can share one chord's header. Resolves with every part in header order when this one completed
+   * the chord (its body is then due: send it, then call `chordDone`), else null. Absent: chords are not
+   * supported by this backend.
+   */
+  chordPartReturn?(part: ChordPart): Promise<ChordEntry[] | null>;
+  /** Deletes a completed chord's counting keys, once its body was sent. */
+  chordDone?(groupId: string): Promise<void>;
   /** Deletes the stored state (Celery: AsyncResult.forget). */
   forget(taskId: string): Promise<void>;
   close(): Promise<void>;

@@ -9,14 +9,21 @@ import { encodeJson } from './json';
 import { argsRepr, kwargsRepr } from './repr';
 import { parseIsoDate, toCeleryIso } from './time';
 
-/** A Celery signature: `{task, args, kwargs, options, subtask_type, immutable}` (callbacks, chain steps). */
+/**
+ * A Celery signature: `{task, args, kwargs, options, subtask_type, immutable}` (callbacks, chain steps, a
+ * chord's body). Fields Celery adds beyond these (`chord_size`, ...) are kept as received, so a signature
+ * passed on travels unchanged.
+ */
 export interface Signature {
   task: string;
   args: unknown[];
   kwargs: Record<string, unknown>;
   options: Record<string, unknown>;
+  /** null for a task; `group`, `chain`, `chord`... for Celery's composite signatures. */
   subtask_type: string | null;
   immutable: boolean;
+  chord_size?: number | null;
+  [extra: string]: unknown;
 }
 
 export interface Embed {
@@ -174,12 +181,32 @@ function limitValue(v: unknown): number | null {
   return v;
 }
 
+/** One signature of the embed, validated (`where` names it in the error); absent fields take Celery's defaults. */
+export function decodeSignature(v: unknown, where: string): Signature {
+  if (!isRecord(v)) throw new MalformedMessageError(`${where} must be a signature (an object)`);
+  const { task, args = [], kwargs = {}, options = {}, subtask_type = null, immutable = false } = v;
+  if (typeof task !== 'string' || task === '')
+    throw new MalformedMessageError(`${where}.task must be a non-empty string`);
+  if (!Array.isArray(args)) throw new MalformedMessageError(`${where}.args must be a list`);
+  if (!isRecord(kwargs)) throw new MalformedMessageError(`${where}.kwargs must be an object`);
+  if (!isRecord(options)) throw new MalformedMessageError(`${where}.options must be an object`);
+  if (subtask_type !== null && typeof subtask_type !== 'string')
+    throw new MalformedMessageError(`${where}.subtask_type must be a string or null`);
+  if (typeof immutable !== 'boolean') throw new MalformedMessageError(`${where}.immutable must be a boolean`);
+  const size = v.chord_size;
+  if (
+    size !== undefined &&
+    size !== null &&
+    !(typeof size === 'number' && Number.isInteger(size) && size >= 0)
+  )
+    throw new MalformedMessageError(`${where}.chord_size must be a non-negative integer or null`);
+  return { ...v, task, args, kwargs, options, subtask_type, immutable };
+}
+
 function signatures(v: unknown, field: string): Signature[] | null {
   if (v === null || v === undefined) return null;
-  if (!Array.isArray(v) || !v.every((s) => isRecord(s) && typeof s.task === 'string')) {
-    throw new MalformedMessageError(`embed.${field} must be a list of signatures`);
-  }
-  return v as Signature[];
+  if (!Array.isArray(v)) throw new MalformedMessageError(`embed.${field} must be a list of signatures`);
+  return v.map((s, i) => decodeSignature(s, `embed.${field}[${i}]`));
 }
 
 function date(h: Record<string, unknown>, key: string): Date | null {
@@ -242,15 +269,11 @@ export function decodeTaskMessage(msg: InboundMessage): TaskRequest {
     throw new MalformedMessageError('embed must be an object');
   }
   const e = (embedRaw ?? {}) as Record<string, unknown>;
-  const chord = e.chord;
-  if (chord !== null && chord !== undefined && !(isRecord(chord) && typeof chord.task === 'string')) {
-    throw new MalformedMessageError('embed.chord must be a signature');
-  }
   const embed: Embed = {
     callbacks: signatures(e.callbacks, 'callbacks'),
     errbacks: signatures(e.errbacks, 'errbacks'),
     chain: signatures(e.chain, 'chain'),
-    chord: (chord as Signature | null | undefined) ?? null,
+    chord: e.chord === null || e.chord === undefined ? null : decodeSignature(e.chord, 'embed.chord'),
   };
 
   const tl = h.timelimit ?? [null, null];

@@ -8,13 +8,19 @@ import type { JobOutcome } from '../pool/pool';
 import { excRepr, serializeException } from '../protocol/exceptions';
 import type { TaskRequest } from '../protocol/message';
 import type { ResolvedTaskOptions } from '../task/task';
+import { Canvas } from './canvas';
 import type { Held, RevokeReason, WorkerControl } from './types';
 
 type Reporting = Pick<WorkerControl, 'app' | 'hostname' | 'log' | 'events' | 'settings' | 'emit'>;
 type Outcome<K extends JobOutcome['kind']> = Extract<JobOutcome, { kind: K }>;
 
 export class Outcomes {
-  constructor(private readonly w: Reporting) {}
+  /** What a finished task sends on: callbacks, chain steps, errbacks, a chord's body. */
+  private readonly canvas: Canvas;
+
+  constructor(private readonly w: Reporting) {
+    this.canvas = new Canvas(w);
+  }
 
   /** STARTED is stored only for tasks with `trackStarted` (Celery: task_track_started). */
   async started(h: Held, opts: ResolvedTaskOptions): Promise<void> {
@@ -33,7 +39,10 @@ export class Outcomes {
 
   async succeeded(h: Held, outcome: Outcome<'success'>): Promise<void> {
     const { request } = h;
+    // As Celery: the workflow's next tasks are sent before the result is stored, the chord counted after.
+    await this.canvas.succeeded(request, outcome.resultJson);
     await this.backend(h)?.store(request.id, 'SUCCESS', outcome.resultJson, this.meta(request));
+    await this.canvas.chordPart(request, 'SUCCESS', outcome.resultJson);
     this.w.emit('task-succeeded', request, outcome);
     this.w.events?.task('task-succeeded', {
       uuid: request.id,
@@ -47,6 +56,7 @@ export class Outcomes {
     const { request } = h;
     if (outcome.exc.exc_type === 'TaskRevokedError') {
       await this.backend(h)?.store(request.id, 'REVOKED', JSON.stringify(outcome.exc), this.meta(request));
+      await this.canvas.chordPart(request, 'REVOKED', JSON.stringify(outcome.exc));
       this.announceRevoked(request, 'terminated');
       return;
     }
@@ -54,6 +64,8 @@ export class Outcomes {
       ...this.meta(request),
       traceback: outcome.traceback,
     });
+    await this.canvas.chordPart(request, 'FAILURE', JSON.stringify(outcome.exc));
+    await this.canvas.failed(request, outcome.exc, outcome.traceback);
     const exception = excRepr(outcome.exc);
     this.w.log.warn({ id: request.id, task: request.name, exception }, 'task failed');
     this.w.emit('task-failed', request, {
@@ -107,7 +119,9 @@ export class Outcomes {
   async discarded(h: Held, reason: RevokeReason, settle: () => Promise<void>): Promise<void> {
     this.w.log.info({ id: h.request.id, task: h.request.name, reason }, 'task discarded');
     try {
-      await this.storeException(h.request, 'REVOKED', new TaskRevokedError(reason), h);
+      const exc = new TaskRevokedError(reason);
+      await this.storeException(h.request, 'REVOKED', exc, h);
+      await this.canvas.chordPart(h.request, 'REVOKED', JSON.stringify(serializeException(exc)));
       await settle();
     } catch (err) {
       this.w.log.error({ err: (err as Error).message, id: h.request.id }, 'could not record a revoked task');

@@ -142,7 +142,7 @@ describe('protocol/message', () => {
   it('rejects a bad timelimit and bad signatures', () => {
     expect(reason(v2({ headers: { timelimit: [1] } }))).toBe('header timelimit must be [hard, soft]');
     expect(reason(v2({ body: '[[], {}, {"callbacks": [{"args": []}]}]' }))).toBe(
-      'embed.callbacks must be a list of signatures',
+      'embed.callbacks[0].task must be a non-empty string',
     );
   });
 

@@ -15,10 +15,11 @@ import {
 } from '../../redis/connection';
 import { loadLua } from '../../redis/scripts';
 import { isReady } from '../../task/states';
-import type { ResultBackend, StoreOptions } from '../backend';
+import type { ChordEntry, ChordPart, ResultBackend, StoreOptions } from '../backend';
 import { decodeMeta, encodeMeta, type ResultMeta } from '../meta';
 
 const STORE_RESULT = loadLua(new URL('.', import.meta.url), 'store-result');
+const CHORD_PART = loadLua(new URL('.', import.meta.url), 'chord-part');
 
 export interface RedisBackendOptions extends RedisRetryOptions {
   /** Seconds a result is kept; null keeps it forever. Celery: result_expires (86400). */
@@ -37,9 +38,20 @@ interface Subscription {
 
 type RedisWithStore = Redis & {
   lovageStoreResult(key: string, meta: string, ttl: number): Promise<number>;
+  lovageChordPart(
+    jKey: string,
+    tKey: string,
+    sKey: string,
+    member: string,
+    score: string,
+    ttl: number,
+  ): Promise<string[]>;
 };
 
 export const resultKey = (taskId: string): string => `celery-task-meta-${taskId}`;
+/** Celery's group keys: `celery-taskset-meta-<gid>` (a saved GroupResult) and its `.j`, `.t`, `.s` chord keys. */
+export const groupKey = (groupId: string, suffix: '' | '.j' | '.t' | '.s' = ''): string =>
+  `celery-taskset-meta-${groupId}${suffix}`;
 
 export class RedisResultBackend implements ResultBackend {
   private readonly client: RedisWithStore;
@@ -59,6 +71,7 @@ export class RedisResultBackend implements ResultBackend {
     }) as RedisWithStore;
     this.boundary = redisBoundary(url, BackendError);
     this.client.defineCommand('lovageStoreResult', { numberOfKeys: 1, lua: STORE_RESULT });
+    this.client.defineCommand('lovageChordPart', { numberOfKeys: 3, lua: CHORD_PART });
   }
 
   async store(taskId: string, status: string, resultJson: string, opts: StoreOptions = {}): Promise<boolean> {
@@ -72,6 +85,33 @@ export class RedisResultBackend implements ResultBackend {
       ),
     );
     return written === 1;
+  }
+
+  async chordPartReturn(part: ChordPart): Promise<ChordEntry[] | null> {
+    // Celery's encoding of a part, `[1, task_id, state, result]`, so both kinds of worker add the same member.
+    const member = `[1, ${JSON.stringify(part.taskId)}, ${JSON.stringify(part.status)}, ${part.resultJson}]`;
+    const { groupId } = part;
+    const members = await this.boundary.run(() =>
+      this.client.lovageChordPart(
+        groupKey(groupId, '.j'),
+        groupKey(groupId, '.t'),
+        groupKey(groupId, '.s'),
+        member,
+        part.groupIndex === null ? '+inf' : String(part.groupIndex),
+        this.options.resultExpires ?? 0,
+      ),
+    );
+    if (members.length === 0) return null;
+    return members.map((text) => {
+      const [, taskId, status, result] = JSON.parse(text) as [number, string, string, unknown];
+      return { taskId, status, result };
+    });
+  }
+
+  async chordDone(groupId: string): Promise<void> {
+    await this.boundary.run(() =>
+      this.client.del(groupKey(groupId, '.j'), groupKey(groupId, '.t'), groupKey(groupId, '.s')),
+    );
   }
 
   async get(taskId: string): Promise<ResultMeta | null> {

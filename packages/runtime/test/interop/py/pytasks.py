@@ -76,3 +76,9 @@ def request(self, *args):
         'argsrepr': r.argsrepr,
         'custom': getattr(r, 'x_custom', None),
     }
+
+
+@app.task(name='py.tsum')
+def tsum(numbers):
+    """A chord body: the sum of its header's results."""
+    return sum(numbers)

@@ -1,0 +1,241 @@
+/**
+ * Celery's canvas, worker side, as Celery 5.2.6 does it (app/trace.py `build_tracer`, backends/base.py
+ * `mark_as_failure` and `_call_task_errbacks`, backends/redis.py `on_chord_part_return`): what a finished task
+ * sends on.
+ *
+ * - Success: each of its `callbacks`, and the next step of its `chain` (the list's last element; the rest
+ *   travel with it as its own `chain`), with the result prepended to their arguments unless immutable and
+ *   this task as their parent. Sent before the result is stored, as Celery does.
+ * - Failure: the chain stops; its remaining steps are stored as FAILURE with this task's exception (whoever
+ *   waits on the chain's end hears of it), and its `errbacks` are sent with this task's id as argument (Celery's
+ *   old-style errback; the new style, `(request, exc, traceback)`, is only for Python functions that Celery calls
+ *   inline in its own worker).
+ * - A chord header task (`chord` in the embed, a `group` header) is counted in the result backend; the one that
+ *   completes the header sends the body with every result in header order, or, when a part failed, stores the
+ *   body's FAILURE as ChordError naming that part and sends the body's errbacks.
+ *
+ * Composite signatures (a group or chord as a callback or chain step) are not run here: they are logged, and
+ * stored as FAILURE (NotImplementedError) under their task id when they have one, so nobody waits for them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ApplyOptions } from '../app/app';
+import type { ChordEntry } from '../backend/backend';
+import { MalformedMessageError } from '../errors';
+import { excRepr, type SerializedException } from '../protocol/exceptions';
+import { decodeSignature, type Signature, type TaskRequest } from '../protocol/message';
+import { parseIsoDate } from '../protocol/time';
+import type { WorkerControl } from './types';
+
+type CanvasHost = Pick<WorkerControl, 'app' | 'log' | 'settings'>;
+
+/** States that fail a chord (Celery: PROPAGATE_STATES). */
+const PROPAGATE = new Set(['FAILURE', 'REVOKED']);
+
+/** Where a signature is sent from: its parent, its workflow's root, and what the step adds. */
+interface SendFrom {
+  parentId: string;
+  rootId: string;
+  /** The chain's remaining steps, travelling with the next one. */
+  chain?: Signature[];
+  /** The group id Celery gives several callbacks (or errbacks) sent together. */
+  group?: string | null;
+}
+
+export class Canvas {
+  constructor(private readonly w: CanvasHost) {}
+
+  /** A task succeeded with `resultJson`: sends its callbacks and its chain's next step. */
+  async succeeded(request: TaskRequest, resultJson: string): Promise<void> {
+    const { callbacks, chain } = request.embed;
+    if (!callbacks?.length && !chain?.length) return;
+    const result: unknown = JSON.parse(resultJson);
+    const from = { parentId: request.id, rootId: request.rootId };
+    if (callbacks?.length) {
+      const group = callbacks.length > 1 ? randomUUID() : null;
+      for (const sig of callbacks) await this.send(sig, [result], { ...from, group });
+    }
+    const next = chain?.at(-1);
+    if (chain && next) await this.send(next, [result], { ...from, chain: chain.slice(0, -1) });
+  }
+
+  /** A task failed with `exc`: its chain stops with the same failure and its errbacks are sent. */
+  async failed(request: TaskRequest, exc: SerializedException, traceback: string | null): Promise<void> {
+    const excJson = JSON.stringify(exc);
+    for (const step of request.embed.chain ?? []) {
+      const id = step.options.task_id;
+      if (typeof id === 'string') await this.storeFailure(id, excJson, traceback);
+    }
+    await this.sendErrbacks(request.embed.errbacks ?? [], request.id, request.rootId);
+  }
+
+  /**
+   * A chord header task finished in `status` (any ready state): counts it, and sends (or fails) the body when
+   * it was the last. Nothing for a task outside a chord.
+   */
+  async chordPart(request: TaskRequest, status: string, resultJson: string): Promise<void> {
+    const body = request.embed.chord;
+    const groupId = request.group;
+    if (!body || !groupId) return;
+    const backend = this.w.app.backend;
+    if (!backend?.chordPartReturn || !backend.chordDone) {
+      this.w.log.error(
+        { id: request.id, group: groupId, body: body.task },
+        'chord header task finished but the result backend does not count chords: the body will not run',
+      );
+      return;
+    }
+    const entries = await backend.chordPartReturn({
+      groupId,
+      taskId: request.id,
+      groupIndex: request.groupIndex,
+      status,
+      resultJson,
+    });
+    if (!entries) return;
+    try {
+      const failed = entries.find((e) => PROPAGATE.has(e.status));
+      if (failed) await this.chordError(body, failed, groupId);
+      else
+        await this.send(
+          body,
+          [entries.map((e) => e.result)],
+          { parentId: request.id, rootId: request.rootId },
+          // Celery's group_id option of a body is the header's; the body itself is no group member.
+          true,
+        );
+    } finally {
+      await backend.chordDone(groupId);
+    }
+  }
+
+  /** Celery's `chord_error_from_stack`: the body fails with ChordError naming the failed part. */
+  private async chordError(body: Signature, failed: ChordEntry, groupId: string): Promise<void> {
+    const reason = isException(failed.result) ? excRepr(failed.result) : JSON.stringify(failed.result);
+    const message = `Dependency ${failed.taskId} raised ${reason}`;
+    this.w.log.warn({ group: groupId, body: body.task, part: failed.taskId }, `chord failed: ${message}`);
+    const bodyId = body.options.task_id;
+    if (typeof bodyId !== 'string') return;
+    const exc: SerializedException = {
+      exc_type: 'ChordError',
+      exc_message: [message],
+      exc_module: 'celery.exceptions',
+    };
+    await this.storeFailure(bodyId, JSON.stringify(exc), null);
+    try {
+      await this.sendErrbacks(signatureList(body.options.link_error, 'link_error'), bodyId, bodyId);
+    } catch (err) {
+      if (!(err instanceof MalformedMessageError)) throw err;
+      this.w.log.error({ body: body.task, err: err.message }, 'chord body errbacks not sent');
+    }
+  }
+
+  /** Celery sends old-style errbacks as one group, each with the failed task's id first. */
+  private async sendErrbacks(
+    errbacks: readonly Signature[],
+    failedId: string,
+    rootId: string,
+  ): Promise<void> {
+    if (errbacks.length === 0) return;
+    const group = randomUUID();
+    for (const sig of errbacks) await this.send(sig, [failedId], { parentId: failedId, rootId, group });
+  }
+
+  /**
+   * Sends one signature (Celery: `signature.apply_async(partial_args, **options)`). A signature this worker
+   * cannot send (composite, or with malformed options) is logged and, when it has a task id, failed.
+   */
+  private async send(sig: Signature, partial: unknown[], from: SendFrom, dropGroup = false): Promise<void> {
+    const taskId = typeof sig.options.task_id === 'string' ? sig.options.task_id : null;
+    try {
+      if (sig.subtask_type) {
+        throw new MalformedMessageError(
+          `Lovage workers do not run composite canvas signatures yet (${sig.subtask_type} ${sig.task})`,
+        );
+      }
+      const args = sig.immutable ? sig.args : [...partial, ...sig.args];
+      const options = applyOptions(sig, from);
+      if (dropGroup) options.group = null;
+      await this.w.app.sendTask(sig.task, args, sig.kwargs, options);
+    } catch (err) {
+      if (!(err instanceof MalformedMessageError)) throw err;
+      this.w.log.error(
+        { task: sig.task, id: taskId, parent: from.parentId, err: err.message },
+        'canvas step not sent',
+      );
+      if (taskId) {
+        const exc: SerializedException = {
+          exc_type: 'NotImplementedError',
+          exc_message: [err.message],
+          exc_module: 'builtins',
+        };
+        await this.storeFailure(taskId, JSON.stringify(exc), null);
+      }
+    }
+  }
+
+  private async storeFailure(taskId: string, excJson: string, traceback: string | null): Promise<void> {
+    await this.w.app.backend?.store(taskId, 'FAILURE', excJson, {
+      traceback,
+      expires: this.w.settings.resultExpires,
+    });
+  }
+}
+
+/** A signature's Celery options as Lovage's send options (unknown ones, such as `reply_to`, are left). */
+function applyOptions(sig: Signature, from: SendFrom): ApplyOptions {
+  const o = sig.options;
+  const chord = o.chord;
+  return {
+    taskId: str(o.task_id),
+    queue: str(o.queue),
+    priority: num(o.priority),
+    countdown: num(o.countdown),
+    eta: date(o.eta, 'eta'),
+    expires: typeof o.expires === 'number' ? o.expires : date(o.expires, 'expires'),
+    timeLimit: num(o.time_limit),
+    softTimeLimit: num(o.soft_time_limit),
+    ignoreResult: typeof o.ignore_result === 'boolean' ? o.ignore_result : undefined,
+    headers: isRecord(o.headers) ? o.headers : undefined,
+    parentId: from.parentId,
+    rootId: from.rootId,
+    group: from.group ?? str(o.group_id) ?? null,
+    groupIndex: typeof o.group_index === 'number' ? o.group_index : null,
+    embed: {
+      callbacks: signatureList(o.link, 'link'),
+      errbacks: signatureList(o.link_error, 'link_error'),
+      chain: from.chain ?? null,
+      chord: chord === null || chord === undefined ? null : decodeSignature(chord, 'options.chord'),
+    },
+  };
+}
+
+/** Celery's `link`/`link_error` option: one signature or a list of them. */
+function signatureList(v: unknown, name: string): Signature[] {
+  if (v === null || v === undefined) return [];
+  const list = Array.isArray(v) ? v : [v];
+  return list.map((s, i) => decodeSignature(s, `options.${name}[${i}]`));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isException(v: unknown): v is SerializedException {
+  return isRecord(v) && typeof v.exc_type === 'string' && Array.isArray(v.exc_message);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined;
+}
+
+function date(v: unknown, name: string): Date | undefined {
+  try {
+    return parseIsoDate(v, `options.${name}`) ?? undefined;
+  } catch (err) {
+    throw new MalformedMessageError((err as Error).message);
+  }
+}
