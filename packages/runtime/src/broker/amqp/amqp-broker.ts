@@ -960,8 +960,46 @@ class AmqpConsumer implements Consumer {
     const d = delivery as AmqpDelivery;
     if (!this.live(d)) return false;
     this.held.delete(d);
-    d.channel.ack(d.msg);
+    this.pendingAcks.push(d);
+    if (!this.ackScheduled) {
+      this.ackScheduled = true;
+      setImmediate(() => this.flushAcks());
+    }
     return true;
+  }
+
+  private pendingAcks: AmqpDelivery[] = [];
+  private ackScheduled = false;
+
+  /**
+   * The acks of one event-loop turn, coalesced: every acknowledged delivery below the oldest one still held on
+   * the channel goes in one `basic.ack` with `multiple` (it covers only deliveries not yet settled, so nothing
+   * held is acknowledged by it), the rest one by one. A worker finishing tasks about in order sends one frame
+   * per turn instead of one per task. Sent on the channel they came from; a closed one has requeued them.
+   */
+  private flushAcks(): void {
+    this.ackScheduled = false;
+    const acks = this.pendingAcks.splice(0);
+    const byChannel = new Map<Channel, number[]>();
+    for (const d of acks) {
+      const tags = byChannel.get(d.channel) ?? [];
+      tags.push(d.msg.fields.deliveryTag);
+      byChannel.set(d.channel, tags);
+    }
+    for (const [ch, tags] of byChannel) {
+      let oldestHeld = Infinity;
+      for (const h of this.held) {
+        if (h.channel === ch && h.msg.fields.deliveryTag < oldestHeld) oldestHeld = h.msg.fields.deliveryTag;
+      }
+      tags.sort((a, b) => a - b);
+      const below = tags.filter((t) => t < oldestHeld);
+      try {
+        if (below.length > 0) ch.ack({ fields: { deliveryTag: below.at(-1)! } } as Message, true);
+        for (const t of tags) if (t >= oldestHeld) ch.ack({ fields: { deliveryTag: t } } as Message, false);
+      } catch {
+        // The channel closed meanwhile: RabbitMQ requeued them (the at-least-once window of any ack).
+      }
+    }
   }
 
   async requeue(delivery: Delivery, where: 'front' | 'back'): Promise<boolean> {
@@ -1003,6 +1041,8 @@ class AmqpConsumer implements Consumer {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Acknowledged before the stop: sent first, so the requeue below returns only what was not.
+    this.flushAcks();
     this.closed = true;
     this.offConnect();
     this.wake?.();
