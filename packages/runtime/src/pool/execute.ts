@@ -77,7 +77,7 @@ export interface ExecuteOptions {
 
 export function executeTask(taskDef: TaskDefinition, job: Job, options: ExecuteOptions = {}): Execution {
   const def: TaskDefinition = job.overrides
-    ? { ...taskDef, options: { ...taskDef.options, ...job.overrides } }
+    ? Object.assign({}, taskDef, { options: Object.assign({}, taskDef.options, job.overrides) })
     : taskDef;
   const controller = new AbortController();
   const req = job.request;

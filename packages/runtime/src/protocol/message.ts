@@ -122,7 +122,7 @@ const EMPTY_EMBED: Embed = { callbacks: null, errbacks: null, chain: null, chord
 /** Builds a protocol v2 message. Arguments that are not JSON throw EncodeError naming the path. */
 export function encodeTaskMessage(init: TaskMessageInit): OutgoingMessage {
   const body = `[${encodeJson(init.args, 'args')}, ${encodeJson(init.kwargs, 'kwargs')}, ${encodeJson(
-    { ...EMPTY_EMBED, ...init.embed },
+    Object.assign({}, EMPTY_EMBED, init.embed),
     'embed',
   )}]`;
   const headers: Record<string, unknown> = {
