@@ -8,6 +8,7 @@
  *   lovage control revoke|rate_limit|time_limit|pool_grow|pool_shrink|add_consumer|cancel_consumer|shutdown …
  *   lovage monitor       (folds events into the console's task-state index in Redis)
  *   lovage purge -Q q1,q2 [--force]
+ *   lovage beat -A ./tasks.ts [--lease-ttl S] [-l info] [--broker URL]   (sends the app's beatSchedule)
  *   (inspect, control, monitor, purge: [-A module | --broker URL [--key-prefix P] [--state redis://…]])
  *
  * Usage errors (bad flags, a missing or broken tasks module, no app in it) print one `lovage: error: …` line
@@ -20,6 +21,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { oneLine, UsageError } from './errors';
 import { DEFAULT_NODENAME } from './hostname';
 import { LOG_LEVELS, type LogLevelName } from './logger';
+import { runBeat, type BeatCommandOptions } from './beat-command';
 import { runMonitor } from './monitor-command';
 import { runPurge } from './purge-command';
 import { CONTROL_METHODS, runControl, runInspect, type ControlMethod } from './remote-command';
@@ -68,6 +70,12 @@ function logLevel(value: string): LogLevelName {
     throw new InvalidArgumentError(`expected one of ${Object.keys(LOG_LEVELS).join(', ')}`);
   }
   return level as LogLevelName;
+}
+
+function logLevelOption(): Option {
+  return new Option('-l, --loglevel <level>', `log level: ${Object.keys(LOG_LEVELS).join(', ')}`)
+    .argParser(logLevel)
+    .default('info');
 }
 
 function brokerUrl(value: string): string {
@@ -135,16 +143,13 @@ export function buildProgram(): Command {
     .option('--time-limit <seconds>', 'hard time limit for tasks that set none', positiveNumber)
     .option('--soft-time-limit <seconds>', 'soft time limit for tasks that set none', positiveNumber)
     .option('-E, --task-events', 'send task events (monitors and the console need them)', false)
+    .option('-B, --beat', "also run beat in this process (the app's beatSchedule), for development", false)
     .option(
       '-n, --hostname <name>',
       'node name; %h is the host name, %n its first label, %d its domain',
       DEFAULT_NODENAME,
     )
-    .addOption(
-      new Option('-l, --loglevel <level>', `log level: ${Object.keys(LOG_LEVELS).join(', ')}`)
-        .argParser(logLevel)
-        .default('info'),
-    )
+    .addOption(logLevelOption())
     .option(
       '--broker <url>',
       'broker URL; exported as LOVAGE_BROKER_URL before the tasks module loads, which must use it',
@@ -167,6 +172,26 @@ export function buildProgram(): Command {
       ].filter((k) => cmd.getOptionValueSource(k) === 'cli');
       return runWorker({ ...opts, pinned });
     });
+
+  program
+    .command('beat')
+    .description(
+      "Send the app's periodic tasks (beatSchedule). Run several: one sends, the others stand by (a leader lease).",
+    )
+    .requiredOption('-A, --app <module>', 'tasks module exporting the app (its beatSchedule)')
+    .option(
+      '--lease-ttl <seconds>',
+      'seconds the leader lease lasts unless renewed: how soon a standby takes over from a beat that died',
+      positiveNumber,
+      10,
+    )
+    .addOption(logLevelOption())
+    .option(
+      '--broker <url>',
+      'broker URL; exported as LOVAGE_BROKER_URL before the tasks module loads, which must use it',
+      brokerUrl,
+    )
+    .action((opts: BeatCommandOptions) => runBeat(opts));
 
   const target = (cmd: Command) =>
     cmd
@@ -230,11 +255,7 @@ export function buildProgram(): Command {
         "result backend to repair the index from after lost events (default: the app's, else LOVAGE_RESULT_BACKEND)",
         backendUrl,
       )
-      .addOption(
-        new Option('-l, --loglevel <level>', `log level: ${Object.keys(LOG_LEVELS).join(', ')}`)
-          .argParser(logLevel)
-          .default('info'),
-      ),
+      .addOption(logLevelOption()),
   ).action((opts) => runMonitor(opts));
 
   target(

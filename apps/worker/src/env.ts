@@ -11,6 +11,7 @@
  */
 import { urlSchema } from '@lovage/runtime/urls';
 import { z } from 'zod';
+import { UsageError } from './errors';
 
 const schema = z.object({
   LOVAGE_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
@@ -40,6 +41,15 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
     throw new EnvError(`invalid environment variable ${issue.path.join('.')}: ${issue.message}`);
   }
   return res.data;
+}
+
+/** `readEnv` for a command: a bad variable is a usage error (one `lovage: error:` line, exit 2). */
+export function readCommandEnv(): WorkerEnv {
+  try {
+    return readEnv();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** Hands the connection URLs given on the command line to the tasks module. */

@@ -7,8 +7,7 @@
  */
 import { createResultBackend, Monitor } from '@lovage/runtime';
 import { connectApp, type ConnectOptions } from './connect';
-import { readEnv } from './env';
-import { UsageError } from './errors';
+import { readCommandEnv } from './env';
 import { createLogger, type LogLevelName } from './logger';
 
 export interface MonitorCommandOptions extends ConnectOptions {
@@ -27,13 +26,7 @@ const REPORT_EVERY_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 
 export async function runMonitor(opts: MonitorCommandOptions): Promise<void> {
-  const env = (() => {
-    try {
-      return readEnv();
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  })();
+  const env = readCommandEnv();
   const logger = createLogger(
     opts.loglevel,
     env.LOVAGE_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),

@@ -7,9 +7,9 @@
  */
 import path from 'node:path';
 import type { App, Logger as RuntimeLogger, PoolKind, SettingKey, WorkerSettings } from '@lovage/runtime';
-import { Worker, type SettingsStore } from '@lovage/runtime';
+import { Beat, Worker, type SettingsStore } from '@lovage/runtime';
 import type { Logger } from 'pino';
-import { exportConnectionUrls, exportLogSettings, readEnv } from './env';
+import { exportConnectionUrls, exportLogSettings, readCommandEnv } from './env';
 import { UsageError } from './errors';
 import { expandHostname } from './hostname';
 import { loadApp } from './load-app';
@@ -27,6 +27,8 @@ export interface WorkerCommandOptions {
   timeLimit?: number;
   softTimeLimit?: number;
   taskEvents: boolean;
+  /** `-B`: run beat in this process too (development; production runs `lovage beat`). */
+  beat?: boolean;
   hostname: string;
   loglevel: LogLevelName;
   broker?: string;
@@ -64,13 +66,7 @@ export function resolveSettings(
 const CLOSE_GRACE_MS = 5000;
 
 export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
-  const env = (() => {
-    try {
-      return readEnv();
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  })();
+  const env = readCommandEnv();
   const format = env.LOVAGE_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const logger = createLogger(opts.loglevel, format);
   exportLogSettings(opts.loglevel, format);
@@ -120,8 +116,10 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
     settings,
     settingsSource: { store, version: stored?.version ?? 0, pinned },
   });
-  const started = worker.start();
-  const shutdown = handleSignals(worker, app, logger, started, store);
+  // Built before the worker starts: a bad entry (a task name that is a typo) stops the process at once.
+  const beat = opts.beat ? new Beat(app, { logger }) : null;
+  const started = worker.start().then(() => beat?.start());
+  const shutdown = handleSignals(worker, app, logger, started, store, beat);
   worker.on('shutdown-requested', () => shutdown('SIGTERM'));
   try {
     await started;
@@ -134,7 +132,10 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
 }
 
 /** `--broker` and `--result-backend` only work if the module built its app from the exported variables. */
-function checkConnectionFlags(app: App, opts: WorkerCommandOptions): void {
+export function checkConnectionFlags(
+  app: App,
+  opts: Pick<WorkerCommandOptions, 'app' | 'broker' | 'resultBackend'>,
+): void {
   if (opts.broker !== undefined && app.config.broker !== opts.broker) {
     throw new UsageError(
       `--broker was given but the app in ${opts.app} does not use it (create the app with broker: process.env.LOVAGE_BROKER_URL)`,
@@ -152,7 +153,7 @@ function checkConnectionFlags(app: App, opts: WorkerCommandOptions): void {
  * is swapped too so that everything the process prints has one format and level, as Celery's worker
  * takes over the root logger. `App.logger` is readonly in its type only.
  */
-function adoptLogger(app: App, logger: RuntimeLogger): void {
+export function adoptLogger(app: App, logger: RuntimeLogger): void {
   (app as { logger: RuntimeLogger }).logger = logger;
 }
 
@@ -162,6 +163,7 @@ function handleSignals(
   logger: Logger,
   started: Promise<void>,
   store: SettingsStore,
+  beat: Beat | null,
 ): (signal: NodeJS.Signals) => void {
   let phase: 'running' | 'warm' | 'cold' = 'running';
   let exiting = false;
@@ -182,6 +184,8 @@ function handleSignals(
       );
       void (async () => {
         await started.catch(() => undefined);
+        // Beat first, releasing its lease, so that no run is sent to a worker that is going away.
+        await beat?.stop();
         await worker.stop();
         await exit();
       })().catch((err: unknown) => {

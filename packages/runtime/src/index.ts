@@ -12,3 +12,4 @@ export * from './settings';
 export * from './events';
 export * from './monitor';
 export * from './state';
+export * from './beat';

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { maskUrl } from '../broker/broker';
 import { ConfigError } from '../errors';
+import { beatEntrySchema, checkTimezone } from '../beat/schedule';
 import { rateLimitSchema } from '../task/options-schema';
 import { unknownKeyMessage } from './suggest';
 import { checkUrl, urlSchema } from './urls';
@@ -78,6 +79,24 @@ export const configSchema = z.strictObject({
       consumerTimeout: 1800,
       deliveryLimit: 20,
     }),
+  /** IANA timezone cron schedules are read in. Celery: timezone ('UTC'). */
+  timezone: z
+    .string()
+    .default('UTC')
+    .superRefine((tz, ctx) => {
+      const problem = checkTimezone(tz);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  /**
+   * Periodic tasks `lovage beat` sends, by entry name: `{ task, schedule, args, kwargs, options }`, the
+   * schedule in seconds, a cron expression or `crontab({...})`. Celery: beat_schedule ({}).
+   */
+  beatSchedule: z.record(z.string().min(1), beatEntrySchema).default({}),
+  /**
+   * Runs that fell due while no beat ran: `once` sends one run on recovery for all of them, `skip` sends
+   * none and waits for the next due time. Never a burst. Celery's beat behaves as `once`.
+   */
+  beatMissedRuns: z.enum(['once', 'skip']).default('once'),
   /** Defaults applied to every task (their per-task options win). Celery: task_* settings. */
   taskDefaults: z
     .strictObject({
@@ -105,6 +124,7 @@ const CELERY_NAMES: Record<string, string> = {
   task_send_sent_event: 'taskSendSentEvent',
   broker_transport_options: 'brokerTransportOptions',
   task_annotations: 'taskDefaults',
+  beat_schedule: 'beatSchedule',
   // Options one level down, given at the top.
   globalKeyprefix: 'brokerTransportOptions.globalKeyprefix',
   visibilityTimeout: 'brokerTransportOptions.visibilityTimeout',
@@ -123,6 +143,11 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   for (const key of path) {
     while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) {
       schema = schema.unwrap() as z.ZodType;
+    }
+    if (schema instanceof z.ZodRecord) {
+      // beatSchedule.<entry name>: every key leads to the record's value schema.
+      schema = schema.valueType as z.ZodType;
+      continue;
     }
     if (!(schema instanceof z.ZodObject)) return [];
     schema = (schema.shape as Record<string, z.ZodType>)[String(key)]!;

@@ -62,6 +62,46 @@ export interface DeadLetterStore {
   delete(queue: string, id: string): Promise<boolean>;
 }
 
+/** An entry's timing as beat keeps it (epoch milliseconds), surviving restarts. */
+export interface BeatEntryState {
+  /** The schedule's definition (`scheduleKey`): when it changes, the timing starts afresh. */
+  schedule: string;
+  /** The due time of the last run sent; null before the first. */
+  last: number | null;
+  /** When the entry is next due. */
+  next: number;
+}
+
+/** How a fenced claim ended: recorded, refused because another beat changed the entry, or lease lost. */
+export type ClaimOutcome = 'claimed' | 'changed' | 'not-leader';
+
+/**
+ * Beat's records: one leader lease, so that among several beats one sends, and the entries' timing, which
+ * only the lease holder changes (the claim checks the lease in the same atomic step).
+ */
+export interface BeatStore {
+  /** Takes the lease for `ttlMs`, or renews it if `token` holds it. True when `token` holds it now. */
+  lease(token: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `token` holds it. */
+  release(token: string): Promise<boolean>;
+  /** The token holding the lease, or null. */
+  holder(): Promise<string | null>;
+  /** Every entry's stored timing, by name. */
+  entries(): Promise<Record<string, BeatEntryState>>;
+  /** One entry's stored timing, or null when it has none yet. */
+  read(name: string): Promise<BeatEntryState | null>;
+  /**
+   * Stores `next` as the entry's timing if `token` still holds the lease and the entry is still `expected`
+   * (what `read` returned), in one atomic step. Only a claimed run may be sent.
+   */
+  claim(
+    token: string,
+    name: string,
+    expected: BeatEntryState | null,
+    next: BeatEntryState,
+  ): Promise<ClaimOutcome>;
+}
+
 export interface StateStore {
   /** The URL with any password masked, for logs and the console. */
   readonly displayUrl: string;
@@ -77,6 +117,8 @@ export interface StateStore {
   readonly deadLetters: DeadLetterStore;
   /** The worker settings versions (opened on first use, closed with the store). */
   readonly settings: SettingsStore;
+  /** Beat's leader lease and schedule timing. */
+  readonly beat: BeatStore;
   /** Opens the task index on this store; the caller owns it and closes it. */
   taskIndex(options?: Omit<TaskIndexOptions, 'prefix'>): TaskIndex;
   /** Checks the store answers within `timeoutMs`; rejects saying where and why not. */

@@ -182,6 +182,43 @@ export function describeStateConformance(name: string, makeState: MakeState): vo
       }
     });
 
+    it("beat's lease has one holder at a time; renewing, releasing and the fenced claim check the token", async () => {
+      const { state } = await make();
+      const store = state.beat;
+      const [a, b] = [`a-${randomUUID()}`, `b-${randomUUID()}`];
+      const entry = `entry-${randomUUID()}`;
+      try {
+        expect(await store.lease(a, 5000)).toBe(true);
+        expect(await store.lease(b, 5000)).toBe(false);
+        expect(await store.lease(a, 5000)).toBe(true);
+        expect(await store.holder()).toBe(a);
+
+        const first = { schedule: 'every 1s', last: null, next: 1000 };
+        // A beat that does not hold the lease is refused, and nothing is recorded.
+        expect(await store.claim(b, entry, null, first)).toBe('not-leader');
+        expect(await store.read(entry)).toBeNull();
+        expect(await store.claim(a, entry, null, first)).toBe('claimed');
+        // A claim against what the entry was before another claim (a stale read) is refused.
+        expect(await store.claim(a, entry, null, { ...first, next: 2000 })).toBe('changed');
+        const second = { schedule: 'every 1s', last: 1000, next: 2000 };
+        expect(await store.claim(a, entry, first, second)).toBe('claimed');
+        expect(await store.read(entry)).toEqual(second);
+        expect((await store.entries())[entry]).toEqual(second);
+
+        expect(await store.release(b)).toBe(false);
+        expect(await store.release(a)).toBe(true);
+        expect(await store.holder()).toBeNull();
+        expect(await store.claim(a, entry, second, first)).toBe('not-leader');
+        // The lease lapses by itself when not renewed.
+        expect(await store.lease(b, 50)).toBe(true);
+        await until(async () => ((await store.holder()) === null ? true : undefined), 'the lease to lapse');
+        expect(await store.lease(a, 5000)).toBe(true);
+      } finally {
+        await store.release(a);
+        await store.release(b);
+      }
+    });
+
     it('opens settings and the task index on the same store', async () => {
       const { state } = await make();
       await state.ping(2000);

@@ -22,7 +22,15 @@ import {
 import { loadLua } from '../../redis/scripts';
 import { SettingsStore } from '../../settings/store';
 import { requeueByPublish } from '../dead-letters';
-import type { DeadLetter, DeadLetterStore, QueueRegistry, RevokedStore, StateStore } from '../state';
+import type {
+  BeatStore,
+  DeadLetter,
+  DeadLetterStore,
+  QueueRegistry,
+  RevokedStore,
+  StateStore,
+} from '../state';
+import { redisBeatStore } from './redis-beat';
 
 const TAKE = loadLua(new URL('./scripts/', import.meta.url), 'dead-letter-take');
 
@@ -67,6 +75,7 @@ export class RedisStateStore implements StateStore {
   readonly revoked: RevokedStore;
   readonly queues: QueueRegistry;
   readonly deadLetters: DeadLetterStore;
+  readonly beat: BeatStore;
   private readonly redis: Scripted;
   private readonly prefix: string;
   private readonly retries: RedisRetryOptions;
@@ -90,6 +99,7 @@ export class RedisStateStore implements StateStore {
     this.revoked = this.boundary.guard(this.revokedStore());
     this.queues = this.boundary.guard(this.queueRegistry());
     this.deadLetters = this.boundary.guard(this.deadLetterStore());
+    this.beat = this.boundary.guard(redisBeatStore(redis, this.prefix));
   }
 
   get settings(): SettingsStore {
