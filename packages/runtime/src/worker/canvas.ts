@@ -15,7 +15,8 @@
  *   body's FAILURE as ChordError naming that part and sends the body's errbacks.
  *
  * Composite signatures (a group or chord as a callback or chain step) are not run here: they are logged, and
- * stored as FAILURE (NotImplementedError) under their task id when they have one, so nobody waits for them.
+ * stored as FAILURE (NotImplementedError) under their task id when they have one, so nobody waits for them;
+ * so is a step whose options are malformed (ValueError).
  */
 import { randomUUID } from 'node:crypto';
 import type { ApplyOptions } from '../app/app';
@@ -142,7 +143,8 @@ export class Canvas {
 
   /**
    * Sends one signature (Celery: `signature.apply_async(partial_args, **options)`). A signature this worker
-   * cannot send (composite, or with malformed options) is logged and, when it has a task id, failed.
+   * cannot send is logged and, when it has a task id, failed: NotImplementedError for a composite one,
+   * ValueError naming the option for malformed options.
    */
   private async send(sig: Signature, partial: unknown[], from: SendFrom, dropGroup = false): Promise<void> {
     const taskId = typeof sig.options.task_id === 'string' ? sig.options.task_id : null;
@@ -164,7 +166,7 @@ export class Canvas {
       );
       if (taskId) {
         const exc: SerializedException = {
-          exc_type: 'NotImplementedError',
+          exc_type: sig.subtask_type ? 'NotImplementedError' : 'ValueError',
           exc_message: [err.message],
           exc_module: 'builtins',
         };
