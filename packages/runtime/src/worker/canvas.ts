@@ -14,9 +14,9 @@
  *   completes the header sends the body with every result in header order, or, when a part failed, stores the
  *   body's FAILURE as ChordError naming that part and sends the body's errbacks.
  *
- * Composite signatures (a group or chord as a callback or chain step) are not run here: they are logged, and
- * stored as FAILURE (NotImplementedError) under their task id when they have one, so nobody waits for them;
- * so is a step whose options are malformed (ValueError).
+ * A group as a callback or chain step is sent member by member. Other composite signatures (a chord or chain
+ * as a step) are not run here: they are logged, and stored as FAILURE (NotImplementedError) under their task
+ * id when they have one, so nobody waits for them; so is a step whose options are malformed (ValueError).
  */
 import { randomUUID } from 'node:crypto';
 import type { ApplyOptions } from '../app/app';
@@ -149,6 +149,7 @@ export class Canvas {
   private async send(sig: Signature, partial: unknown[], from: SendFrom, dropGroup = false): Promise<void> {
     const taskId = typeof sig.options.task_id === 'string' ? sig.options.task_id : null;
     try {
+      if (sig.subtask_type === 'group') return await this.sendGroup(sig, partial, from);
       if (sig.subtask_type) {
         throw new MalformedMessageError(
           `Lovage workers do not run composite canvas signatures yet (${sig.subtask_type} ${sig.task})`,
@@ -166,13 +167,25 @@ export class Canvas {
       );
       if (taskId) {
         const exc: SerializedException = {
-          exc_type: sig.subtask_type ? 'NotImplementedError' : 'ValueError',
+          exc_type: sig.subtask_type && sig.subtask_type !== 'group' ? 'NotImplementedError' : 'ValueError',
           exc_message: [err.message],
           exc_module: 'builtins',
         };
         await this.storeFailure(taskId, JSON.stringify(exc), null);
       }
     }
+  }
+
+  /**
+   * Celery's `group.apply_async(partial_args, **options)`: every member sent with the group's id (its
+   * `task_id`) as their `group`, the partial arguments prepended unless the member is immutable.
+   */
+  private async sendGroup(sig: Signature, partial: unknown[], from: SendFrom): Promise<void> {
+    const tasks = sig.kwargs.tasks;
+    if (!Array.isArray(tasks)) throw new MalformedMessageError(`${sig.task}: kwargs.tasks must be a list`);
+    const members = tasks.map((t, i) => decodeSignature(t, `kwargs.tasks[${i}]`));
+    const group = str(sig.options.task_id) ?? randomUUID();
+    for (const member of members) await this.send(member, partial, { ...from, group });
   }
 
   private async storeFailure(taskId: string, excJson: string, traceback: string | null): Promise<void> {

@@ -170,6 +170,14 @@ export function describeCanvasInterop(kind: InteropKind): void {
       expect(out).toMatchObject({ ok: true, result: [0, 2, 4, 6] });
     });
 
+    it('sends a group that follows a chain step, each member with the step result', async () => {
+      const out = await canvas('chain_to_group');
+      expect(out).toMatchObject({ ok: true, result: [4, 6] });
+      const [a, b] = out.ids.children as string[];
+      expect(runs.get(a!)).toMatchObject({ name: 'ts.mul', args: [2, 2], group: out.id });
+      expect(runs.get(b!)).toMatchObject({ name: 'ts.mul', args: [2, 3], group: out.id });
+    });
+
     it('completes a chord whose header ran on the Lovage worker', async () => {
       const out = await canvas('chord');
       expect(out).toMatchObject({ ok: true, state: 'SUCCESS', result: 20 });

@@ -50,15 +50,15 @@ describe('worker canvas', () => {
     const h = testApp();
     h.app.task('c.add', (_ctx, a: number, b: number) => a + b);
     await h.startWorker();
-    const group = { ...sig('celery.group', []), subtask_type: 'group' };
+    const chord = { ...sig('celery.chord', []), subtask_type: 'chord' };
     const badLink = sig('c.add', [1], { link: ['c.add'] });
     const r = h.track(
-      await h.app.sendTask('c.add', [1, 2], {}, { embed: { callbacks: [badLink], chain: [group] } }),
+      await h.app.sendTask('c.add', [1, 2], {}, { embed: { callbacks: [badLink], chain: [chord] } }),
     );
-    for (const s of [group, badLink]) h.track({ id: s.options.task_id as string });
+    for (const s of [chord, badLink]) h.track({ id: s.options.task_id as string });
     expect(await r.get({ timeout: 5 })).toBe(3);
     const [composite, malformed] = await Promise.all([
-      h.app.backend!.waitReady(group.options.task_id as string, 5000),
+      h.app.backend!.waitReady(chord.options.task_id as string, 5000),
       h.app.backend!.waitReady(badLink.options.task_id as string, 5000),
     ]);
     expect(composite).toMatchObject({

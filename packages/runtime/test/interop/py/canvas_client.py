@@ -43,6 +43,9 @@ def build(spec):
         r = chain(sig('ts.add', (1, 1), lq), sig('ts.fail', ('boom',), lq), sig('ts.mul', (3,), lq)).apply_async(
             link_error=eb)
         return r, {'first': r.parent.parent.id, 'failed': r.parent.id}
+    if name == 'chain_to_group':
+        r = chain(sig('ts.add', (1, 1), lq), group(sig('ts.mul', (2,), lq), sig('ts.mul', (3,), lq))).apply_async()
+        return r, {'children': [c.id for c in r.results]}
     if name == 'group':
         r = group(sig('ts.add', (i, i), lq) for i in range(4)).apply_async()
         return r, {'children': [c.id for c in r.results]}
