@@ -55,6 +55,8 @@ export interface ResultBackend {
    * supported by this backend.
    */
   chordPartReturn?(part: ChordPart): Promise<ChordEntry[] | null>;
+  /** Records a chord's header size before its header tasks are sent (Celery: `set_chord_size`). */
+  chordStart?(groupId: string, size: number): Promise<void>;
   /** Deletes a completed chord's counting keys, once its body was sent. */
   chordDone?(groupId: string): Promise<void>;
   /** Deletes the stored state (Celery: AsyncResult.forget). */

@@ -14,9 +14,10 @@
  *   completes the header sends the body with every result in header order, or, when a part failed, stores the
  *   body's FAILURE as ChordError naming that part and sends the body's errbacks.
  *
- * A group as a callback or chain step is sent member by member. Other composite signatures (a chord or chain
- * as a step) are not run here: they are logged, and stored as FAILURE (NotImplementedError) under their task
- * id when they have one, so nobody waits for them; so is a step whose options are malformed (ValueError).
+ * A group as a callback or chain step is sent member by member, a chord (`chain(a, group(b, c), d)`) as its
+ * header with the body attached. Other composite signatures (a chain as a step, a chord with a composite header
+ * task or steps after it) are not run here: they are logged, and stored as FAILURE (NotImplementedError) under
+ * their task id when they have one, so nobody waits for them; so is a step with malformed options (ValueError).
  */
 import { randomUUID } from 'node:crypto';
 import type { ApplyOptions } from '../app/app';
@@ -29,6 +30,9 @@ import type { WorkerControl } from './types';
 
 type CanvasHost = Pick<WorkerControl, 'app' | 'log' | 'settings'>;
 
+/** A canvas this worker does not run yet (Celery's worker would): stored as NotImplementedError. */
+class UnsupportedCanvas extends Error {}
+
 /** States that fail a chord (Celery: PROPAGATE_STATES). */
 const PROPAGATE = new Set(['FAILURE', 'REVOKED']);
 
@@ -38,8 +42,11 @@ interface SendFrom {
   rootId: string;
   /** The chain's remaining steps, travelling with the next one. */
   chain?: Signature[];
-  /** The group id Celery gives several callbacks (or errbacks) sent together. */
+  /** The group id Celery gives several callbacks (or errbacks) sent together, or a group's members. */
   group?: string | null;
+  /** A chord header member's place and its chord's body. */
+  groupIndex?: number;
+  chord?: Signature;
 }
 
 export class Canvas {
@@ -150,8 +157,10 @@ export class Canvas {
     const taskId = typeof sig.options.task_id === 'string' ? sig.options.task_id : null;
     try {
       if (sig.subtask_type === 'group') return await this.sendGroup(sig, partial, from);
+      if (sig.subtask_type === 'chord' && !from.chain?.length)
+        return await this.sendChord(sig, partial, from);
       if (sig.subtask_type) {
-        throw new MalformedMessageError(
+        throw new UnsupportedCanvas(
           `Lovage workers do not run composite canvas signatures yet (${sig.subtask_type} ${sig.task})`,
         );
       }
@@ -160,14 +169,14 @@ export class Canvas {
       if (dropGroup) options.group = null;
       await this.w.app.sendTask(sig.task, args, sig.kwargs, options);
     } catch (err) {
-      if (!(err instanceof MalformedMessageError)) throw err;
+      if (!(err instanceof MalformedMessageError || err instanceof UnsupportedCanvas)) throw err;
       this.w.log.error(
         { task: sig.task, id: taskId, parent: from.parentId, err: err.message },
         'canvas step not sent',
       );
       if (taskId) {
         const exc: SerializedException = {
-          exc_type: sig.subtask_type && sig.subtask_type !== 'group' ? 'NotImplementedError' : 'ValueError',
+          exc_type: err instanceof UnsupportedCanvas ? 'NotImplementedError' : 'ValueError',
           exc_message: [err.message],
           exc_module: 'builtins',
         };
@@ -186,6 +195,30 @@ export class Canvas {
     const members = tasks.map((t, i) => decodeSignature(t, `kwargs.tasks[${i}]`));
     const group = str(sig.options.task_id) ?? randomUUID();
     for (const member of members) await this.send(member, partial, { ...from, group });
+  }
+
+  /**
+   * Celery's `chord.apply_async(partial_args)` on the Redis backend: the header's size recorded first, then each
+   * header task sent with the chord's group id, its `group_index` and the body as its `chord`; the header's
+   * last part sends the body (`chordPart`). Header members must be plain tasks (their count is the size).
+   */
+  private async sendChord(sig: Signature, partial: unknown[], from: SendFrom): Promise<void> {
+    const header = decodeSignature(sig.kwargs.header, 'kwargs.header');
+    const body = decodeSignature(sig.kwargs.body, 'kwargs.body');
+    const tasks = header.kwargs.tasks;
+    if (!Array.isArray(tasks)) throw new MalformedMessageError('kwargs.header: kwargs.tasks must be a list');
+    const members = tasks.map((t, i) => decodeSignature(t, `kwargs.header.tasks[${i}]`));
+    const backend = this.w.app.backend;
+    if (members.some((m) => m.subtask_type) || !backend?.chordStart) {
+      throw new UnsupportedCanvas(
+        `Lovage workers do not run this chord yet (${backend?.chordStart ? 'a composite header task' : 'no chord support in the result backend'})`,
+      );
+    }
+    const group = str(header.options.task_id) ?? str(sig.options.task_id) ?? randomUUID();
+    await backend.chordStart(group, members.length);
+    for (const [groupIndex, member] of members.entries()) {
+      await this.send(member, partial, { ...from, group, groupIndex, chord: body });
+    }
   }
 
   private async storeFailure(taskId: string, excJson: string, traceback: string | null): Promise<void> {
@@ -214,12 +247,14 @@ function applyOptions(sig: Signature, from: SendFrom): ApplyOptions {
     parentId: from.parentId,
     rootId: from.rootId,
     group: from.group ?? str(o.group_id) ?? null,
-    groupIndex: typeof o.group_index === 'number' ? o.group_index : null,
+    groupIndex: from.groupIndex ?? (typeof o.group_index === 'number' ? o.group_index : null),
     embed: {
       callbacks: signatureList(o.link, 'link'),
       errbacks: signatureList(o.link_error, 'link_error'),
       chain: from.chain ?? null,
-      chord: chord === null || chord === undefined ? null : decodeSignature(chord, 'options.chord'),
+      chord:
+        from.chord ??
+        (chord === null || chord === undefined ? null : decodeSignature(chord, 'options.chord')),
     },
   };
 }

@@ -165,6 +165,12 @@ export function describeCanvasInterop(kind: InteropKind): void {
       expect(errbackCalls).not.toContain(out.ids.first);
     });
 
+    it('sends a chord that follows a chain step (Celery makes group + task one), to its body', async () => {
+      const out = await canvas('chain_to_chord');
+      expect(out).toMatchObject({ ok: true, result: 10 });
+      expect(runs.get(out.id)).toMatchObject({ name: 'ts.tsum', args: [[4, 6]] });
+    });
+
     it('runs a group and Celery reads its results in order', async () => {
       const out = await canvas('group');
       expect(out).toMatchObject({ ok: true, result: [0, 2, 4, 6] });

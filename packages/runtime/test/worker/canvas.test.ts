@@ -42,23 +42,24 @@ describe('worker canvas', () => {
     const middleId = middle.options.task_id as string;
     // The step after the retried one has it as parent (the retried run's own parent is itself, as in Celery).
     expect(meta).toMatchObject({ status: 'SUCCESS', result: 70, parent_id: middleId });
-    expect(await h.app.backend!.get(middleId)).toMatchObject({ status: 'SUCCESS', result: 7 });
-    expect(await h.app.backend!.get(first.id)).toMatchObject({ status: 'SUCCESS', result: 6 });
+    // Each step is sent before its own result is stored (as Celery does): wait for them.
+    expect(await h.app.backend!.waitReady(middleId, 5000)).toMatchObject({ status: 'SUCCESS', result: 7 });
+    expect(await h.app.backend!.waitReady(first.id, 5000)).toMatchObject({ status: 'SUCCESS', result: 6 });
   });
 
   it('fails a composite step and a step with malformed options under their ids; the worker goes on', async () => {
     const h = testApp();
     h.app.task('c.add', (_ctx, a: number, b: number) => a + b);
     await h.startWorker();
-    const chord = { ...sig('celery.chord', []), subtask_type: 'chord' };
+    const chained = { ...sig('celery.chain', []), subtask_type: 'chain' };
     const badLink = sig('c.add', [1], { link: ['c.add'] });
     const r = h.track(
-      await h.app.sendTask('c.add', [1, 2], {}, { embed: { callbacks: [badLink], chain: [chord] } }),
+      await h.app.sendTask('c.add', [1, 2], {}, { embed: { callbacks: [badLink], chain: [chained] } }),
     );
-    for (const s of [chord, badLink]) h.track({ id: s.options.task_id as string });
+    for (const s of [chained, badLink]) h.track({ id: s.options.task_id as string });
     expect(await r.get({ timeout: 5 })).toBe(3);
     const [composite, malformed] = await Promise.all([
-      h.app.backend!.waitReady(chord.options.task_id as string, 5000),
+      h.app.backend!.waitReady(chained.options.task_id as string, 5000),
       h.app.backend!.waitReady(badLink.options.task_id as string, 5000),
     ]);
     expect(composite).toMatchObject({

@@ -108,6 +108,17 @@ export class RedisResultBackend implements ResultBackend {
     });
   }
 
+  async chordStart(groupId: string, size: number): Promise<void> {
+    // As Celery's backend `set`: SETEX (SET without expiry) and a PUBLISH on the key's channel.
+    const key = groupKey(groupId, '.s');
+    const ttl = this.options.resultExpires;
+    const pipe = this.client.multi();
+    if (ttl) pipe.setex(key, ttl, String(size));
+    else pipe.set(key, String(size));
+    pipe.publish(key, String(size));
+    await this.boundary.run(() => pipe.exec());
+  }
+
   async chordDone(groupId: string): Promise<void> {
     await this.boundary.run(() =>
       this.client.del(groupKey(groupId, '.j'), groupKey(groupId, '.t'), groupKey(groupId, '.s')),

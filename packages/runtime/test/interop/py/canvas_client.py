@@ -46,6 +46,10 @@ def build(spec):
     if name == 'chain_to_group':
         r = chain(sig('ts.add', (1, 1), lq), group(sig('ts.mul', (2,), lq), sig('ts.mul', (3,), lq))).apply_async()
         return r, {'children': [c.id for c in r.results]}
+    if name == 'chain_to_chord':
+        r = chain(sig('ts.add', (1, 1), lq), group(sig('ts.mul', (2,), lq), sig('ts.mul', (3,), lq)),
+                  sig('ts.tsum', (), lq)).apply_async()
+        return r, {}
     if name == 'group':
         r = group(sig('ts.add', (i, i), lq) for i in range(4)).apply_async()
         return r, {'children': [c.id for c in r.results]}
