@@ -37,6 +37,9 @@ class UnsupportedCanvas extends Error {}
 const PROPAGATE = new Set(['FAILURE', 'REVOKED']);
 
 /** Where a signature is sent from: its parent, its workflow's root, and what the step adds. */
+/** A chord header task as counted: a request, or a chain step that will not run (Celery's chain_elem_ctx). */
+type ChordMember = Pick<TaskRequest, 'id' | 'group' | 'groupIndex' | 'rootId'> & { chord: Signature | null };
+
 interface SendFrom {
   parentId: string;
   rootId: string;
@@ -71,7 +74,23 @@ export class Canvas {
     const excJson = JSON.stringify(exc);
     for (const step of request.embed.chain ?? []) {
       const id = step.options.task_id;
-      if (typeof id === 'string') await this.storeFailure(id, excJson, traceback);
+      if (typeof id !== 'string') continue;
+      await this.storeFailure(id, excJson, traceback);
+      // A step that is a chord header task (a chain inside a chord's header) still counts, or the chord stalls.
+      const { chord, group_id: group, group_index: index } = step.options;
+      if (!chord || typeof group !== 'string') continue;
+      try {
+        const body = decodeSignature(chord, 'options.chord');
+        const groupIndex = typeof index === 'number' ? index : null;
+        await this.countPart(
+          { id, group, groupIndex, rootId: request.rootId, chord: body },
+          'FAILURE',
+          excJson,
+        );
+      } catch (err) {
+        if (!(err instanceof MalformedMessageError)) throw err;
+        this.w.log.error({ id, group, err: err.message }, 'chord part of a failed chain not counted');
+      }
     }
     await this.sendErrbacks(request.embed.errbacks ?? [], request.id, request.rootId);
   }
@@ -80,22 +99,26 @@ export class Canvas {
    * A chord header task finished in `status` (any ready state): counts it, and sends (or fails) the body when
    * it was the last. Nothing for a task outside a chord.
    */
-  async chordPart(request: TaskRequest, status: string, resultJson: string): Promise<void> {
-    const body = request.embed.chord;
-    const groupId = request.group;
+  chordPart(request: TaskRequest, status: string, resultJson: string): Promise<void> {
+    return this.countPart({ ...request, chord: request.embed.chord }, status, resultJson);
+  }
+
+  private async countPart(part: ChordMember, status: string, resultJson: string): Promise<void> {
+    const body = part.chord;
+    const groupId = part.group;
     if (!body || !groupId) return;
     const backend = this.w.app.backend;
     if (!backend?.chordPartReturn || !backend.chordDone) {
       this.w.log.error(
-        { id: request.id, group: groupId, body: body.task },
+        { id: part.id, group: groupId, body: body.task },
         'chord header task finished but the result backend does not count chords: the body will not run',
       );
       return;
     }
     const entries = await backend.chordPartReturn({
       groupId,
-      taskId: request.id,
-      groupIndex: request.groupIndex,
+      taskId: part.id,
+      groupIndex: part.groupIndex,
       status,
       resultJson,
     });
@@ -107,7 +130,7 @@ export class Canvas {
         await this.send(
           body,
           [entries.map((e) => e.result)],
-          { parentId: request.id, rootId: request.rootId },
+          { parentId: part.id, rootId: part.rootId },
           // Celery's group_id option of a body is the header's; the body itself is no group member.
           true,
         );

@@ -198,6 +198,17 @@ export function describeCanvasInterop(kind: InteropKind): void {
       expect(celeryBody).toMatchObject({ ok: true, result: 66 });
     });
 
+    it('fails a chord when a chain in its header fails before its last step (the step that never runs counts)', async () => {
+      const out = await canvas('chord_chain_fails');
+      expect(out).toMatchObject({ ok: false, exc_type: 'ValueError' });
+      const body = await app.backend!.waitReady(out.id, 10_000);
+      expect(body).toMatchObject({ status: 'FAILURE', result: { exc_type: 'ChordError' } });
+      expect((body.result as { exc_message: string[] }).exc_message[0]).toMatch(
+        /^Dependency [0-9a-f-]{36} raised ValueError\('boom'\)$/,
+      );
+      expect(runs.has(out.id)).toBe(false);
+    });
+
     it('fails a chord whose header task failed with ChordError naming it, and runs the body errback', async () => {
       const out = await canvas('chord_fails');
       // Celery's get() re-raises the failed header task's error (it checks the parents first)...

@@ -71,6 +71,10 @@ def build(spec):
         header = [sig('ts.add', (1, 1), lq), sig('ts.fail', ('boom',), lq), sig('ts.add', (2, 2), lq)]
         r = chord(header, body).apply_async()
         return r, {}
+    if name == 'chord_chain_fails':
+        header = [chain(sig('ts.fail', ('boom',), lq), sig('ts.mul', (3,), lq)), sig('ts.add', (2, 2), lq)]
+        r = chord(header, sig('ts.tsum', (), lq)).apply_async()
+        return r, {}
     raise SystemExit(f'unknown scenario {name}')
 
 
