@@ -36,10 +36,10 @@ class UnsupportedCanvas extends Error {}
 /** States that fail a chord (Celery: PROPAGATE_STATES). */
 const PROPAGATE = new Set(['FAILURE', 'REVOKED']);
 
-/** Where a signature is sent from: its parent, its workflow's root, and what the step adds. */
 /** A chord header task as counted: a request, or a chain step that will not run (Celery's chain_elem_ctx). */
 type ChordMember = Pick<TaskRequest, 'id' | 'group' | 'groupIndex' | 'rootId'> & { chord: Signature | null };
 
+/** Where a signature is sent from: its parent, its workflow's root, and what the step adds. */
 interface SendFrom {
   parentId: string;
   rootId: string;
@@ -131,7 +131,7 @@ export class Canvas {
           body,
           [entries.map((e) => e.result)],
           { parentId: part.id, rootId: part.rootId },
-          // Celery's group_id option of a body is the header's; the body itself is no group member.
+          // The body is no group member (Celery sends it with group null).
           true,
         );
     } finally {
