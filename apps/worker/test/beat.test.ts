@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createApp } from '@lovage/runtime';
+
 import { describe, expect, it, type TestContext } from 'vitest';
 import { deleteMatching, waitFor } from '../../../packages/runtime/test/helpers';
-import { BACKEND, BROKER, BROKER_ENV, STATE } from './support/broker';
+import { BROKER_ENV, namespacedApp, STATE } from './support/broker';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'apps/worker/bin/lovage.mjs');
@@ -28,13 +28,7 @@ function namespace(ctx: TestContext) {
   const id = randomUUID().slice(0, 8);
   const prefix = `lovage-beat-test-${id}:`;
   const queue = `beat-${id}`;
-  const app = createApp({
-    broker: BROKER,
-    backend: BACKEND,
-    state: STATE,
-    defaultQueue: queue,
-    brokerTransportOptions: { globalKeyprefix: prefix },
-  });
+  const app = namespacedApp(prefix, queue);
   ctx.onTestFinished(async () => {
     await app.broker.purge(queue).catch(() => undefined);
     await app.close();

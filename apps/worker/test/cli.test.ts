@@ -8,10 +8,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp, type App } from '@lovage/runtime';
+import { type App } from '@lovage/runtime';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type TestContext } from 'vitest';
-import { BACKEND, BROKER, BROKER_ENV, STATE } from './support/broker';
+import { BACKEND, BROKER_ENV, namespacedApp, STATE } from './support/broker';
 import { deleteByPattern } from './support/redis-keys';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -138,13 +138,7 @@ async function exitOf(cli: Cli, timeoutMs = 15_000) {
 }
 
 function senderApp(): App {
-  const app = createApp({
-    broker: BROKER,
-    backend: BACKEND,
-    state: STATE,
-    defaultQueue: queue,
-    brokerTransportOptions: { globalKeyprefix: prefix },
-  });
+  const app = namespacedApp(prefix, queue);
   apps.push(app);
   return app;
 }

@@ -14,10 +14,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp, type App } from '@lovage/runtime';
+import { type App } from '@lovage/runtime';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { BACKEND, BROKER, BROKER_ENV, REDIS, STATE, TEST_BROKER } from './support/broker';
+import { BACKEND, BROKER, BROKER_ENV, namespacedApp, REDIS, STATE, TEST_BROKER } from './support/broker';
 import { deleteByPattern } from './support/redis-keys';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -177,13 +177,7 @@ function namespace() {
     /** `--broker … --key-prefix …`: how the remote commands reach this namespace without a tasks module. */
     target: ['--broker', BROKER, '--key-prefix', prefix],
     sender(): App {
-      const app = createApp({
-        broker: BROKER,
-        backend: BACKEND,
-        state: STATE,
-        defaultQueue: queue,
-        brokerTransportOptions: { globalKeyprefix: prefix },
-      });
+      const app = namespacedApp(prefix, queue);
       apps.push(app);
       return app;
     },

@@ -7,18 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createApp,
-  encodeEvents,
-  EVENT_EXCHANGE,
-  eventCommon,
-  makeEvent,
-  TaskIndex,
-  type App,
-} from '@lovage/runtime';
+import { encodeEvents, EVENT_EXCHANGE, eventCommon, makeEvent, TaskIndex, type App } from '@lovage/runtime';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { deleteMatching, deleteResults, waitFor } from '../../../packages/runtime/test/helpers';
-import { BACKEND, BROKER, BROKER_ENV, STATE } from './support/broker';
+import { BROKER, BROKER_ENV, namespacedApp, STATE } from './support/broker';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'apps/worker/bin/lovage.mjs');
@@ -57,13 +49,7 @@ function namespaceFor(ctx: TestContext) {
   const id = randomUUID().slice(0, 8);
   const prefix = `lovage-stop-test-${id}:`;
   const queue = `stop-${id}`;
-  const app = createApp({
-    broker: BROKER,
-    backend: BACKEND,
-    state: STATE,
-    defaultQueue: queue,
-    brokerTransportOptions: { globalKeyprefix: prefix },
-  });
+  const app = namespacedApp(prefix, queue);
   const results: string[] = [];
   ctx.onTestFinished(async () => {
     await app.broker.purge(queue).catch(() => undefined);

@@ -3,6 +3,7 @@
  * environment that points a spawned `lovage` (and the fixture tasks modules) at it. Results and the state
  * store stay on the machine's Redis.
  */
+import { createApp, type App } from '@lovage/runtime';
 import { resolveTestBroker, TEST_REDIS_URL } from '@lovage/runtime/testing';
 
 export const TEST_BROKER = resolveTestBroker(process.env);
@@ -19,3 +20,14 @@ export const BROKER_ENV = {
   LOVAGE_RESULT_BACKEND: BACKEND,
   LOVAGE_STATE_URL: STATE,
 } as const;
+
+/** An app on this run's broker, results and state store, in a namespace of its own: key prefix and queue. */
+export function namespacedApp(prefix: string, queue: string): App {
+  return createApp({
+    broker: BROKER,
+    backend: BACKEND,
+    state: STATE,
+    defaultQueue: queue,
+    brokerTransportOptions: { globalKeyprefix: prefix },
+  });
+}
