@@ -65,6 +65,22 @@ export interface AmqpBrokerOptions extends Partial<QueueOptions> {
   consumerTimeout?: number;
 }
 
+/** The AMQP properties a message arrived with, under kombu's names, with `delivery_info` as given. */
+function propertiesOf(msg: Message, deliveryInfo: Record<string, unknown>): Record<string, unknown> {
+  const p = msg.properties;
+  const properties: Record<string, unknown> = {
+    correlation_id: p.correlationId,
+    reply_to: p.replyTo,
+    priority: p.priority,
+    delivery_mode: p.deliveryMode,
+    expiration: p.expiration,
+    delivery_tag: msg.fields.deliveryTag,
+    delivery_info: deliveryInfo,
+  };
+  for (const k of Object.keys(properties)) if (properties[k] === undefined) delete properties[k];
+  return properties;
+}
+
 /** The message as received, in the kombu-like shape dead letters and the console read (body not base64). */
 function rawOf(msg: Message, headers: Record<string, unknown> | undefined): string {
   const p = msg.properties;
@@ -72,21 +88,14 @@ function rawOf(msg: Message, headers: Record<string, unknown> | undefined): stri
   // envelope does, rather than with replacement characters.
   const text = msg.content.toString('utf8');
   const exact = Buffer.from(text, 'utf8').equals(msg.content);
+  const properties = propertiesOf(msg, { exchange: msg.fields.exchange, routing_key: msg.fields.routingKey });
+  if (!exact) properties.body_encoding = 'base64';
   return JSON.stringify({
     body: exact ? text : msg.content.toString('base64'),
     'content-encoding': p.contentEncoding ?? null,
     'content-type': p.contentType ?? null,
     headers: headers ?? {},
-    properties: {
-      correlation_id: p.correlationId,
-      reply_to: p.replyTo,
-      priority: p.priority,
-      delivery_mode: p.deliveryMode,
-      expiration: p.expiration,
-      delivery_info: { exchange: msg.fields.exchange, routing_key: msg.fields.routingKey },
-      delivery_tag: msg.fields.deliveryTag,
-      ...(exact ? {} : { body_encoding: 'base64' }),
-    },
+    properties,
   });
 }
 
@@ -107,21 +116,12 @@ function toInbound(
   const bad = undecodableHeaders(p);
   const headers = bad ? undefined : ((p.headers ?? undefined) as Record<string, unknown> | undefined);
   if (bad) return { message: null, error: bad.reason, headers };
-  const properties: Record<string, unknown> = {
-    correlation_id: p.correlationId,
-    reply_to: p.replyTo,
-    priority: p.priority,
-    delivery_mode: p.deliveryMode,
-    expiration: p.expiration,
-    delivery_tag: msg.fields.deliveryTag,
-    delivery_info: {
-      exchange: msg.fields.exchange,
-      routing_key: msg.fields.routingKey,
-      redelivered: msg.fields.redelivered,
-      delivery_count: countsDeliveries ? deliveryCount(headers) : null,
-    },
-  };
-  for (const k of Object.keys(properties)) if (properties[k] === undefined) delete properties[k];
+  const properties = propertiesOf(msg, {
+    exchange: msg.fields.exchange,
+    routing_key: msg.fields.routingKey,
+    redelivered: msg.fields.redelivered,
+    delivery_count: countsDeliveries ? deliveryCount(headers) : null,
+  });
   return {
     message: {
       headers,
@@ -352,6 +352,14 @@ export class AmqpBroker implements Broker {
     this.delayedBound.set(queue, generation);
   }
 
+  /** The confirm channel when nothing needs opening or declaring for `queue` on this connection; else null. */
+  private readyChannel(queue: string, delayed: boolean): ConfirmChannel | null {
+    const g = this.pub.generation;
+    if (!this.pub.connected || this.confirm?.generation !== g || this.declared.get(queue) !== g) return null;
+    if (delayed && (this.ladder !== g || this.delayedBound.get(queue) !== g)) return null;
+    return this.confirm.ch;
+  }
+
   private async send(queue: string, message: OutgoingMessage, notBefore: Date | null): Promise<void> {
     const id = String(message.headers.id ?? message.properties.correlation_id);
     const fail = (why: string, cause?: unknown) =>
@@ -366,9 +374,10 @@ export class AmqpBroker implements Broker {
         if (this.pub.blocked && !(await this.pub.waitUnblocked(Math.max(0, deadline - Date.now())))) {
           throw fail(`RabbitMQ is blocking publishers (${this.pub.blocked}): a memory or disk alarm`);
         }
-        let ch: ConfirmChannel;
+        // The usual case: channel open and queue declared on this connection, nothing to wait for.
+        let ch: ConfirmChannel | null = this.readyChannel(queue, notBefore !== null);
         try {
-          ch = await beforeDeadline(
+          ch ??= await beforeDeadline(
             (async () => {
               const ch = await this.confirmChannel();
               const conn = await this.pub.ready(Math.max(1, deadline - Date.now()));
