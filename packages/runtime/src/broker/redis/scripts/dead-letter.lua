@@ -6,7 +6,8 @@
 -- ARGV[2]  the dead-letter entry (JSON)
 -- ARGV[3]  the queue
 -- Returns  1 when moved, 0 when the message was no longer in flight here (it will be seen again)
-local removed = redis.call('LREM', KEYS[1], 1, ARGV[1])
+-- From the oldest end (-1): the list takes new messages on the left.
+local removed = redis.call('LREM', KEYS[1], -1, ARGV[1])
 if removed == 0 then return 0 end
 redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[3])

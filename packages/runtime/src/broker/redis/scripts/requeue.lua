@@ -4,7 +4,8 @@
 -- ARGV[1]  the message, byte for byte
 -- ARGV[2]  'front' (RPUSH: consumed next, a release) or 'back' (LPUSH: behind the others, a reject)
 -- Returns  1 when moved, 0 when the message was no longer in flight here (a reaper returned it already)
-local removed = redis.call('LREM', KEYS[1], 1, ARGV[1])
+-- From the oldest end (-1): the list takes new messages on the left.
+local removed = redis.call('LREM', KEYS[1], -1, ARGV[1])
 if removed == 0 then return 0 end
 if ARGV[2] == 'front' then
   redis.call('RPUSH', KEYS[2], ARGV[1])
