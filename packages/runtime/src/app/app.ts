@@ -314,6 +314,7 @@ export class App {
           hostname: this.origin,
           rootId: opts.rootId ?? id,
           parentId: opts.parentId ?? null,
+          group: opts.group ?? null,
           retries: opts.retries ?? 0,
           eta,
           expires,

@@ -126,6 +126,9 @@ export function toRows(events: readonly CeleryEvent[]): { tasks: TaskRow[]; work
       // A retry message names its own id as parent (Celery 5.2.6); that is not a parent.
       if (nonEmpty(e.parent_id) && e.parent_id !== id) d.parent_id = e.parent_id;
       if (nonEmpty(e.root_id)) d.root_id = e.root_id;
+      // Not in Celery's events: Lovage's task-sent and task-received add the group the task is a member of
+      // (the message's `group` header), so the console can act on a group as a whole.
+      if (nonEmpty(e.group)) d.group = head(e.group, 512);
       if (nonEmpty(e.eta)) d.eta = e.eta;
       if (nonEmpty(e.expires)) d.expires = e.expires;
       if (finite(e.runtime)) d.runtime = String(e.runtime);

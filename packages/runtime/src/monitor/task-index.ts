@@ -6,8 +6,9 @@
  *   task:<id>               hash  the task's fields (TaskRecord, snake_case, timestamps in epoch ms)
  *   by-time                 zset  every task id, scored by `updated` (epoch ms of its latest event)
  *   by-state:<STATE>        zset  task ids in that state, same score
- *   by-name:<name>, by-worker:<hostname>, by-queue:<queue>, by-parent:<parent id>
- *                           zset  same score
+ *   by-name:<name>, by-worker:<hostname>, by-queue:<queue>, by-parent:<parent id>, by-root:<root id>,
+ *   by-group:<group id>     zset  same score (by-root: a workflow's tasks but its root; by-group: a group's
+ *                                 members)
  *   states, names, queues   set   values that currently have an index
  *   workers                 hash  hostname -> worker record JSON (latest worker event)
  *   worker-ts               hash  hostname -> epoch ms of that event
@@ -43,6 +44,8 @@ const EVENTS_PER_CALL = 1000;
 const TRIM_PER_CALL = 2000;
 /** Most ids in one list page. */
 const MAX_PAGE = 1000;
+/** Most tasks one workflow() or groupMembers() call returns. */
+const MAX_MEMBERS = 10_000;
 /** Most buckets one histogram returns (a day of minutes is 1440). */
 const MAX_BUCKETS = 1440;
 
@@ -93,6 +96,11 @@ export interface TaskRecord {
   retries: number;
   parentId: string | null;
   rootId: string | null;
+  /**
+   * The group the task is a member of (the message's `group` header). Only Lovage's task-sent and
+   * task-received carry it: a Celery client and worker leave it null.
+   */
+  group: string | null;
   eta: string | null;
   expires: string | null;
   /** Seconds, from task-succeeded. */
@@ -190,6 +198,7 @@ const FIELDS = [
   'reason',
   'dead_letter_queue',
   'dead_letter_id',
+  'group',
 ] as const;
 const field = (name: (typeof FIELDS)[number]) => FIELDS.indexOf(name);
 
@@ -218,6 +227,7 @@ function toRecord(values: (string | null)[]): TaskRecord | null {
     retries: Number(v(10) ?? 0),
     parentId: v(11),
     rootId: v(12),
+    group: v(field('group')),
     eta: v(13),
     expires: v(14),
     runtime: runtime === null ? null : Number(runtime),
@@ -366,6 +376,29 @@ export class TaskIndex {
       const ids = await this.redis.zrevrange(`${this.base}by-parent:${id}`, 0, MAX_PAGE - 1);
       return this.records(ids.filter((c) => c !== id));
     });
+  }
+
+  /**
+   * The tasks of a workflow but its root: those whose root is `rootId` (Celery's root_id, which every task a
+   * canvas or a task sent from it carries), least recently updated first, at most `limit` (up to 10,000),
+   * and how many there are in all. The root itself is `get(rootId)`.
+   */
+  workflow(rootId: string, limit: number): Promise<{ total: number; items: TaskRecord[] }> {
+    return this.boundary.run(() => this.members(`${this.base}by-root:${rootId}`, limit));
+  }
+
+  /** The members of group `group`, as `workflow` lists a workflow's tasks. */
+  groupMembers(group: string, limit: number): Promise<{ total: number; items: TaskRecord[] }> {
+    return this.boundary.run(() => this.members(`${this.base}by-group:${group}`, limit));
+  }
+
+  private async members(key: string, limit: number): Promise<{ total: number; items: TaskRecord[] }> {
+    const n = Math.min(MAX_MEMBERS, Math.max(0, Math.trunc(limit)));
+    const [total, ids] = await Promise.all([
+      this.redis.zcard(key),
+      n > 0 ? this.redis.zrange(key, 0, n - 1) : Promise.resolve([]),
+    ]);
+    return { total, items: await this.records(ids) };
   }
 
   private async records(ids: string[]): Promise<TaskRecord[]> {

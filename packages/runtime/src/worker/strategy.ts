@@ -96,8 +96,10 @@ export class MessageStrategy {
         retries: request.retries,
         eta: request.eta?.toISOString() ?? null,
         expires: request.expires?.toISOString() ?? null,
-        // Not in Celery's event: the queue, and the arguments as JSON so the console can retry the task.
+        // Not in Celery's event: the queue, the group (left out when none), and the arguments as JSON so the
+        // console can retry the task.
         queue: d.queue,
+        group: request.group ?? undefined,
         args_json: safeJson(request.args),
         kwargs_json: safeJson(request.kwargs),
       });

@@ -92,7 +92,7 @@ describe('a Lovage worker feeding the task-state index', () => {
       'mon.later',
       [1, 'a'],
       { k: true },
-      { eta, parentId: 'p-1', rootId: 'r-1' },
+      { eta, parentId: 'p-1', rootId: 'r-1', group: 'g-1' },
     );
     const row = await waitFor(async () => (await index.get(sent.id)) ?? undefined, {
       what: 'the sent task in the index',
@@ -105,8 +105,11 @@ describe('a Lovage worker feeding the task-state index', () => {
       queue: t.queue,
       parentId: 'p-1',
       rootId: 'r-1',
+      group: 'g-1',
       worker: null,
     });
+    expect(await index.groupMembers('g-1', 10)).toMatchObject({ total: 1, items: [{ id: sent.id }] });
+    expect((await index.workflow('r-1', 10)).total).toBe(1);
     expect(row.eta).toBe(toCeleryIso(eta));
 
     // An app without the option sends no event: its task stays out of the index (under its own prefix,
@@ -129,5 +132,34 @@ describe('a Lovage worker feeding the task-state index', () => {
     });
     expect(await quietIndex.get(silent.id)).toBeNull();
     expect(quietMonitor.stats.processed).toBe(1);
+  });
+
+  it("files a group member under its group from the worker's task-received, without a task-sent", async () => {
+    const t = testApp();
+    t.app.task('mon.member', (_ctx, n: number) => n * 2);
+    const { index } = await watch(t);
+    await t.startWorker({ taskEvents: true, hostname: `grp-${t.queue}@test` });
+    const group = `g-${t.queue}`;
+    const members = await Promise.all(
+      [1, 2].map((n, i) =>
+        t.app.sendTask(
+          'mon.member',
+          [n],
+          {},
+          { group, groupIndex: i, rootId: 'wf-root', parentId: 'wf-root' },
+        ),
+      ),
+    );
+    await Promise.all(members.map((m) => t.track(m).get({ timeout: 5 })));
+    const page = await waitFor(
+      async () => {
+        const p = await index.groupMembers(group, 10);
+        return p.total === 2 && p.items.every((r) => r.state === 'SUCCESS') ? p : undefined;
+      },
+      { what: 'both members in the group, finished' },
+    );
+    expect(page.items.map((r) => r.id).sort()).toEqual(members.map((m) => m.id).sort());
+    expect(page.items[0]).toMatchObject({ group, rootId: 'wf-root', parentId: 'wf-root' });
+    expect((await index.workflow('wf-root', 10)).total).toBe(2);
   });
 });

@@ -205,6 +205,64 @@ describe('TaskIndex.children', () => {
   });
 });
 
+describe('TaskIndex.workflow and groupMembers', () => {
+  /** chain(a, group(b1, b2), c) as Celery sends it: every task rooted at a; b's and c's parents are the step before. */
+  const canvas = () => [
+    received('a', 1, { root_id: 'a' }),
+    ev('task-succeeded', 'a', 2, { result: '1', runtime: 1 }),
+    // The group comes from Lovage's task-sent for one member and task-received for the other.
+    ev('task-sent', 'b1', 3, { name: 'proj.b', parent_id: 'a', root_id: 'a', group: 'g', queue: 'q' }, 'c'),
+    received('b2', 4, { parent_id: 'a', root_id: 'a', group: 'g' }),
+    ev('task-failed', 'b2', 5, { exception: 'E()', traceback: 'tb' }),
+    received('c', 6, { parent_id: 'b2', root_id: 'a' }),
+    received('elsewhere', 7, { root_id: 'other', group: 'h' }),
+  ];
+
+  it('lists the tasks of a workflow and the members of a group, bounded, with their totals', async () => {
+    const index = newIndex();
+    await index.apply(canvas());
+    const all = await index.workflow('a', 100);
+    // Least recently updated first; not the root itself (it is get('a')).
+    expect(all.total).toBe(3);
+    expect(ids(all.items)).toEqual(['b1', 'b2', 'c']);
+    expect(await index.workflow('a', 2)).toMatchObject({ total: 3, items: [{ id: 'b1' }, { id: 'b2' }] });
+    expect(await index.workflow('a', 0)).toEqual({ total: 3, items: [] });
+    const g = await index.groupMembers('g', 100);
+    expect(g.total).toBe(2);
+    expect(g.items.map((r) => [r.id, r.group, r.state])).toEqual([
+      ['b1', 'g', 'PENDING'],
+      ['b2', 'g', 'FAILURE'],
+    ]);
+    expect((await index.get('a'))!.group).toBeNull();
+    expect(await index.groupMembers('nope', 100)).toEqual({ total: 0, items: [] });
+  });
+
+  it('keeps the group and root a task was first filed under, and follows its updates', async () => {
+    const index = newIndex();
+    await index.apply(canvas());
+    // A later event naming another group or root changes neither (they are sticky like parent_id).
+    await index.apply([received('b1', 8, { parent_id: 'a', root_id: 'z', group: 'other' })]);
+    expect(await index.get('b1')).toMatchObject({ group: 'g', rootId: 'a', state: 'RECEIVED' });
+    expect((await index.groupMembers('other', 10)).total).toBe(0);
+    expect((await index.workflow('z', 10)).total).toBe(0);
+    // Rescored with the task: b1, updated last, is now last.
+    expect(ids((await index.workflow('a', 10)).items)).toEqual(['b2', 'c', 'b1']);
+    expect(ids((await index.groupMembers('g', 10)).items)).toEqual(['b2', 'b1']);
+  });
+
+  it('trims tasks out of their workflow and group', async () => {
+    const index = newIndex({ maxTasks: 2 });
+    await index.apply(canvas());
+    expect(await index.trim()).toBe(3);
+    expect(await index.workflow('a', 10)).toEqual({
+      total: 1,
+      items: [expect.objectContaining({ id: 'c' })],
+    });
+    expect((await index.groupMembers('g', 10)).total).toBe(0);
+    expect((await index.groupMembers('h', 10)).total).toBe(1);
+  });
+});
+
 describe('TaskIndex.workers', () => {
   const hb = (host: string, ageSeconds: number, fields: Record<string, unknown> = {}) =>
     makeEvent('worker-heartbeat', eventCommon(host, 1), {

@@ -13,7 +13,7 @@
     - otherwise the higher precedence does (task/states.ts), so a late `task-received` never overwrites
       SUCCESS.
   An event that sets the state overwrites the fields it carries; one that does not only fills fields
-  still empty. name, parent_id and root_id never change once set; retries only grows. Per-state
+  still empty. name, parent_id, root_id and group never change once set; retries only grows. Per-state
   timestamps (ts_<state>) and `updated` keep the latest time seen.
 
   Every index is a sorted set of task ids scored by `updated` (epoch ms of the latest event).
@@ -24,7 +24,8 @@
   Keys built from ARGV[1] (<base>):
            task:<id>          hash  the task's fields: id, state, state_ts, updated, ts_<state>, and
                                     the data fields of the rows (name, args, ..., runtime)
-           by-state:<state>, by-name:<name>, by-worker:<hostname>, by-queue:<queue>, by-parent:<id>
+           by-state:<state>, by-name:<name>, by-worker:<hostname>, by-queue:<queue>, by-parent:<id>,
+           by-root:<id> (not the root itself), by-group:<id>
                               zset  task id -> updated
            states, names, queues
                               set   values that have an index set
@@ -49,8 +50,10 @@ end
 
 -- Always read: what decides the state and what the indexes hold. Other fields are read when an event
 -- of the batch carries them.
-local BASE_FIELDS = { 'state', 'state_ts', 'updated', 'ts_retried', 'name', 'worker', 'queue', 'parent_id' }
-local STICKY = { name = true, parent_id = true, root_id = true }
+local BASE_FIELDS = {
+  'state', 'state_ts', 'updated', 'ts_retried', 'name', 'worker', 'queue', 'parent_id', 'root_id', 'group',
+}
+local STICKY = { name = true, parent_id = true, root_id = true, group = true }
 -- field, index key infix, set of values (or false)
 local INDEXED = {
   { 'state', 'by-state:', 'states' },
@@ -58,6 +61,8 @@ local INDEXED = {
   { 'worker', 'by-worker:', false },
   { 'queue', 'by-queue:', 'queues' },
   { 'parent_id', 'by-parent:', false },
+  { 'root_id', 'by-root:', false, true },
+  { 'group', 'by-group:', false },
 }
 
 local function str(v)
@@ -197,6 +202,11 @@ for _, id in ipairs(order) do
     for _, ix in ipairs(INDEXED) do
       local f, infix, set = ix[1], ix[2], ix[3]
       local old, new = orig[f], cur[f]
+      -- A root is not filed under itself: a task sent alone would otherwise cost a by-root key of its own.
+      if ix[4] then
+        if old == id then old = nil end
+        if new == id then new = nil end
+      end
       if old and old ~= new then queue(removes, base .. infix .. old, id) end
       if new and (rescore or new ~= old) then
         queue(adds, base .. infix .. new, score, id)

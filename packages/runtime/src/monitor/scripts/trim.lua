@@ -6,8 +6,9 @@
   KEYS[1]  <base>by-time      zset  task id -> updated (epoch ms)
   KEYS[2]  <base>workers      hash  hostname -> worker record JSON
   KEYS[3]  <base>worker-ts    hash  hostname -> epoch ms of its latest event
-  Keys built from ARGV[1]: task:<id>, by-state:/by-name:/by-worker:/by-queue:/by-parent:<value>, and the
-  sets states/names/queues (a value leaves its set when its index becomes empty). See apply.lua.
+  Keys built from ARGV[1]: task:<id>, by-state:/by-name:/by-worker:/by-queue:/by-parent:/by-root:/by-group:
+  <value>, and the sets states/names/queues (a value leaves its set when its index becomes empty). See
+  apply.lua.
   ARGV[1]  <base>
   ARGV[2]  most tasks to keep
   ARGV[3]  cutoff, epoch ms: tasks and workers last updated before it go
@@ -36,10 +37,12 @@ local INDEXED = {
   { 'worker', 'by-worker:', false },
   { 'queue', 'by-queue:', 'queues' },
   { 'parent_id', 'by-parent:', false },
+  { 'root_id', 'by-root:', false },
+  { 'group', 'by-group:', false },
 }
 for _, id in ipairs(victims) do
   local key = base .. 'task:' .. id
-  local v = redis.call('HMGET', key, 'state', 'name', 'worker', 'queue', 'parent_id')
+  local v = redis.call('HMGET', key, 'state', 'name', 'worker', 'queue', 'parent_id', 'root_id', 'group')
   for i, ix in ipairs(INDEXED) do
     local value = v[i]
     if value then
