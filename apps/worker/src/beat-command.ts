@@ -1,12 +1,12 @@
 /**
- * `lovage beat`: loads the app and sends its `beatSchedule` (see @lovage/runtime's Beat). Run two or three
+ * `lovage beat`: loads the app and sends its `beatSchedule` and the entries defined in the console (see
+ * @lovage/runtime's Beat). Run two or three
  * for availability: one holds the leader lease and sends, the others stand by. SIGINT/SIGTERM stop it and
  * release the lease, so a standby takes over at its next tick instead of after the lease runs out.
  */
 import { Beat, type App } from '@lovage/runtime';
 import type { Logger } from 'pino';
 import { exportConnectionUrls, readCommandEnv } from './env';
-import { UsageError } from './errors';
 import { loadApp } from './load-app';
 import { createLogger, type LogLevelName } from './logger';
 import { adoptLogger, checkConnectionFlags } from './worker-command';
@@ -28,8 +28,9 @@ export async function runBeat(opts: BeatCommandOptions): Promise<void> {
   const app = await loadApp(opts.app);
   checkConnectionFlags(app, opts);
   adoptLogger(app, logger);
+  // Entries defined in the console are in the state store: an app without its own still has work to do.
   if (Object.keys(app.config.beatSchedule).length === 0) {
-    throw new UsageError(`the app in ${opts.app} has no beatSchedule entries`);
+    logger.info('the app has no beatSchedule entries: running those defined in the console');
   }
   const beat = new Beat(app, { logger, leaseTtl: opts.leaseTtl });
   const stop = stopOnSignals(beat, app, logger);

@@ -140,3 +140,61 @@ export function scheduleKey(schedule: Schedule): string {
     ? `every ${schedule.seconds}s`
     : `cron ${schedule.expression} ${schedule.timezone}`;
 }
+
+/**
+ * An entry as the state store keeps it, JSON throughout: beat publishes its app's `beatSchedule` (`code`)
+ * so the console can show it, and the console defines its own (`console`). `schedule` is seconds or a
+ * five-field cron expression (a `crontab({...})` is stored as its expression); `timezone` is the zone a
+ * cron is read in (the app's for code entries, chosen for console ones).
+ */
+export interface BeatDefinition {
+  task: string;
+  schedule: number | string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  options: z.output<typeof beatEntryOptionsSchema>;
+  timezone: string;
+}
+
+/** A console entry's definition: a code entry's fields (same checks), JSON only, plus its cron's timezone. */
+export const beatDefinitionSchema = z.strictObject({
+  task: beatEntrySchema.shape.task,
+  schedule: z
+    .union([z.number(), z.string().trim()], { error: 'expected seconds (a number) or a cron expression' })
+    .superRefine((value, ctx) => {
+      const parsed = scheduleInputSchema.safeParse(value);
+      for (const issue of parsed.error?.issues ?? [])
+        ctx.addIssue({ code: 'custom', message: issue.message });
+    }),
+  args: beatEntrySchema.shape.args,
+  kwargs: beatEntrySchema.shape.kwargs,
+  options: beatEntrySchema.shape.options,
+  timezone: z
+    .string()
+    .trim()
+    .default('UTC')
+    .superRefine((tz, ctx) => {
+      const problem = checkTimezone(tz);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+});
+
+/** The schedule a definition runs on: its cron read in its own timezone. */
+export function definitionSchedule(definition: BeatDefinition): Schedule {
+  return typeof definition.schedule === 'number'
+    ? { kind: 'interval', seconds: definition.schedule }
+    : { kind: 'cron', expression: definition.schedule.trim(), timezone: definition.timezone };
+}
+
+/** A code entry (`beatSchedule`, parsed) as the store keeps it, its cron in the app's `timezone`. */
+export function definitionOf(entry: BeatEntry, timezone: string): BeatDefinition {
+  const s = entry.schedule;
+  return {
+    task: entry.task,
+    schedule: s.kind === 'interval' ? s.seconds : s.expression,
+    args: entry.args,
+    kwargs: entry.kwargs,
+    options: entry.options,
+    timezone,
+  };
+}

@@ -5,6 +5,7 @@
  * the worker settings versions and the console's task index. Redis implements it (`state/redis/`), under
  * the same keys the broker used when it held these records, so existing data is read as it is.
  */
+import type { BeatDefinition } from '../beat/schedule';
 import type { Broker } from '../broker/broker';
 import type { TaskIndex, TaskIndexOptions } from '../monitor/task-index';
 import type { InboundMessage } from '../protocol/message';
@@ -75,6 +76,35 @@ export interface BeatEntryState {
 /** How a fenced claim ended: recorded, refused because another beat changed the entry, or lease lost. */
 export type ClaimOutcome = 'claimed' | 'changed' | 'not-leader';
 
+/** A schedule entry as the store keeps it: beat's code entries (published) and the console's own. */
+export interface StoredBeatEntry {
+  /** `code`: the app's `beatSchedule`, published by beat at start; `console`: defined in the console. */
+  source: 'code' | 'console';
+  definition: BeatDefinition;
+  /** Epoch ms of the last change, and who made it (a console user's email; null for code entries). */
+  updatedAt: number;
+  updatedBy: string | null;
+}
+
+/** One run of an entry, newest first in its history. */
+export interface BeatRun {
+  taskId: string;
+  /** Epoch ms the run was due (for "run now": when it was asked for). */
+  due: number;
+  /** Epoch ms it was sent. */
+  sent: number;
+  /** `beat`, or the console user who asked for it ("run now"). */
+  by: string;
+  /** Due times passed unsent that this run stands for (`beatMissedRuns: 'once'`). */
+  missed: number;
+}
+
+/** How a console change to an entry ended: done, the name taken (create), no such entry, or a code entry's. */
+export type DefineOutcome = 'ok' | 'exists' | 'missing' | 'code';
+
+/** How many runs each entry's history keeps. */
+export const BEAT_HISTORY_LENGTH = 50;
+
 /**
  * Beat's records: one leader lease, so that among several beats one sends, and the entries' timing, which
  * only the lease holder changes (the claim checks the lease in the same atomic step).
@@ -100,6 +130,33 @@ export interface BeatStore {
     expected: BeatEntryState | null,
     next: BeatEntryState,
   ): Promise<ClaimOutcome>;
+  /**
+   * Replaces the published code entries with `entries` (beat, at start): code entries gone from the app
+   * are removed, and a console entry of the same name gives way to the code one.
+   */
+  publishCode(entries: Record<string, BeatDefinition>): Promise<void>;
+  /** Every stored entry, code and console, by name. */
+  definitions(): Promise<Record<string, StoredBeatEntry>>;
+  /**
+   * Creates, updates or deletes (`definition` null) a console entry, in one atomic step that refuses a
+   * code entry's name. Deleting drops its timing, flag and history too.
+   */
+  define(
+    name: string,
+    mode: 'create' | 'update' | 'delete',
+    definition: BeatDefinition | null,
+    by: string | null,
+  ): Promise<DefineOutcome>;
+  /** Enables or disables a stored entry (code or console). False when there is no such entry. */
+  setEnabled(name: string, enabled: boolean): Promise<boolean>;
+  /** The names of the disabled entries. */
+  disabled(): Promise<string[]>;
+  /** Counts changes to the entries and flags: a beat reloads them when it moved. */
+  version(): Promise<number>;
+  /** Adds a run to an entry's history (the newest `BEAT_HISTORY_LENGTH` are kept). */
+  record(name: string, run: BeatRun): Promise<void>;
+  /** An entry's runs, newest first. */
+  history(name: string, limit?: number): Promise<BeatRun[]>;
 }
 
 export interface StateStore {

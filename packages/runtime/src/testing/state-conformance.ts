@@ -12,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker, Consumer } from '../broker/broker';
 import { deadLetterDelivery } from '../state/dead-letters';
-import type { DeadLetter, StateStore } from '../state/state';
+import type { BeatDefinition } from '../beat/schedule';
+import { BEAT_HISTORY_LENGTH, type DeadLetter, type StateStore } from '../state/state';
 import { message, nOf, reserveN, until } from './conformance-helpers';
 
 export interface ConformanceState {
@@ -216,6 +217,86 @@ export function describeStateConformance(name: string, makeState: MakeState): vo
       } finally {
         await store.release(a);
         await store.release(b);
+      }
+    });
+
+    it('keeps schedule entries: code ones published, console ones defined beside them, flags and history', async () => {
+      const { state } = await make();
+      const store = state.beat;
+      const tag = randomUUID();
+      const [code, mine] = [`code-${tag}`, `console-${tag}`];
+      const def = (task: string): BeatDefinition => ({
+        task,
+        schedule: 60,
+        args: [1],
+        kwargs: {},
+        options: {},
+        timezone: 'UTC',
+      });
+      const v0 = await store.version();
+      try {
+        await store.publishCode({ [code]: def('code.task') });
+        const v1 = await store.version();
+        expect(v1).toBeGreaterThan(v0);
+        // Publishing the same entries again (another beat starting) changes nothing.
+        await store.publishCode({ [code]: def('code.task') });
+        expect(await store.version()).toBe(v1);
+        expect((await store.definitions())[code]).toMatchObject({
+          source: 'code',
+          definition: def('code.task'),
+        });
+
+        // A console entry may not take a code entry's name, nor be created twice.
+        expect(await store.define(code, 'create', def('x'), 'ann')).toBe('code');
+        expect(await store.define(code, 'delete', null, 'ann')).toBe('code');
+        expect(await store.define(mine, 'update', def('x'), 'ann')).toBe('missing');
+        expect(await store.define(mine, 'create', def('console.task'), 'ann')).toBe('ok');
+        expect(await store.define(mine, 'create', def('other'), 'bob')).toBe('exists');
+        expect(await store.define(mine, 'update', def('console.v2'), 'bob')).toBe('ok');
+        expect((await store.definitions())[mine]).toMatchObject({
+          source: 'console',
+          definition: def('console.v2'),
+          updatedBy: 'bob',
+        });
+        const v2 = await store.version();
+        expect(v2).toBeGreaterThan(v1);
+
+        // Either kind can be disabled; an unknown name cannot. Each flip moves the version.
+        expect(await store.setEnabled(`nothing-${tag}`, false)).toBe(false);
+        expect(await store.setEnabled(code, false)).toBe(true);
+        expect(await store.setEnabled(mine, false)).toBe(true);
+        expect((await store.disabled()).filter((n) => n.endsWith(tag)).sort()).toEqual([code, mine]);
+        expect(await store.setEnabled(mine, true)).toBe(true);
+        expect(await store.disabled()).not.toContain(mine);
+        expect(await store.version()).toBeGreaterThan(v2);
+
+        // The history keeps the newest runs, newest first, capped.
+        for (let i = 0; i < BEAT_HISTORY_LENGTH + 3; i++) {
+          await store.record(mine, { taskId: `t${i}`, due: i, sent: i, by: 'beat', missed: 0 });
+        }
+        const runs = await store.history(mine);
+        expect(runs).toHaveLength(BEAT_HISTORY_LENGTH);
+        expect(runs[0]).toEqual({
+          taskId: `t${BEAT_HISTORY_LENGTH + 2}`,
+          due: BEAT_HISTORY_LENGTH + 2,
+          sent: BEAT_HISTORY_LENGTH + 2,
+          by: 'beat',
+          missed: 0,
+        });
+        expect(await store.history(mine, 2)).toEqual(runs.slice(0, 2));
+
+        // Deleting drops the entry with its history; the app dropping its code entry unpublishes it.
+        expect(await store.define(mine, 'delete', null, 'ann')).toBe('ok');
+        expect(await store.define(mine, 'delete', null, 'ann')).toBe('missing');
+        expect(await store.history(mine)).toEqual([]);
+        expect(await store.setEnabled(code, true)).toBe(true);
+        await store.publishCode({});
+        const left = await store.definitions();
+        expect(left[code]).toBeUndefined();
+        expect(left[mine]).toBeUndefined();
+      } finally {
+        await store.setEnabled(code, true);
+        await store.define(mine, 'delete', null, null);
       }
     });
 

@@ -110,3 +110,89 @@ describe('the lease', () => {
     );
   });
 });
+
+describe('entries defined in the console', () => {
+  /** A running leader on a namespace with a 1-second code entry, its sends collected by entry name. */
+  async function running() {
+    const ns = namespace();
+    const app = ns.open();
+    const beat = new Beat(app, { leaseTtl: 1.5 });
+    const sent: { entry: string; taskId: string; missed: number }[] = [];
+    beat.on('sent', (s) => sent.push(s));
+    const loads: string[][] = [];
+    beat.on('loaded', (names) => loads.push(names));
+    await beat.start();
+    return { ns, app, beat, sent, loads, store: app.state.beat };
+  }
+  const every = (seconds: number, task = 'beat.console') => ({
+    task,
+    schedule: seconds,
+    args: [7],
+    kwargs: {},
+    options: {},
+    timezone: 'UTC',
+  });
+
+  it('beat publishes its code entries; a console entry may not take their names', async () => {
+    const { store, beat } = await running();
+    const defs = await store.definitions();
+    expect(defs.tick).toMatchObject({
+      source: 'code',
+      definition: { task: 'beat.tick', schedule: 1, args: [1], timezone: 'UTC' },
+    });
+    expect(await store.define('tick', 'create', every(1), 'ann@example.com')).toBe('code');
+    expect((await store.definitions()).tick?.source).toBe('code');
+    await beat.stop();
+  });
+
+  it('a console entry reaches the running beat within a tick, runs, and keeps its history', async () => {
+    const { store, beat, sent, loads } = await running();
+    const asked = Date.now();
+    expect(await store.define('nightly', 'create', every(1), 'ann@example.com')).toBe('ok');
+    await waitFor(() => sent.some((s) => s.entry === 'nightly'), { timeoutMs: 5000, what: 'a console run' });
+    // Within a second for the beat to read it (a third of the lease) plus its first interval.
+    expect(Date.now() - asked).toBeLessThan(3500);
+    expect(loads.at(-1)).toEqual(['tick', 'nightly']);
+    const ids = sent.filter((s) => s.entry === 'nightly').map((s) => s.taskId);
+    await waitFor(async () => ((await store.history('nightly')).length >= ids.length ? true : undefined), {
+      what: 'the history',
+    });
+    const [last] = await store.history('nightly');
+    expect(last).toMatchObject({ taskId: ids.at(-1), by: 'beat', missed: 0 });
+    expect(last!.sent).toBeGreaterThanOrEqual(last!.due);
+    await beat.stop();
+  }, 15_000);
+
+  it('a disabled entry sends nothing; enabled again it sends one run for the missed ones, no burst', async () => {
+    const { store, beat, sent, loads } = await running();
+    await waitFor(() => sent.length >= 1, { timeoutMs: 5000, what: 'a first run' });
+    expect(await store.setEnabled('tick', false)).toBe(true);
+    await waitFor(() => loads.some((l) => l.length === 0), { timeoutMs: 3000, what: 'the reload' });
+    const before = sent.length;
+    await sleep(3500);
+    expect(sent.length).toBe(before);
+    expect(await store.setEnabled('tick', true)).toBe(true);
+    await waitFor(() => sent.length > before, { timeoutMs: 3000, what: 'a run after re-enabling' });
+    await sleep(300);
+    // One run stood for the three or so missed (beatMissedRuns 'once'); then the schedule as before.
+    const resumed = sent.slice(before);
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]!.missed).toBeGreaterThanOrEqual(2);
+    await beat.stop();
+  }, 20_000);
+
+  it('an edit takes over the timing and a delete stops the entry, without a restart', async () => {
+    const { store, beat, sent } = await running();
+    expect(await store.define('often', 'create', every(1), 'ann@example.com')).toBe('ok');
+    await waitFor(() => sent.some((s) => s.entry === 'often'), { timeoutMs: 5000, what: 'a run' });
+    expect(await store.define('often', 'update', every(3600), 'bob@example.com')).toBe('ok');
+    await sleep(1200);
+    const afterEdit = sent.filter((s) => s.entry === 'often').length;
+    await sleep(2000);
+    expect(sent.filter((s) => s.entry === 'often').length).toBe(afterEdit);
+    expect((await store.entries()).often).toMatchObject({ schedule: 'every 3600s' });
+    expect(await store.define('often', 'delete', null, 'bob@example.com')).toBe('ok');
+    expect((await store.entries()).often).toBeUndefined();
+    await beat.stop();
+  }, 15_000);
+});
