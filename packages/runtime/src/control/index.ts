@@ -1,2 +1,3 @@
 export * from './mailbox';
 export * from './control';
+export * from './queue-pause';

@@ -19,12 +19,32 @@ export interface RevokedStore {
   current(): Promise<string[]>;
 }
 
-/** Every queue a Lovage client has published to (empty or not), by name. */
+/** Every queue a Lovage client has published to (empty or not), by name, and the queues paused. */
 export interface QueueRegistry {
   /** Records a queue; cheap to call on every publish (each store remembers what it recorded). */
   add(queue: string): Promise<void>;
   /** The recorded queues, sorted by name. */
   list(): Promise<string[]>;
+  /** Records a queue as paused (replacing an earlier pause of it); returns the earlier one, or null. */
+  pause(pause: QueuePause): Promise<QueuePause | null>;
+  /** Removes a queue's pause; returns it with the workers waiting to resume it, or null when not paused. */
+  resume(queue: string): Promise<(QueuePause & { waiting: string[] }) | null>;
+  /** The paused queues, by name. */
+  paused(): Promise<QueuePause[]>;
+  /** Notes that a worker started while `queue` was paused and left it out: `resume` names it. */
+  waitFor(queue: string, hostname: string): Promise<void>;
+}
+
+/** A queue paused for every worker, and by whom: workers started later leave it out until it is resumed. */
+export interface QueuePause {
+  queue: string;
+  /** Who paused it (a console user's email, or what the caller gave). */
+  by: string;
+  reason: string;
+  /** Epoch milliseconds. */
+  at: number;
+  /** The workers that consumed it when it was paused (`active_queues`): `resume` tells them to again. */
+  workers: string[];
 }
 
 /** A message no worker could run, kept with why. */

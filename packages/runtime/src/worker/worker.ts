@@ -254,6 +254,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl 
     // Broadcasts sent while we were disconnected are lost; the stored set catches them up.
     this.revokedTimer = setInterval(() => void this.reloadRevoked(), 30_000);
     this.revokedTimer.unref();
+    await this.leavePausedQueues();
     this.consumer = this.app.broker.consumer({
       consumerId: this.consumerId,
       queues: this.queues,
@@ -287,6 +288,25 @@ export class Worker extends EventEmitter<WorkerEvents> implements WorkerControl 
         broker: this.app.broker.displayUrl,
       },
       'worker ready',
+    );
+  }
+
+  /**
+   * Leaves out the queues paused for every worker (`pauseQueue`), noting this worker as waiting for each so
+   * that resuming it names this worker too. Read after remote control listens: a pause recorded later
+   * reaches this worker as `cancel_consumer`.
+   */
+  private async leavePausedQueues(): Promise<void> {
+    const paused = new Set((await this.app.state.queues.paused()).map((p) => p.queue));
+    const left = this.queues.filter((q) => paused.has(q));
+    if (left.length === 0) return;
+    this.queues = this.queues.filter((q) => !paused.has(q));
+    for (const queue of left) await this.app.state.queues.waitFor(queue, this.hostname);
+    this.log.warn(
+      { paused: left, consuming: this.queues },
+      this.queues.length === 0
+        ? 'every queue of this worker is paused: it runs nothing until one is resumed'
+        : 'queues paused for every worker are left out until they are resumed',
     );
   }
 

@@ -68,6 +68,16 @@ export class RedisKeys {
     return `${this.prefix}lovage:queues`;
   }
 
+  /** Queues paused for every worker (a hash: queue -> JSON `QueuePause`). */
+  get pausedQueues(): string {
+    return `${this.prefix}lovage:paused-queues`;
+  }
+
+  /** Workers that started while a queue was paused and left it out (a set of hostnames). */
+  pauseWaiting(queue: string): string {
+    return `${this.prefix}lovage:paused-queues:waiting:${queue}`;
+  }
+
   /** The queues that have dead letters (a set), so listing them never scans the keyspace. */
   get deadQueues(): string {
     return `${this.prefix}lovage:dead-queues`;

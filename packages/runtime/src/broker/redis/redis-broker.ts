@@ -484,6 +484,8 @@ class RedisConsumer implements Consumer {
       for (const p of added) index[p.inflight] = p.source;
       void this.broker.redis.hset(this.broker.keys.inflightIndex(this.id), index).catch(() => undefined);
     }
+    // A reserve waiting with no queue at all (every one paused) waits on the new set from now on.
+    this.wake?.();
   }
 
   /**

@@ -26,6 +26,7 @@ import type {
   BeatStore,
   DeadLetter,
   DeadLetterStore,
+  QueuePause,
   QueueRegistry,
   RevokedStore,
   StateStore,
@@ -147,6 +148,35 @@ export class RedisStateStore implements StateStore {
         recorded.add(queue);
       },
       list: async () => (await redis.smembers(keys.queues)).sort(),
+      async pause(pause) {
+        const [[, was]] = (await redis
+          .multi()
+          .hget(keys.pausedQueues, pause.queue)
+          .hset(keys.pausedQueues, pause.queue, JSON.stringify(pause))
+          .exec()) as [[Error | null, string | null]];
+        return was === null ? null : (JSON.parse(was) as QueuePause);
+      },
+      async resume(queue) {
+        const waitingKey = keys.pauseWaiting(queue);
+        const [[, was], [, waiting]] = (await redis
+          .multi()
+          .hget(keys.pausedQueues, queue)
+          .smembers(waitingKey)
+          .hdel(keys.pausedQueues, queue)
+          .del(waitingKey)
+          .exec()) as [[Error | null, string | null], [Error | null, string[]]];
+        if (was === null) return null;
+        return { ...(JSON.parse(was) as QueuePause), waiting: waiting.sort() };
+      },
+      async paused() {
+        const all = await redis.hgetall(keys.pausedQueues);
+        return Object.values(all)
+          .map((json) => JSON.parse(json) as QueuePause)
+          .sort((a, b) => a.queue.localeCompare(b.queue));
+      },
+      async waitFor(queue, hostname) {
+        await redis.sadd(keys.pauseWaiting(queue), hostname);
+      },
     };
   }
 

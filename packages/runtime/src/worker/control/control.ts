@@ -78,11 +78,17 @@ export const CONTROL_COMMANDS = {
     return ok(`add consumer ${queue}`);
   }),
 
-  cancel_consumer: controlCommand((w, a) => {
+  cancel_consumer: controlCommand(async (w, a) => {
     const queue = typeof a.queue === 'string' ? a.queue : '';
     if (!w.queues.includes(queue)) return nok(`not consuming from ${queue}`);
-    if (w.queues.length === 1) return nok(`cannot cancel ${queue}: it is the only queue consumed`);
+    // A queue paused for every worker (pauseQueue) may be a worker's only one: it idles until resumed.
+    const paused = (await w.app.state.queues.paused()).some((p) => p.queue === queue);
+    if (w.queues.length === 1 && !paused) {
+      return nok(`cannot cancel ${queue}: it is the only queue consumed`);
+    }
     w.setQueues(w.queues.filter((q) => q !== queue));
+    // Named for resume even if the pause's `active_queues` census missed this worker (it started meanwhile).
+    if (paused) await w.app.state.queues.waitFor(queue, w.hostname);
     return ok(`no longer consuming from ${queue}`);
   }),
 
