@@ -16,7 +16,7 @@ import { type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Worker, type ApplyOptions, type AsyncResult } from '../../src/index';
+import { pauseQueue, resumeQueue, Worker, type ApplyOptions, type AsyncResult } from '../../src/index';
 import { waitFor } from '../helpers';
 import {
   exited,
@@ -523,6 +523,29 @@ export function describeControlInterop(kind: InteropKind): void {
       expect(await (await send('ctl.add', [4, 4], { queue })).get({ timeout: 10 })).toBe(8);
       expect(await stranded.state()).toBe('PENDING');
       expect(await target.queueLength(extra)).toBe(1);
+    });
+
+    it('pauseQueue stops the Celery worker consuming a queue, resumeQueue brings it back; nothing is lost', async () => {
+      const paused = `${queue}-paused`;
+      queues.add(paused);
+      const names = async () => (await inspect<Array<{ name: string }>>('active_queues')).map((q) => q.name);
+      await app.control.addConsumer(paused, dest);
+      await waitFor(async () => (await names()).includes(paused), { what: 'the queue among active_queues' });
+
+      const { pause, replies } = await pauseQueue(app, paused, { by: 'ops', reason: 'interop', timeout: 3 });
+      expect(pause.workers).toContain(h);
+      expect(replies).toContainEqual({ [h]: { ok: `no longer consuming from ${paused}` } });
+      await waitFor(async () => !(await names()).includes(paused), {
+        what: 'the queue gone from active_queues',
+      });
+      const held = await send('ctl.add', [5, 5], { queue: paused });
+      expect(await (await send('ctl.add', [1, 2], { queue })).get({ timeout: 10 })).toBe(3);
+      expect(await held.state()).toBe('PENDING');
+
+      const resumed = await resumeQueue(app, paused, { timeout: 3 });
+      expect(resumed?.replies).toEqual([{ [h]: { ok: `add consumer ${paused}` } }]);
+      expect(await held.get({ timeout: 10 })).toBe(10);
+      await app.control.cancelConsumer(paused, dest);
     });
 
     it('the lovage CLI: `inspect ping` and `control pool_grow` against the Celery worker', async () => {
