@@ -58,6 +58,7 @@ describe.each(DB_KINDS)('queues (%s)', (kind) => {
       brokerConsumers: BROKER_KIND === 'amqp' ? 0 : null,
       consumers: [],
       deadLetters: 0,
+      paused: null,
     });
     expect(queues.find((q) => q.name === busy)).toMatchObject({ waiting: 0, consumers: [worker.hostname] });
     expect(queues.findIndex((q) => q.name === idle)).toBeLessThan(queues.findIndex((q) => q.name === busy));
@@ -110,5 +111,58 @@ describe.each(DB_KINDS)('queues (%s)', (kind) => {
       after: { waiting: 0 },
       detail: { purged: 3 },
     });
+  });
+
+  it('refuses a pause without a reason, a viewer, and resuming a queue not paused; nothing changed or audited', async () => {
+    const before = await h.services.prisma.auditEntry.count();
+    const c = await h.callerFor(operator);
+    const err = await rejects(c.queues.pause({ queue: busy, reason: '  ' }), 'BAD_REQUEST');
+    expect(err.message).toContain('"reason"');
+    expect(err.message).toContain('say why the queue is paused');
+    await rejects((await h.callerFor(viewer)).queues.pause({ queue: busy, reason: 'x' }), 'FORBIDDEN');
+    await rejects((await h.callerFor(viewer)).queues.resume({ queue: busy }), 'FORBIDDEN');
+    const missing = await rejects(c.queues.resume({ queue: busy }), 'NOT_FOUND');
+    expect(missing.message).toBe(`queue ${busy} is not paused`);
+    expect(await app.state.queues.paused()).toEqual([]);
+    expect(worker.queues).toEqual([busy]);
+    expect(await h.services.prisma.auditEntry.count()).toBe(before);
+  });
+
+  it('pauses a queue for its worker and resumes it, each audited; the row says who paused it and why', async () => {
+    const c = await h.callerFor(operator);
+    const paused = await c.queues.pause({ queue: busy, reason: 'payment provider down' });
+    expect(paused.message).toBe(`Paused ${busy}: ${worker.hostname} stopped consuming it.`);
+    expect(worker.queues).toEqual([]);
+    const row = (await c.queues.find()).find((q) => q.name === busy);
+    expect(row?.paused).toMatchObject({ by: operator.email, reason: 'payment provider down' });
+    expect(row?.consumers).toEqual([]);
+
+    // Sent while paused: it waits in the queue until the worker is told to consume it again.
+    await app.sendTask('queues.hold', [9], {}, { queue: busy });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await app.broker.queueLength(busy)).toBe(1);
+    const resumed = await c.queues.resume({ queue: busy });
+    expect(resumed.message).toBe(`Resumed ${busy}: ${worker.hostname} asked to consume it again.`);
+    expect(worker.queues).toEqual([busy]);
+    await until('the worker to take the waiting task', async () =>
+      (await app.broker.queueLength(busy)) === 0 ? true : undefined,
+    );
+    expect((await c.queues.find()).find((q) => q.name === busy)?.paused).toBeNull();
+
+    const entries = await h.services.prisma.auditEntry.findMany({
+      where: { target: busy, action: { in: ['queue.pause', 'queue.resume'] } },
+      orderBy: { at: 'asc' },
+    });
+    expect(entries.map((e) => [e.action, e.outcome, e.actorEmail])).toEqual([
+      ['queue.pause', 'ok', operator.email],
+      ['queue.resume', 'ok', operator.email],
+    ]);
+    expect(entries[0]).toMatchObject({
+      reason: 'payment provider down',
+      before: { paused: null },
+      after: { paused: { by: operator.email, reason: 'payment provider down', workers: [worker.hostname] } },
+      detail: { stopped: [worker.hostname] },
+    });
+    expect(entries[1]).toMatchObject({ after: { paused: null }, detail: { workers: [worker.hostname] } });
   });
 });

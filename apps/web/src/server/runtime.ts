@@ -14,8 +14,17 @@ const runtime: Runtime = await import(
   /* webpackIgnore: true */ /* turbopackIgnore: true */ '@lovage/runtime'
 );
 
-export const { createApp, SettingsStore, TaskIndex, maskUrl, LovageError, StateError, TASK_TIMESTAMP_KINDS } =
-  runtime;
+export const {
+  createApp,
+  SettingsStore,
+  TaskIndex,
+  maskUrl,
+  LovageError,
+  StateError,
+  TASK_TIMESTAMP_KINDS,
+  pauseQueue,
+  resumeQueue,
+} = runtime;
 export type TaskIndex = import('@lovage/runtime').TaskIndex;
 export type SettingsStore = import('@lovage/runtime').SettingsStore;
 export type LovageError = import('@lovage/runtime').LovageError;

@@ -5,7 +5,8 @@ import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { DataTable } from '@/components/data-table';
 import { plural } from '@/components/plural';
-import { Alert, Button, Input, PageHeader, errorAria } from '@/components/ui';
+import { Time } from '@/components/time';
+import { Alert, Badge, Button, Input, PageHeader, errorAria } from '@/components/ui';
 import type { QueueView } from '@/server/routers/queues/find-queues';
 import { errorMessage, fieldIssues, useTRPC } from '@/trpc/react';
 import { useCan } from '../auth/session-context';
@@ -78,6 +79,96 @@ function PurgeControl({ queue, onOutcome }: { queue: QueueView; onOutcome: (o: O
   );
 }
 
+/**
+ * Pause for every worker (a reason required, shown beside the queue), or resume a paused queue. Celery
+ * workers are paused through remote control too; Lovage workers started later leave the queue out.
+ */
+function PauseControl({ queue, onOutcome }: { queue: QueueView; onOutcome: (o: Outcome) => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const settle = {
+    onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.queues.find.queryKey() }),
+  };
+  const pause = useMutation(
+    trpc.queues.pause.mutationOptions({
+      onSuccess: (r) => {
+        onOutcome({ tone: 'success', text: r.message });
+        setOpen(false);
+      },
+      ...settle,
+    }),
+  );
+  const resume = useMutation(
+    trpc.queues.resume.mutationOptions({
+      onSuccess: (r) => onOutcome({ tone: 'success', text: r.message }),
+      onError: (e) => onOutcome({ tone: 'error', text: errorMessage(e) }),
+      ...settle,
+    }),
+  );
+  if (queue.paused) {
+    return (
+      <Button
+        variant="secondary"
+        aria-label={`Resume ${queue.name}`}
+        disabled={resume.isPending}
+        onClick={() => resume.mutate({ queue: queue.name })}
+      >
+        Resume
+      </Button>
+    );
+  }
+  if (!open) {
+    return (
+      <Button
+        variant="secondary"
+        aria-label={`Pause ${queue.name}`}
+        onClick={() => {
+          pause.reset();
+          setOpen(true);
+        }}
+      >
+        Pause…
+      </Button>
+    );
+  }
+  const reasonError = fieldIssues(pause.error).find((i) => i.path[0] === 'reason')?.message;
+  function onSubmit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    pause.mutate({ queue: queue.name, reason: String(new FormData(e.currentTarget).get('reason') ?? '') });
+  }
+  return (
+    <form onSubmit={onSubmit} aria-label={`Pause ${queue.name}`} className="space-y-1">
+      <p className="text-xs text-slate-600">
+        Every worker stops taking tasks from <code>{queue.name}</code> until it is resumed; tasks keep
+        arriving and wait.
+      </p>
+      <div className="flex gap-1">
+        <div className="w-48 shrink-0">
+          <Input
+            name="reason"
+            autoComplete="off"
+            placeholder="Why?"
+            aria-label={`Why pause ${queue.name}`}
+            {...errorAria(`pause-${queue.name}`, reasonError)}
+          />
+        </div>
+        <Button type="submit" disabled={pause.isPending}>
+          Pause
+        </Button>
+        <Button variant="ghost" onClick={() => setOpen(false)}>
+          Cancel
+        </Button>
+      </div>
+      {pause.error && (
+        <p id={`pause-${queue.name}-error`} role="alert" className="text-xs font-medium text-red-700">
+          {reasonError ?? errorMessage(pause.error)}
+        </p>
+      )}
+    </form>
+  );
+}
+
 export function QueuesView() {
   const trpc = useTRPC();
   const canOperate = useCan('operator');
@@ -85,7 +176,22 @@ export function QueuesView() {
   const [outcome, setOutcome] = useState<Outcome>(null);
 
   const columns: ColumnDef<QueueView, unknown>[] = [
-    { header: 'Queue', cell: ({ row }) => <span className="font-mono">{row.original.name}</span> },
+    {
+      header: 'Queue',
+      cell: ({ row }) => {
+        const { name, paused } = row.original;
+        return (
+          <>
+            <span className="font-mono">{name}</span>
+            {paused && (
+              <div className="mt-1 text-xs text-slate-600">
+                <Badge tone="amber">Paused</Badge> by {paused.by} <Time value={paused.at} />: {paused.reason}
+              </div>
+            )}
+          </>
+        );
+      },
+    },
     {
       header: 'Ready',
       cell: ({ row }) => <span className="tabular-nums">{row.original.waiting}</span>,
@@ -148,7 +254,10 @@ export function QueuesView() {
           {
             header: 'Actions',
             cell: ({ row }: { row: { original: QueueView } }) => (
-              <PurgeControl queue={row.original} onOutcome={setOutcome} />
+              <div className="flex flex-wrap items-start gap-1">
+                <PauseControl queue={row.original} onOutcome={setOutcome} />
+                <PurgeControl queue={row.original} onOutcome={setOutcome} />
+              </div>
             ),
           } as ColumnDef<QueueView, unknown>,
         ]

@@ -17,6 +17,8 @@ export interface QueueView {
   /** Workers that answered `active_queues` with this queue. */
   consumers: string[];
   deadLetters: number;
+  /** Paused for every worker (console or `pauseQueue`): by whom, why, since when (epoch ms); else null. */
+  paused: { by: string; reason: string; at: number } | null;
 }
 
 /**
@@ -27,12 +29,14 @@ export interface QueueView {
 export const findQueues = protectedProcedure.query(async ({ ctx }): Promise<QueueView[]> => {
   const { lovage } = ctx.services;
   const { broker, state } = lovage.app;
-  const [known, indexed, dead, active] = await Promise.all([
+  const [known, indexed, dead, active, paused] = await Promise.all([
     state.queues.list(),
     lovage.taskIndex.queues(),
     state.deadLetters.queues(),
     lovage.inspectEveryWorker('active_queues'),
+    state.queues.paused(),
   ]);
+  const pauses = new Map(paused.map((p) => [p.queue, { by: p.by, reason: p.reason, at: p.at }]));
   const consumers = new Map<string, string[]>();
   for (const [hostname, reply] of Object.entries(active)) {
     for (const name of queueNamesOf(reply) ?? []) {
@@ -40,7 +44,9 @@ export const findQueues = protectedProcedure.query(async ({ ctx }): Promise<Queu
     }
   }
   const deadCount = new Map(dead.map((d) => [d.queue, d.count]));
-  const names = [...new Set([...known, ...indexed, ...deadCount.keys(), ...consumers.keys()])];
+  const names = [
+    ...new Set([...known, ...indexed, ...deadCount.keys(), ...consumers.keys(), ...pauses.keys()]),
+  ];
   const stats = await Promise.all(names.map((q) => broker.queueStats(q)));
   // Asked only when the broker cannot count unacknowledged messages itself.
   const held = stats.some((s) => s.unacked === null)
@@ -63,6 +69,7 @@ export const findQueues = protectedProcedure.query(async ({ ctx }): Promise<Queu
         brokerConsumers: s.consumers,
         consumers: (consumers.get(name) ?? []).sort(),
         deadLetters: deadCount.get(name) ?? 0,
+        paused: pauses.get(name) ?? null,
       };
     })
     .sort((a, b) => b.waiting - a.waiting || a.name.localeCompare(b.name));
