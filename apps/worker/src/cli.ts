@@ -4,9 +4,10 @@
  *   lovage worker -A ./tasks.ts [-P prefork|threads|async] [-c N] [-Q q1,q2] [--prefetch-multiplier M]
  *                 [--max-tasks-per-child K] [--max-memory-per-child MB] [--time-limit S] [--soft-time-limit S]
  *                 [-E] [-n name@%h] [-l info] [--broker URL] [--result-backend URL]
+ *                 [--metrics-port P [--metrics-host H]]
  *   lovage inspect active|reserved|scheduled|stats|registered|revoked|active_queues|conf|ping|query_task|report
  *   lovage control revoke|rate_limit|time_limit|pool_grow|pool_shrink|add_consumer|cancel_consumer|shutdown …
- *   lovage monitor       (folds events into the console's task-state index in Redis)
+ *   lovage monitor [--metrics-port P [--metrics-host H]]   (folds events into the console's task-state index)
  *   lovage purge -Q q1,q2 [--force]
  *   lovage beat -A ./tasks.ts [--lease-ttl S] [-l info] [--broker URL]   (sends the app's beatSchedule)
  *   (inspect, control, monitor, purge: [-A module | --broker URL [--key-prefix P] [--state redis://…]])
@@ -44,6 +45,25 @@ function positiveNumber(value: string): number {
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
     throw new InvalidArgumentError('expected a number > 0');
   return n;
+}
+
+/** A TCP port to listen on; 0 takes a free one. */
+function port(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) > 65535)
+    throw new InvalidArgumentError('expected a port 0-65535');
+  return Number(value);
+}
+
+/** `--metrics-port` of `worker` and `monitor`: no metrics are served unless a port is given. */
+function metricsPortOption(): Option {
+  return new Option(
+    '--metrics-port <port>',
+    'serve Prometheus metrics at http://<metrics-host>:<port>/metrics (default: LOVAGE_METRICS_PORT, else none; 0: a free port)',
+  ).argParser(port);
+}
+
+function metricsHostOption(): Option {
+  return new Option('--metrics-host <host>', 'interface the metrics endpoint binds').default('127.0.0.1');
 }
 
 function nameList(value: string, previous: string[] | undefined): string[] {
@@ -160,6 +180,8 @@ export function buildProgram(): Command {
       'result backend URL; exported as LOVAGE_RESULT_BACKEND before the tasks module loads, which must use it',
       backendUrl,
     )
+    .addOption(metricsPortOption())
+    .addOption(metricsHostOption())
     .action((opts: WorkerCommandOptions, cmd: Command) => {
       const pinned = [
         'pool',
@@ -255,7 +277,9 @@ export function buildProgram(): Command {
         "result backend to repair the index from after lost events (default: the app's, else LOVAGE_RESULT_BACKEND)",
         backendUrl,
       )
-      .addOption(logLevelOption()),
+      .addOption(logLevelOption())
+      .addOption(metricsPortOption())
+      .addOption(metricsHostOption()),
   ).action((opts) => runMonitor(opts));
 
   target(

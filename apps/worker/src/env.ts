@@ -4,7 +4,8 @@
  * Read: `LOVAGE_LOG_FORMAT` (`pretty` or `json`; default: pretty when stdout is a terminal, JSON otherwise),
  * `LOVAGE_BROKER_URL` as the default broker of `inspect`, `control`, `monitor` and `purge`,
  * `LOVAGE_STATE_URL` as their state store (revoked ids, queues, dead letters, settings, the task index;
- * default: the broker's Redis, else the result backend's: see connect.ts), and `LOVAGE_RESULT_BACKEND` as the monitor's default result backend.
+ * default: the broker's Redis, else the result backend's: see connect.ts), `LOVAGE_RESULT_BACKEND` as the monitor's default result backend,
+ * and `LOVAGE_METRICS_PORT` as the `worker`'s and `monitor`'s `--metrics-port`.
  * Written: `LOVAGE_BROKER_URL` and `LOVAGE_RESULT_BACKEND`, set from `--broker` / `--result-backend` before
  * the tasks module is imported. The module is expected to read them when it creates its app (see
  * examples/tasks.ts); the CLI checks afterwards that the app really uses them.
@@ -22,6 +23,13 @@ const schema = z.object({
   LOVAGE_STATE_URL: urlSchema('state').optional(),
   /** The monitor's result backend when it has no app module (it repairs the index from it). */
   LOVAGE_RESULT_BACKEND: urlSchema('backend').optional(),
+  /** Serve Prometheus metrics on this port (`--metrics-port` wins); unset: none are served. */
+  LOVAGE_METRICS_PORT: z.coerce
+    .number({ message: 'expected a port 0-65535' })
+    .int('expected a port 0-65535')
+    .min(0, 'expected a port 0-65535')
+    .max(65535, 'expected a port 0-65535')
+    .optional(),
 });
 
 export type WorkerEnv = z.output<typeof schema>;
@@ -35,6 +43,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
     LOVAGE_BROKER_URL: env.LOVAGE_BROKER_URL || undefined,
     LOVAGE_STATE_URL: env.LOVAGE_STATE_URL || undefined,
     LOVAGE_RESULT_BACKEND: env.LOVAGE_RESULT_BACKEND || undefined,
+    LOVAGE_METRICS_PORT: env.LOVAGE_METRICS_PORT || undefined,
   });
   if (!res.success) {
     const issue = res.error.issues[0]!;

@@ -5,10 +5,12 @@
  * backend. Runs until SIGINT/SIGTERM, folding what it received before it exits 0; a second signal exits at
  * once.
  */
-import { createResultBackend, Monitor } from '@lovage/runtime';
+import { createResultBackend, Monitor, type CeleryEvent } from '@lovage/runtime';
 import { connectApp, type ConnectOptions } from './connect';
 import { readCommandEnv } from './env';
 import { createLogger, type LogLevelName } from './logger';
+import { MonitorMetrics } from './metrics/monitor-metrics';
+import { startMetrics, type MetricsServer } from './metrics/serve';
 
 export interface MonitorCommandOptions extends ConnectOptions {
   loglevel: LogLevelName;
@@ -18,6 +20,10 @@ export interface MonitorCommandOptions extends ConnectOptions {
   maxAge?: number;
   /** Result backend the index is repaired from after lost events (the app's, else LOVAGE_RESULT_BACKEND). */
   resultBackend?: string;
+  /** Serve the cluster's Prometheus metrics on this port (else `LOVAGE_METRICS_PORT`, else none). */
+  metricsPort?: number;
+  /** The metrics endpoint's interface (127.0.0.1). */
+  metricsHost?: string;
 }
 
 /** How often the figures are logged while events flow. */
@@ -53,12 +59,29 @@ export async function runMonitor(opts: MonitorCommandOptions): Promise<void> {
       'no result backend (--result-backend or LOVAGE_RESULT_BACKEND): events lost in a burst cannot be repaired',
     );
   }
+  let observe: ((events: readonly CeleryEvent[]) => void) | undefined;
   const monitor = new Monitor(app, {
     logger,
     maxTasks: opts.maxTasks,
     maxAgeSeconds: opts.maxAge,
     resultBackend,
+    onApplied: (events) => observe?.(events),
   });
+  let metrics: MetricsServer | null = null;
+  try {
+    metrics = await startMetrics(opts, env.LOVAGE_METRICS_PORT, logger, (registry) => {
+      const figures = new MonitorMetrics(registry, {
+        broker: app.broker,
+        queues: app.state.queues,
+        stats: () => monitor.stats,
+      });
+      observe = figures.observe;
+    });
+  } catch (err) {
+    logger.fatal({ err }, 'monitor could not start: the metrics port could not be bound');
+    await app.close().catch(() => undefined);
+    process.exit(1);
+  }
   await monitor.start();
 
   let reported = 0;
@@ -104,6 +127,7 @@ export async function runMonitor(opts: MonitorCommandOptions): Promise<void> {
         } catch (err) {
           logger.error({ err }, 'the monitor did not stop cleanly');
         }
+        await metrics?.close();
         await app.close().catch(() => undefined);
         if (resultBackend !== app.backend) await resultBackend?.close().catch(() => undefined);
         clearInterval(forced);

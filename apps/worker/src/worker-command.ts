@@ -14,6 +14,8 @@ import { UsageError } from './errors';
 import { expandHostname } from './hostname';
 import { loadApp } from './load-app';
 import { createLogger, type LogLevelName } from './logger';
+import { startMetrics, type MetricsServer } from './metrics/serve';
+import { instrumentWorker } from './metrics/worker-metrics';
 import { createPool } from './pools';
 
 export interface WorkerCommandOptions {
@@ -35,6 +37,10 @@ export interface WorkerCommandOptions {
   resultBackend?: string;
   /** Settings given as flags on the command line: they win over the stored settings. */
   pinned?: string[];
+  /** Serve Prometheus metrics on this port (else `LOVAGE_METRICS_PORT`, else none). */
+  metricsPort?: number;
+  /** The metrics endpoint's interface (127.0.0.1). */
+  metricsHost?: string;
 }
 
 /**
@@ -118,8 +124,17 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
   });
   // Built before the worker starts: a bad entry (a task name that is a typo) stops the process at once.
   const beat = opts.beat ? new Beat(app, { logger }) : null;
+  let metrics: MetricsServer | null = null;
+  try {
+    metrics = await startMetrics(opts, env.LOVAGE_METRICS_PORT, logger, (r) => instrumentWorker(worker, r));
+  } catch (err) {
+    logger.fatal({ err }, 'worker could not start: the metrics port could not be bound');
+    await store.close().catch(() => undefined);
+    await closeApp(app, logger);
+    process.exit(1);
+  }
   const started = worker.start().then(() => beat?.start());
-  const shutdown = handleSignals(worker, app, logger, started, store, beat);
+  const shutdown = handleSignals(worker, app, logger, started, store, beat, metrics);
   worker.on('shutdown-requested', () => shutdown('SIGTERM'));
   try {
     await started;
@@ -164,12 +179,14 @@ function handleSignals(
   started: Promise<void>,
   store: SettingsStore,
   beat: Beat | null,
+  metrics: MetricsServer | null,
 ): (signal: NodeJS.Signals) => void {
   let phase: 'running' | 'warm' | 'cold' = 'running';
   let exiting = false;
   const exit = async () => {
     if (exiting) return;
     exiting = true;
+    await metrics?.close();
     await store.close().catch(() => undefined);
     await closeApp(app, logger);
     process.exit(0);

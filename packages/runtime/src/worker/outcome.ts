@@ -25,7 +25,7 @@ export class Outcomes {
   /** STARTED is stored only for tasks with `trackStarted` (Celery: task_track_started). */
   async started(h: Held, opts: ResolvedTaskOptions): Promise<void> {
     const { request } = h;
-    this.w.emit('task-started', request);
+    this.w.emit('task-started', request, h);
     this.w.events?.task('task-started', { uuid: request.id });
     if (opts.trackStarted && !ignoresResult(h)) {
       await this.w.app.backend?.store(
@@ -43,7 +43,7 @@ export class Outcomes {
     await this.canvas.succeeded(request, outcome.resultJson);
     await this.backend(h)?.store(request.id, 'SUCCESS', outcome.resultJson, this.meta(request));
     await this.canvas.chordPart(request, 'SUCCESS', outcome.resultJson);
-    this.w.emit('task-succeeded', request, outcome);
+    this.w.emit('task-succeeded', request, outcome, h);
     this.w.events?.task('task-succeeded', {
       uuid: request.id,
       result: resultRepr(outcome.resultJson),
@@ -57,7 +57,7 @@ export class Outcomes {
     if (outcome.exc.exc_type === 'TaskRevokedError') {
       await this.backend(h)?.store(request.id, 'REVOKED', JSON.stringify(outcome.exc), this.meta(request));
       await this.canvas.chordPart(request, 'REVOKED', JSON.stringify(outcome.exc));
-      this.announceRevoked(request, 'terminated');
+      this.announceRevoked(h, 'terminated');
       return;
     }
     await this.backend(h)?.store(request.id, 'FAILURE', JSON.stringify(outcome.exc), {
@@ -68,11 +68,12 @@ export class Outcomes {
     await this.canvas.failed(request, outcome.exc, outcome.traceback);
     const exception = excRepr(outcome.exc);
     this.w.log.warn({ id: request.id, task: request.name, exception }, 'task failed');
-    this.w.emit('task-failed', request, {
-      exception,
-      traceback: outcome.traceback,
-      runtime: outcome.runtime,
-    });
+    this.w.emit(
+      'task-failed',
+      request,
+      { exception, traceback: outcome.traceback, runtime: outcome.runtime },
+      h,
+    );
     this.w.events?.task('task-failed', { uuid: request.id, exception, traceback: outcome.traceback ?? '' });
   }
 
@@ -104,7 +105,7 @@ export class Outcomes {
       traceback: outcome.traceback,
       children: [[[request.id, null], null]],
     });
-    this.w.emit('task-retried', request, { exception: outcome.exc ? outcome.exc.exc_type : null, eta });
+    this.w.emit('task-retried', request, { exception: outcome.exc ? outcome.exc.exc_type : null, eta }, h);
     this.w.events?.task('task-retried', {
       uuid: request.id,
       exception: excRepr(exc),
@@ -126,7 +127,7 @@ export class Outcomes {
     } catch (err) {
       this.w.log.error({ err: (err as Error).message, id: h.request.id }, 'could not record a revoked task');
     }
-    this.announceRevoked(h.request, reason);
+    this.announceRevoked(h, reason);
   }
 
   /** A message naming a task this worker does not know: FAILURE (NotRegistered) before it is dead-lettered. */
@@ -146,8 +147,9 @@ export class Outcomes {
     );
   }
 
-  private announceRevoked(request: TaskRequest, reason: RevokeReason): void {
-    this.w.emit('task-revoked', request, { reason });
+  private announceRevoked(h: Held, reason: RevokeReason): void {
+    const { request } = h;
+    this.w.emit('task-revoked', request, { reason }, h);
     this.w.events?.task('task-revoked', {
       uuid: request.id,
       terminated: reason === 'terminated',

@@ -14,7 +14,16 @@ import type { Held, RevokeReason, WorkerControl } from './types';
 
 type Running = Pick<
   WorkerControl,
-  'hostname' | 'log' | 'events' | 'pool' | 'active' | 'revoked' | 'taskLimits' | 'totals' | 'processed'
+  | 'hostname'
+  | 'log'
+  | 'events'
+  | 'emit'
+  | 'pool'
+  | 'active'
+  | 'revoked'
+  | 'taskLimits'
+  | 'totals'
+  | 'processed'
 >;
 
 export interface RequestDeps {
@@ -106,6 +115,7 @@ export class TaskRunner {
         // The message is still ours, unacknowledged: it goes back to the queue and runs again.
         w.log.warn({ id: request.id, task: request.name }, 'pool process lost; task requeued');
         await this.deps.consumer().requeue(delivery, 'back');
+        w.emit('task-rejected', request, h);
         w.events?.task('task-rejected', { uuid: request.id, requeue: true });
         return null;
       }

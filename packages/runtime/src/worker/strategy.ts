@@ -84,8 +84,8 @@ export class MessageStrategy {
         await this.deps.outcomes.poisoned(request, reason);
         return await this.deadLetter(d, reason, request);
       }
-      const held: Held = { delivery: d, request, def, acknowledged: false };
-      w.emit('task-received', request);
+      const held: Held = { delivery: d, request, def, acknowledged: false, receivedAt: Date.now() };
+      w.emit('task-received', request, held);
       w.events?.task('task-received', {
         uuid: request.id,
         name: request.name,

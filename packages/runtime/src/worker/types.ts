@@ -18,6 +18,8 @@ export interface Held {
   request: TaskRequest;
   def: TaskDefinition;
   timer?: NodeJS.Timeout;
+  /** Epoch ms this worker received the message (its wait here ends when it starts: the metrics' wait time). */
+  receivedAt: number;
   /** Epoch ms the task started running. */
   startedAt?: number;
   acknowledged: boolean;
@@ -36,13 +38,19 @@ export interface SettingsReport {
   pinned: SettingKey[];
 }
 
+/**
+ * The worker's own events, in its main process whatever the pool. Task events end with the message as held
+ * here (its queue, when it was received and started), so a listener such as the metrics needs no map of its own.
+ */
 export interface WorkerEvents {
-  'task-received': [TaskRequest];
-  'task-started': [TaskRequest];
-  'task-succeeded': [TaskRequest, { resultJson: string; runtime: number }];
-  'task-failed': [TaskRequest, { exception: string; traceback: string | null; runtime: number }];
-  'task-retried': [TaskRequest, { exception: string | null; eta: Date }];
-  'task-revoked': [TaskRequest, { reason: RevokeReason }];
+  'task-received': [TaskRequest, Held];
+  'task-started': [TaskRequest, Held];
+  'task-succeeded': [TaskRequest, { resultJson: string; runtime: number }, Held];
+  'task-failed': [TaskRequest, { exception: string; traceback: string | null; runtime: number }, Held];
+  'task-retried': [TaskRequest, { exception: string | null; eta: Date }, Held];
+  'task-revoked': [TaskRequest, { reason: RevokeReason }, Held];
+  /** A pool process was lost running an `acksLate` + `rejectOnWorkerLost` task: its message went back. */
+  'task-rejected': [TaskRequest, Held];
   'message-dead-lettered': [{ queue: string; reason: string }];
   /** The broker took back the deliveries held here (a lapsed lease, a closed channel), with its reason. */
   'deliveries-lost': [reason: string];
