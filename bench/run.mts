@@ -5,12 +5,12 @@
  * script, `celery worker -P prefork -c 2`). Repetitions interleave the systems (the order alternates), so a
  * noisy moment hurts both sides of a ratio alike.
  *
- * Output: one JSON line per figure and repetition, the monitor and pool figures (bench/monitor.mts,
- * bench/pools.mts), then the summary lines (median, min–max, paired ratios) and a markdown table.
+ * Output: one JSON line per figure and repetition, the monitor, task-index and pool figures (bench/monitor.mts,
+ * bench/index-queries.mts, bench/pools.mts), then the summary lines (median, min–max, paired ratios) and a markdown table.
  *
  * Knobs: BENCH_N (20000), BENCH_REPS (3), BENCH_CONCURRENCY (50), BENCH_BULK (100,1000), BENCH_LATENCY_RATE
  * (500), BENCH_LATENCY_N (5000), BENCH_CELERY_N (5000), BENCH_HELD_ETA (10000), BENCH_REDIS,
- * BENCH_PROFILE_DIR; BENCH_SKIP_<X>=1 leaves out ENQUEUE, DRAIN, PREFORK, EVENTS, LATENCY, MEMORY, BULLMQ, CELERY, AMQP, MONITOR, POOLS.
+ * BENCH_PROFILE_DIR; BENCH_SKIP_<X>=1 leaves out ENQUEUE, DRAIN, PREFORK, EVENTS, LATENCY, MEMORY, BULLMQ, CELERY, AMQP, MONITOR, INDEX, POOLS.
  * Everything lives under unique key prefixes, queue names and a RabbitMQ vhost of its own, deleted at the end.
  */
 import { bullDrain, bullEnqueue, bullLatency } from './bullmq.mjs';
@@ -100,6 +100,7 @@ try {
     }
   }
   if (!skip('monitor')) await (await import('./monitor.mjs')).runMonitorBench();
+  if (!skip('index')) await (await import('./index-queries.mjs')).runIndexBench();
   if (!skip('pools')) await (await import('./pools.mjs')).runPoolBench();
   if (figures.length) {
     const table = summarize(figures, (line) =>

@@ -7,16 +7,24 @@ export interface Paging {
   page: number;
   perPage: number;
   total: number;
+  /** False when `total` is a lower bound (a list on several filters stops counting far past its page). */
+  exact?: boolean;
   onPage: (page: number) => void;
 }
 
 /** Paging for a page of a server-side list whose page number lives in the URL. */
 export function urlPaging(
-  data: { page: number; perPage: number; total: number } | undefined,
+  data: { page: number; perPage: number; total: number; exact?: boolean } | undefined,
   update: UrlUpdate,
 ): Paging | undefined {
   return (
-    data && { page: data.page, perPage: data.perPage, total: data.total, onPage: (page) => update({ page }) }
+    data && {
+      page: data.page,
+      perPage: data.perPage,
+      total: data.total,
+      exact: data.exact,
+      onPage: (page) => update({ page }),
+    }
   );
 }
 
@@ -51,6 +59,7 @@ export function DataTable<T>({
     getRowId: rowKey,
   });
   const pages = paging ? Math.max(1, Math.ceil(paging.total / paging.perPage)) : 1;
+  const atLeast = paging?.exact === false ? 'at least ' : '';
   return (
     <div className="space-y-2">
       {error && <Alert tone="error">{error}</Alert>}
@@ -104,7 +113,7 @@ export function DataTable<T>({
           <span>
             {paging.total === 0
               ? 'No results'
-              : `${(paging.page - 1) * paging.perPage + 1}–${Math.min(paging.page * paging.perPage, paging.total)} of ${paging.total}`}
+              : `${(paging.page - 1) * paging.perPage + 1}–${Math.min(paging.page * paging.perPage, paging.total)} of ${atLeast}${paging.total}`}
           </span>
           <span className="flex items-center gap-2">
             <Button
@@ -115,11 +124,12 @@ export function DataTable<T>({
               Previous page
             </Button>
             <span>
-              Page {paging.page} of {pages}
+              Page {paging.page} of {atLeast}
+              {pages}
             </span>
             <Button
               variant="secondary"
-              disabled={paging.page >= pages}
+              disabled={paging.page >= pages && paging.exact !== false}
               onClick={() => paging.onPage(paging.page + 1)}
             >
               Next page

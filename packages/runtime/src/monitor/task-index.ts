@@ -9,6 +9,10 @@
  *   by-name:<name>, by-worker:<hostname>, by-queue:<queue>, by-parent:<parent id>, by-root:<root id>,
  *   by-group:<group id>     zset  same score (by-root: a workflow's tasks but its root; by-group: a group's
  *                                 members)
+ *   by-state-name:<STATE>\x1f<name>, by-state-queue:<STATE>\x1f<queue>, by-state-worker:<STATE>\x1f<host>
+ *                           zset  same score: the pairs a list filters on together, each one range read
+ *   pairs, pairs-cursor     string  'complete' once every task is in the pair indexes; the ZSCAN cursor of
+ *                                 filing an index built before them (trim() files it, step by step)
  *   states, names, queues   set   values that currently have an index
  *   workers                 hash  hostname -> worker record JSON (latest worker event)
  *   worker-ts               hash  hostname -> epoch ms of that event
@@ -36,12 +40,16 @@ const SCRIPTS = {
   apply: loadLua(dir, 'apply'),
   trim: loadLua(dir, 'trim'),
   list: loadLua(dir, 'list'),
+  walk: loadLua(dir, 'walk'),
+  pairs: loadLua(dir, 'pairs'),
 };
 
 /** Events per apply.lua call: bounds how long one call holds Redis (about 10 ms). */
 const EVENTS_PER_CALL = 1000;
 /** Tasks removed per trim.lua call. */
 const TRIM_PER_CALL = 2000;
+/** Tasks one pairs.lua step files in the pair indexes. */
+const PAIRS_STEP = 1000;
 /** Most ids in one list page. */
 const MAX_PAGE = 1000;
 /** Most tasks one workflow() or groupMembers() call returns. */
@@ -145,6 +153,10 @@ export interface TaskIndexOptions extends RedisRetryOptions {
   maxTasks?: number;
   /** Seconds a task is kept after its latest event; also how long a silent worker is listed (7 days). */
   maxAgeSeconds?: number;
+  /** Entries one step of a several-index list reads (2,000: about a millisecond of Redis). */
+  walkStep?: number;
+  /** Entries such a list reads past its page to count the rest before it gives a lower bound (20,000). */
+  countBudget?: number;
 }
 
 export interface TaskChange {
@@ -171,7 +183,15 @@ type Scripted = Redis & {
     cutoff: number,
     budget: number,
   ): Promise<number>;
-  lovageIndexList(...args: (string | number)[]): Promise<(string | number)[]>;
+  lovageIndexList(
+    key: string,
+    min: string,
+    max: string,
+    offset: number,
+    limit: number,
+  ): Promise<(string | number)[]>;
+  lovageIndexWalk(...args: (string | number)[]): Promise<(string | number)[]>;
+  lovageIndexPairs(byTime: string, base: string, ...ids: string[]): Promise<number>;
 };
 
 const FIELDS = [
@@ -266,7 +286,17 @@ export class TaskIndex {
   private readonly ownsConnection: boolean;
   private subscriber: Redis | null = null;
   private subscribed: Promise<void> | null = null;
-  private readonly keys: { byTime: string; workers: string; workerTs: string };
+  private readonly keys: {
+    byTime: string;
+    workers: string;
+    workerTs: string;
+    pairs: string;
+    pairsCursor: string;
+  };
+  private readonly walkStep: number;
+  private readonly countBudget: number;
+  /** The pair indexes were seen complete (they stay so: apply.lua keeps them). */
+  private pairsComplete = false;
   /** Redis' connection errors leave as StateError naming the URL. */
   private readonly boundary: RedisBoundary;
 
@@ -275,6 +305,8 @@ export class TaskIndex {
     this.channel = `${this.base}changes`;
     this.maxTasks = opts.maxTasks ?? 1_000_000;
     this.maxAgeSeconds = opts.maxAgeSeconds ?? 7 * 24 * 3600;
+    this.walkStep = Math.max(1, Math.trunc(opts.walkStep ?? 2000));
+    this.countBudget = Math.max(0, Math.trunc(opts.countBudget ?? 20_000));
     this.ownsConnection = typeof redis === 'string';
     const conn =
       typeof redis === 'string'
@@ -285,13 +317,17 @@ export class TaskIndex {
         : redis;
     conn.defineCommand('lovageIndexApply', { numberOfKeys: 3, lua: SCRIPTS.apply });
     conn.defineCommand('lovageIndexTrim', { numberOfKeys: 3, lua: SCRIPTS.trim });
-    conn.defineCommand('lovageIndexList', { lua: SCRIPTS.list });
+    conn.defineCommand('lovageIndexList', { numberOfKeys: 1, lua: SCRIPTS.list });
+    conn.defineCommand('lovageIndexWalk', { lua: SCRIPTS.walk });
+    conn.defineCommand('lovageIndexPairs', { numberOfKeys: 1, lua: SCRIPTS.pairs });
     this.redis = conn as Scripted;
     this.boundary = redisBoundary(redis, StateError);
     this.keys = {
       byTime: `${this.base}by-time`,
       workers: `${this.base}workers`,
       workerTs: `${this.base}worker-ts`,
+      pairs: `${this.base}pairs`,
+      pairsCursor: `${this.base}pairs-cursor`,
     };
   }
 
@@ -328,40 +364,129 @@ export class TaskIndex {
     });
   }
 
-  /** Tasks matching `filter`, most recently updated first, and how many match in all. */
+  /**
+   * Tasks matching `filter`, most recently updated first, and how many match in all. A filter that one index
+   * answers (none, one field, state with name or with queue) is one range read by rank, whatever the page.
+   * Other combinations walk the smallest of their indexes in bounded steps (walk.lua), so Redis is never
+   * held for a whole intersection; their count stops after `countBudget` entries past the page and is then
+   * a lower bound (`exact: false`).
+   */
   list(
     filter: TaskFilter,
     page: { offset: number; limit: number },
-  ): Promise<{ total: number; items: TaskRecord[] }> {
+  ): Promise<{ total: number; items: TaskRecord[]; exact: boolean }> {
     return this.boundary.run(async () => {
       const offset = Math.max(0, Math.trunc(page.offset));
       const limit = Math.min(MAX_PAGE, Math.max(0, Math.trunc(page.limit)));
       if (filter.id !== undefined) {
         const rec = await this.get(filter.id);
         const hit = rec !== null && matches(rec, filter);
-        return { total: hit ? 1 : 0, items: hit && offset === 0 && limit > 0 ? [rec] : [] };
+        return { total: hit ? 1 : 0, items: hit && offset === 0 && limit > 0 ? [rec] : [], exact: true };
       }
-      const indexes: string[] = [];
-      if (filter.state !== undefined) indexes.push(`${this.base}by-state:${filter.state}`);
-      if (filter.name !== undefined) indexes.push(`${this.base}by-name:${filter.name}`);
-      if (filter.worker !== undefined) indexes.push(`${this.base}by-worker:${filter.worker}`);
-      if (filter.queue !== undefined) indexes.push(`${this.base}by-queue:${filter.queue}`);
-      if (indexes.length === 0) indexes.push(this.keys.byTime);
+      const indexes = await this.indexesFor(filter);
       const min = filter.from !== undefined ? String(Math.ceil(filter.from)) : '-inf';
       const max = filter.to !== undefined ? String(Math.floor(filter.to)) : '+inf';
-      const out = await this.redis.lovageIndexList(
-        indexes.length + 1,
-        ...indexes,
-        `${this.base}scratch`,
+      if (indexes.length === 1) {
+        const out = await this.redis.lovageIndexList(indexes[0]!, min, max, offset, limit);
+        return { total: Number(out[0]), items: await this.records(out.slice(1).map(String)), exact: true };
+      }
+      return this.walk(indexes, min, max, offset, limit);
+    });
+  }
+
+  /**
+   * The index zsets a filter reads: with a state and another field, the pair index of the two (name first,
+   * then queue, then worker) once the pair indexes are complete; each other field's own index.
+   */
+  private async indexesFor(filter: TaskFilter): Promise<string[]> {
+    const b = this.base;
+    const { state } = filter;
+    const fields = [
+      ['name', 'by-name:', filter.name],
+      ['queue', 'by-queue:', filter.queue],
+      ['worker', 'by-worker:', filter.worker],
+    ] as const;
+    const present = fields.filter((f) => f[2] !== undefined);
+    const out: string[] = [];
+    if (state !== undefined && present.length > 0 && (await this.pairsReady())) {
+      const [field, , value] = present.shift()!;
+      out.push(`${b}by-state-${field}:${state}\x1f${value}`);
+    } else if (state !== undefined) out.push(`${b}by-state:${state}`);
+    for (const [, infix, value] of present) out.push(`${b}${infix}${value}`);
+    if (out.length === 0) out.push(this.keys.byTime);
+    return out;
+  }
+
+  /** A several-index list: the smallest index walked newest first, each entry checked in the others. */
+  private async walk(
+    indexes: string[],
+    min: string,
+    max: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; items: TaskRecord[]; exact: boolean }> {
+    const sizes = await Promise.all(indexes.map((k) => this.redis.zcard(k)));
+    const order = indexes.map((k, i) => ({ k, n: sizes[i]! })).sort((a, b) => a.n - b.n);
+    const keys = order.map((o) => o.k);
+    if (order[0]!.n === 0) return { total: 0, items: [], exact: true };
+    // Start at the newest entry in range, not at the top of the driving index.
+    let rank = max === '+inf' ? 0 : await this.redis.zcount(keys[0]!, `(${max}`, '+inf');
+    const want = offset + limit;
+    const ids: string[] = [];
+    let matched = 0;
+    let counted = 0;
+    while (rank >= 0) {
+      const needIds = matched < want;
+      if (!needIds && counted >= this.countBudget) {
+        return { total: matched, items: await this.records(ids), exact: false };
+      }
+      const out = await this.redis.lovageIndexWalk(
+        keys.length,
+        ...keys,
         min,
         max,
-        offset,
-        limit,
+        rank,
+        this.walkStep,
+        needIds ? '1' : '0',
       );
-      const total = Number(out[0]);
-      const items = await this.records(out.slice(1).map(String));
-      return { total, items };
-    });
+      rank = Number(out[0]);
+      const found = Number(out[1]);
+      if (needIds) {
+        for (const id of out.slice(2)) {
+          if (matched >= offset && matched < want) ids.push(String(id));
+          matched++;
+        }
+      } else {
+        matched += found;
+        counted += this.walkStep;
+      }
+    }
+    return { total: matched, items: await this.records(ids), exact: true };
+  }
+
+  /**
+   * Whether the pair indexes hold every task: apply.lua files each task it touches, and an index from before
+   * they existed is filed by `trim()` (pairs.lua) step by step, which then marks them complete.
+   */
+  private async pairsReady(): Promise<boolean> {
+    if (this.pairsComplete) return true;
+    this.pairsComplete = (await this.redis.get(this.keys.pairs)) === 'complete';
+    return this.pairsComplete;
+  }
+
+  /** Files the tasks of an index built before the pair indexes existed, `PAIRS_STEP` tasks a call. */
+  private async fillPairs(): Promise<void> {
+    if (await this.pairsReady()) return;
+    let cursor = (await this.redis.get(this.keys.pairsCursor)) ?? '0';
+    do {
+      const [next, flat] = await this.redis.zscan(this.keys.byTime, cursor, 'COUNT', PAIRS_STEP);
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      if (ids.length > 0) await this.redis.lovageIndexPairs(this.keys.byTime, this.base, ...ids);
+      cursor = next;
+      await this.redis.set(this.keys.pairsCursor, cursor);
+    } while (cursor !== '0');
+    await this.redis.multi().set(this.keys.pairs, 'complete').del(this.keys.pairsCursor).exec();
+    this.pairsComplete = true;
   }
 
   get(id: string): Promise<TaskRecord | null> {
@@ -654,8 +779,10 @@ export class TaskIndex {
           TRIM_PER_CALL,
         );
         removed += n;
-        if (n < TRIM_PER_CALL) return removed;
+        if (n < TRIM_PER_CALL) break;
       }
+      await this.fillPairs();
+      return removed;
     });
   }
 

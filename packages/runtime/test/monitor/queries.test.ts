@@ -3,8 +3,9 @@
  * workers and their liveness, live change notifications, and trimming by count and by age.
  */
 import { describe, expect, it } from 'vitest';
-import { eventCommon, makeEvent, type CeleryEvent, type TaskIndex, type TaskRecord } from '../../src';
-import { waitFor } from '../helpers';
+import { Redis } from 'ioredis';
+import { eventCommon, makeEvent, TaskIndex, type CeleryEvent, type TaskRecord } from '../../src';
+import { STATE_URL, uniquePrefix, waitFor } from '../helpers';
 import { ev, received, T0, useIndexes } from './helpers';
 
 const newIndex = useIndexes();
@@ -43,8 +44,8 @@ function eventsOf(s: Spec): CeleryEvent[] {
   return out;
 }
 
-async function seeded(): Promise<{ index: TaskIndex; all: Spec[] }> {
-  const index = newIndex();
+async function seeded(opts: Parameters<typeof newIndex>[0] = {}): Promise<{ index: TaskIndex; all: Spec[] }> {
+  const index = newIndex(opts);
   const all = specs();
   await index.apply(all.flatMap(eventsOf));
   return { index, all };
@@ -66,8 +67,14 @@ describe('TaskIndex.list', () => {
     expect(first.items[0]).toMatchObject({ id: 't39', updatedAt: ms(39), worker: 'w1@test', queue: 'fast' });
   });
 
-  it('filters by state, name, worker and queue, alone and together', async () => {
-    const { index, all } = await seeded();
+  // Before trim() the pair indexes are not known complete: filters on several fields walk their indexes
+  // (in steps of 3 entries here, so most lists take several); after it, state with name or queue reads one.
+  it.each([
+    ['walking several indexes', false],
+    ['reading the pair indexes', true],
+  ])('filters by state, name, worker and queue, alone and together (%s)', async (_, paired) => {
+    const { index, all } = await seeded({ walkStep: 3 });
+    if (paired) await index.trim();
     const cases: [Parameters<TaskIndex['list']>[0], (s: Spec) => boolean][] = [
       [{ state: 'SUCCESS' }, (s) => s.state === 'SUCCESS'],
       [{ name: 'proj.t1' }, (s) => s.name === 'proj.t1'],
@@ -79,6 +86,19 @@ describe('TaskIndex.list', () => {
         (s) => s.name === 'proj.t0' && s.worker === 'w1@test' && s.queue === 'fast',
       ],
       [{ state: 'SUCCESS', worker: 'w1@test' }, () => false],
+      [{ state: 'RECEIVED', queue: 'fast' }, (s) => s.state === 'RECEIVED' && s.queue === 'fast'],
+      [
+        { state: 'STARTED', name: 'proj.t1', queue: 'fast' },
+        (s) => s.state === 'STARTED' && s.name === 'proj.t1' && s.queue === 'fast',
+      ],
+      [
+        { state: 'SUCCESS', queue: 'slow', from: ms(5), to: ms(30) },
+        (s) => s.state === 'SUCCESS' && s.queue === 'slow' && s.at >= 5 && s.at <= 30,
+      ],
+      [
+        { name: 'proj.t0', worker: 'w0@test', from: ms(3), to: ms(27) },
+        (s) => s.name === 'proj.t0' && s.worker === 'w0@test' && s.at >= 3 && s.at <= 27,
+      ],
       [{ name: 'no.such.task' }, () => false],
     ];
     for (const [filter, pred] of cases) {
@@ -86,6 +106,7 @@ describe('TaskIndex.list', () => {
       const page = await index.list(filter, { offset: 0, limit: 100 });
       expect(page.total, JSON.stringify(filter)).toBe(expected.length);
       expect(ids(page.items), JSON.stringify(filter)).toEqual(expected);
+      expect(page.exact).toBe(true);
       const paged = await index.list(filter, { offset: 1, limit: 2 });
       expect(paged.total).toBe(expected.length);
       expect(ids(paged.items)).toEqual(expected.slice(1, 3));
@@ -100,6 +121,9 @@ describe('TaskIndex.list', () => {
     const range = await index.list({ from: ms(10), to: ms(19) }, { offset: 0, limit: 100 });
     expect(range.total).toBe(10);
     expect(ids(range.items)).toEqual(newestFirst(all.filter((s) => s.at >= 10 && s.at <= 19)));
+    // Paged by rank inside the range: the page starts at the range's newest, not the index's.
+    const deep = await index.list({ from: ms(10), to: ms(19) }, { offset: 7, limit: 5 });
+    expect([deep.total, ids(deep.items)]).toEqual([10, ['t12', 't11', 't10']]);
     const since = await index.list({ from: ms(35), state: 'STARTED' }, { offset: 0, limit: 100 });
     expect(ids(since.items)).toEqual(['t37']);
     expect((await index.list({ to: ms(-1) }, { offset: 0, limit: 10 })).total).toBe(0);
@@ -111,6 +135,78 @@ describe('TaskIndex.list', () => {
     expect((await index.list({ id: 't07', state: 'SUCCESS' }, { offset: 0, limit: 10 })).total).toBe(0);
     expect((await index.list({ id: 'nope' }, { offset: 0, limit: 10 })).total).toBe(0);
     expect(await index.get('nope')).toBeNull();
+  });
+
+  it('the pair indexes follow state changes and trimming', async () => {
+    const { index, all } = await seeded();
+    await index.trim();
+    // t01 (STARTED, proj.t1, fast) succeeds; every STARTED task of proj.t1 is then listed without it.
+    await index.apply([ev('task-succeeded', 't01', 50, { result: '1', runtime: 1 }, 'w1@test')]);
+    const started = (f: Parameters<TaskIndex['list']>[0]) => index.list(f, { offset: 0, limit: 100 });
+    const before = all.filter((s) => s.state === 'STARTED' && s.name === 'proj.t1' && s.id !== 't01');
+    expect(ids((await started({ state: 'STARTED', name: 'proj.t1' })).items)).toEqual(newestFirst(before));
+    expect(ids((await started({ state: 'SUCCESS', name: 'proj.t1' })).items)[0]).toBe('t01');
+    expect(ids((await started({ state: 'SUCCESS', queue: 'fast' })).items)[0]).toBe('t01');
+    // Trimmed down to the 5 newest (t01, now the latest, and t39-t36): the pair indexes lose the rest too.
+    const prefix = index.base.replace(/lovage:index:$/, '');
+    const small = new TaskIndex(STATE_URL, { prefix, maxTasks: 5 });
+    try {
+      await small.trim();
+      expect(ids((await started({ state: 'FAILURE', queue: 'fast' })).items)).toEqual(['t39']);
+      expect(ids((await started({ state: 'SUCCESS', queue: 'fast' })).items)).toEqual(['t01', 't38']);
+      expect(ids((await started({ state: 'STARTED', name: 'proj.t1' })).items)).toEqual(['t37']);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('a walk that would count past its budget says its total is a lower bound; the page is still exact', async () => {
+    const { index, all } = await seeded({ walkStep: 2, countBudget: 4 });
+    const filter = { name: 'proj.t1', worker: 'w1@test' };
+    const expected = newestFirst(all.filter((s) => s.name === 'proj.t1' && s.worker === 'w1@test'));
+    const page = await index.list(filter, { offset: 0, limit: 2 });
+    expect(ids(page.items)).toEqual(expected.slice(0, 2));
+    expect(page.exact).toBe(false);
+    expect(page.total).toBeGreaterThanOrEqual(2);
+    expect(page.total).toBeLessThan(expected.length);
+    // A page deep enough to reach the end counts everything.
+    const all2 = await index.list(filter, { offset: 0, limit: 100 });
+    expect([all2.total, all2.exact]).toEqual([expected.length, true]);
+  });
+
+  it('files an index built before the pair indexes on trim(), so pair filters see old tasks too', async () => {
+    const prefix = uniquePrefix();
+    const { all } = await seeded({ prefix });
+    // As an index from before the pair indexes: none of their keys, no completion mark.
+    const redis = new Redis(STATE_URL);
+    try {
+      const base = `${prefix}lovage:index:`;
+      const stale: string[] = [];
+      for (const pattern of ['by-state-name:*', 'by-state-queue:*', 'pairs*']) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${base}${pattern}`, 'COUNT', 1000);
+          cursor = next;
+          stale.push(...keys);
+        } while (cursor !== '0');
+      }
+      expect(stale.length).toBeGreaterThan(0);
+      await redis.del(...stale);
+      const fresh = new TaskIndex(STATE_URL, { prefix });
+      try {
+        await fresh.trim();
+        expect(await redis.get(`${base}pairs`)).toBe('complete');
+        const page = await fresh.list({ state: 'FAILURE', name: 'proj.t2' }, { offset: 0, limit: 100 });
+        expect(ids(page.items)).toEqual(
+          newestFirst(all.filter((s) => s.state === 'FAILURE' && s.name === 'proj.t2')),
+        );
+        expect(await redis.exists(`${base}by-state-name:FAILURE\x1fproj.t2`)).toBe(1);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('reports counts per state, task names and queues', async () => {

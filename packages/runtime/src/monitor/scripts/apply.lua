@@ -25,7 +25,11 @@
            task:<id>          hash  the task's fields: id, state, state_ts, updated, ts_<state>, and
                                     the data fields of the rows (name, args, ..., runtime)
            by-state:<state>, by-name:<name>, by-worker:<hostname>, by-queue:<queue>, by-parent:<id>,
-           by-root:<id> (not the root itself), by-group:<id>
+           by-root:<id> (not the root itself), by-group:<id>,
+           by-state-name:<state>\31<name>, by-state-queue:<state>\31<queue>,
+           by-state-worker:<state>\31<hostname> (the pairs the console filters
+           on together, so such a list is one range read: an intersection of two large sets would hold
+           Redis for as long as it takes)
                               zset  task id -> updated
            states, names, queues
                               set   values that have an index set
@@ -63,6 +67,14 @@ local INDEXED = {
   { 'parent_id', 'by-parent:', false },
   { 'root_id', 'by-root:', false, true },
   { 'group', 'by-group:', false },
+}
+
+-- Pairs of fields indexed together (first field, second field, key infix); the values are joined by \31
+-- (ASCII unit separator), which task names, queue names and states do not contain.
+local PAIRS = {
+  { 'state', 'name', 'by-state-name:' },
+  { 'state', 'queue', 'by-state-queue:' },
+  { 'state', 'worker', 'by-state-worker:' },
 }
 
 local function str(v)
@@ -212,6 +224,13 @@ for _, id in ipairs(order) do
         queue(adds, base .. infix .. new, score, id)
         if set and new ~= old then queue(sets, base .. set, new) end
       end
+    end
+    for _, p in ipairs(PAIRS) do
+      local oa, ob, na, nb = orig[p[1]], orig[p[2]], cur[p[1]], cur[p[2]]
+      local old = (oa and ob) and (oa .. '\31' .. ob) or nil
+      local new = (na and nb) and (str(na) .. '\31' .. str(nb)) or nil
+      if old and old ~= new then queue(removes, base .. p[3] .. old, id) end
+      if new and (rescore or new ~= old) then queue(adds, base .. p[3] .. new, score, id) end
     end
     if rescore then queue(adds, KEYS[1], score, id) end
     changed[#changed + 1] = id

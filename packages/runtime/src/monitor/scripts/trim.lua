@@ -7,7 +7,7 @@
   KEYS[2]  <base>workers      hash  hostname -> worker record JSON
   KEYS[3]  <base>worker-ts    hash  hostname -> epoch ms of its latest event
   Keys built from ARGV[1]: task:<id>, by-state:/by-name:/by-worker:/by-queue:/by-parent:/by-root:/by-group:
-  <value>, and the sets states/names/queues (a value leaves its set when its index becomes empty). See
+  <value>, by-state-name:/by-state-queue:/by-state-worker:<state>\31<value>, and the sets states/names/queues (a value leaves its set when its index becomes empty). See
   apply.lua.
   ARGV[1]  <base>
   ARGV[2]  most tasks to keep
@@ -51,6 +51,10 @@ for _, id in ipairs(victims) do
       if ix[3] and redis.call('EXISTS', k) == 0 then redis.call('SREM', base .. ix[3], value) end
     end
   end
+  -- v[1] state, v[2] name, v[3] worker, v[4] queue: the pair indexes (apply.lua's PAIRS).
+  if v[1] and v[2] then redis.call('ZREM', base .. 'by-state-name:' .. v[1] .. '\31' .. v[2], id) end
+  if v[1] and v[4] then redis.call('ZREM', base .. 'by-state-queue:' .. v[1] .. '\31' .. v[4], id) end
+  if v[1] and v[3] then redis.call('ZREM', base .. 'by-state-worker:' .. v[1] .. '\31' .. v[3], id) end
   redis.call('DEL', key)
   redis.call('ZREM', KEYS[1], id)
 end
