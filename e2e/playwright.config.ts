@@ -59,6 +59,7 @@ export default defineConfig({
         'dead-letters.spec.ts',
         'queues.spec.ts',
         'rabbitmq.spec.ts',
+        'workflow.spec.ts',
       ],
     },
     { name: 'audit', testMatch: ['audit.spec.ts'], dependencies: ['actions'] },

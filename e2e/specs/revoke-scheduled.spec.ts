@@ -2,7 +2,7 @@
  * Journey 3: a task scheduled an hour ahead (held by the worker, not run) is revoked from its detail page:
  * the page says so, the running worker has it flagged, and the task shows as REVOKED.
  */
-import type { ConsoleApi } from '../support/console-api';
+import { indexedState } from '../support/console-api';
 import { detailValue, expect, snap, test } from '../support/fixtures';
 
 test.use({ role: 'operator' });
@@ -12,15 +12,6 @@ interface RevokeDone {
   id: string;
   reason: string;
   actor: string;
-}
-
-/** The task's state in the console's index, or null while the monitor has not recorded it. */
-async function indexedState(api: ConsoleApi, id: string): Promise<string | null> {
-  try {
-    return (await api.query<{ state: string }>('tasks.get', { id })).state;
-  } catch {
-    return null;
-  }
 }
 
 test('a scheduled task is revoked from its detail page', async ({

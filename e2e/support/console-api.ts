@@ -94,3 +94,12 @@ export class ConsoleApi {
     return this.ctx.dispose();
   }
 }
+
+/** A task's state in the console's index, or null while the monitor has not recorded it. */
+export async function indexedState(api: ConsoleApi, id: string): Promise<string | null> {
+  try {
+    return (await api.query<{ state: string }>('tasks.get', { id })).state;
+  } catch {
+    return null;
+  }
+}

@@ -18,7 +18,11 @@ export interface TaskSpec {
   queue?: string;
   parentId?: string | null;
   rootId?: string | null;
+  /** The group it is a member of, as Lovage's task-sent and task-received carry it. */
+  group?: string | null;
 }
+
+const groupOf = (t: TaskSpec) => (t.group ? { group: t.group } : {});
 
 export const ev = {
   sent: (t: TaskSpec): CeleryEvent => ({
@@ -36,6 +40,7 @@ export const ev = {
     queue: t.queue ?? 'celery',
     exchange: '',
     routing_key: t.queue ?? 'celery',
+    ...groupOf(t),
   }),
   /** With `json`, as a Lovage worker sends it: the arguments as JSON too (what Retry re-sends). */
   received: (
@@ -56,6 +61,7 @@ export const ev = {
     eta: null,
     expires: null,
     queue: t.queue ?? 'celery',
+    ...groupOf(t),
     ...(json ? { args_json: JSON.stringify(json.args), kwargs_json: JSON.stringify(json.kwargs) } : {}),
   }),
   started: (id: string, worker: string, at: number): CeleryEvent => ({

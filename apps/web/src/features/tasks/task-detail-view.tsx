@@ -7,6 +7,7 @@ import { Alert, Card, PageHeader, StateBadge, formatTime } from '@/components/ui
 import type { TaskFate, TaskRow } from '@/server/presenters/task-presenter';
 import { errorMessage, useTRPC } from '@/trpc/react';
 import { TaskActions } from './task-actions';
+import { TaskWorkflow } from './task-workflow';
 import { LiveBadge, useLiveTasks } from './use-live-tasks';
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
@@ -78,7 +79,8 @@ function Fate({ fate }: { fate: TaskFate }) {
 export function TaskDetailView({ id }: { id: string }) {
   const trpc = useTRPC();
   const q = useQuery(trpc.tasks.get.queryOptions({ id }));
-  const live = useLiveTasks([id, ...(q.data?.children.map((c) => c.id) ?? [])]);
+  const wf = useQuery(trpc.tasks.workflow.queryOptions({ id }));
+  const live = useLiveTasks([id, ...(q.data?.children.map((c) => c.id) ?? []), ...(wf.data?.ids ?? [])]);
   if (q.error) return <Alert tone="error">{errorMessage(q.error)}</Alert>;
   if (!q.data) return <p className="text-slate-500">Loading…</p>;
   const t = q.data;
@@ -128,6 +130,15 @@ export function TaskDetailView({ id }: { id: string }) {
           <TaskActions task={t} />
         </Card>
       </div>
+      <Card title="Workflow">
+        {wf.error ? (
+          <Alert tone="error">{errorMessage(wf.error)}</Alert>
+        ) : wf.data ? (
+          <TaskWorkflow workflow={wf.data} />
+        ) : (
+          <p className="text-sm text-slate-500">Loading…</p>
+        )}
+      </Card>
       <Card title="Arguments and result">
         <div className="space-y-3">
           <Code label="Positional arguments" text={t.args} />

@@ -2,27 +2,8 @@ import 'server-only';
 import { TRPCError } from '@trpc/server';
 import { operatorProcedure } from '../../trpc/init';
 import { audited } from '../../services/audited';
-import { retryBlockedReason } from '../../presenters/task-presenter';
+import { resendTask } from '../../services/resend';
 import { retryTaskInput } from './retry-task.schema';
-
-function parseJson<T>(text: string, check: (v: unknown) => v is T, what: string): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new TRPCError({
-      code: 'PRECONDITION_FAILED',
-      message: `cannot retry: the stored ${what} are not JSON`,
-    });
-  }
-  if (!check(value))
-    throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `cannot retry: bad ${what}` });
-  return value;
-}
-
-const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Sends the task again with its original arguments, as a new task whose parent is the old one (so the
@@ -45,18 +26,10 @@ export const retryTask = operatorProcedure.input(retryTaskInput).mutation(async 
       reason: input.reason ?? null,
     },
     async () => {
-      const blocked = retryBlockedReason(record);
-      if (blocked) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: blocked });
-      const args = parseJson(record.argsJson!, isArray, 'arguments');
-      const kwargs = record.kwargsJson ? parseJson(record.kwargsJson, isObject, 'keyword arguments') : {};
-      const sent = await lovage.app.sendTask(record.name!, args, kwargs, {
-        parentId: record.id,
-        rootId: record.rootId ?? record.id,
-        ...(record.queue ? { queue: record.queue } : {}),
-      });
+      const newTaskId = await resendTask(lovage, record);
       return {
-        result: { newTaskId: sent.id, message: `Sent again as task ${sent.id}.` },
-        after: { ...task, newTaskId: sent.id },
+        result: { newTaskId, message: `Sent again as task ${newTaskId}.` },
+        after: { ...task, newTaskId },
       };
     },
   );

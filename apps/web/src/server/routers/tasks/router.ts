@@ -3,8 +3,11 @@ import { findTaskActivity } from './find-task-activity';
 import { findTaskFacets } from './find-task-facets';
 import { findTasks } from './find-tasks';
 import { getTask } from './get-task';
+import { getTaskWorkflow } from './get-task-workflow';
 import { onTasksChanged } from './on-tasks-changed';
+import { retryGroup } from './retry-group';
 import { retryTask } from './retry-task';
+import { revokeGroup } from './revoke-group';
 import { revokeTask } from './revoke-task';
 
 export const tasksRouter = router({
@@ -12,7 +15,10 @@ export const tasksRouter = router({
   facets: findTaskFacets,
   activity: findTaskActivity,
   get: getTask,
+  workflow: getTaskWorkflow,
   retry: retryTask,
   revoke: revokeTask,
+  retryGroup,
+  revokeGroup,
   onChange: onTasksChanged,
 });
