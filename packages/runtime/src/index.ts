@@ -13,3 +13,4 @@ export * from './events';
 export * from './monitor';
 export * from './state';
 export * from './beat';
+export * from './canvas';

@@ -21,10 +21,11 @@ import {
   type TaskFn,
   type TaskOptions,
 } from '../task/task';
-import { AsyncResult } from './async-result';
+import { AsyncResult, GroupResult } from './async-result';
+import { TaskSignature, type ArgsPrefix, type ArgsRest } from '../canvas/signature';
 import { Hooks, type Hook, type HookName } from '../hooks';
 import type { AppConfig, AppConfigInput } from './config';
-import { unknownKeyMessage } from './suggest';
+import { optionIssueMessage } from './suggest';
 import { defaultLogger, type Logger } from '../logging';
 
 /** Recognises an app across module loaders (a tsx-compiled CJS copy of this package is not `instanceof`). */
@@ -76,6 +77,10 @@ export interface Task<A extends unknown[], R> extends TaskDefinition<A, R> {
   applyAsyncMany(calls: readonly TaskCall<A>[]): Promise<AsyncResult<Awaited<R>>[]>;
   /** `applyAsyncMany` with positional arguments only: `add.delayMany([[1, 2], [3, 4]])`. */
   delayMany(argsList: readonly A[]): Promise<AsyncResult<Awaited<R>>[]>;
+  /** A signature of this task (canvas/): `add.s(2)` takes the rest from a previous step. Celery: `task.s`. */
+  s<P extends ArgsPrefix<A>>(...args: P): TaskSignature<ArgsRest<A, P>, Awaited<R>>;
+  /** An immutable signature: no previous result is prepended. Celery: `task.si`. */
+  si(...args: A): TaskSignature<[], Awaited<R>>;
 }
 
 /** One call in a bulk send. */
@@ -148,11 +153,13 @@ export class App {
     if (this.tasks.has(name)) throw new ConfigError(`task ${name} is already registered`);
     const checked = taskOptionsSchema.partial().safeParse(options);
     if (!checked.success) {
-      const issue = checked.error.issues[0]!;
       throw new ConfigError(
-        issue.code === 'unrecognized_keys'
-          ? `task ${name}: ${unknownKeyMessage('option', [], issue.keys[0]!, TASK_OPTION_NAMES, CELERY_TASK_OPTION_NAMES)}`
-          : `task ${name}: option ${issue.path.join('.')} ${issue.message}`,
+        optionIssueMessage(
+          `task ${name}`,
+          checked.error.issues[0]!,
+          TASK_OPTION_NAMES,
+          CELERY_TASK_OPTION_NAMES,
+        ),
       );
     }
     const defaults = Object.fromEntries(
@@ -181,6 +188,8 @@ export class App {
           calls.map((c) => ({ def, args: c.args, kwargs: c.kwargs ?? {}, opts: c.options ?? {} })),
         ),
       delayMany: (argsList) => this.sendMany(argsList.map((args) => ({ def, args, kwargs: {}, opts: {} }))),
+      s: (...args) => new TaskSignature(this, name, args),
+      si: (...args) => new TaskSignature(this, name, args, {}, {}, true),
     };
   }
 
@@ -331,6 +340,21 @@ export class App {
 
   asyncResult<R = unknown>(id: string): AsyncResult<R> {
     return new AsyncResult<R>(id, this);
+  }
+
+  /** A signature of a task by name, defined here or elsewhere (Python). Celery: `app.signature`. */
+  signature<R = unknown>(
+    name: string,
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: Parameters<TaskSignature['set']>[0] = {},
+  ): TaskSignature<unknown[], R> {
+    return new TaskSignature<unknown[], R>(this, name, args, kwargs).set(options);
+  }
+
+  /** A group saved with `GroupResult.save()` (here or by Celery), or null. Celery: `GroupResult.restore`. */
+  restoreGroup<R = unknown>(id: string): Promise<GroupResult<R> | null> {
+    return GroupResult.restore<R>(id, this);
   }
 
   /**

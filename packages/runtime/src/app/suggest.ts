@@ -56,3 +56,18 @@ export function unknownKeyMessage(
   const guess = closestKey(key, known, aliases);
   return `unknown ${what} ${at}${key}${guess ? ` (did you mean ${at}${guess}?)` : ''}`;
 }
+
+/**
+ * A failed zod check of an options object as one line, its first issue named: `<what>: unknown option countdwn
+ * (did you mean countdown?)` or `<what>: option priority <zod's message>`.
+ */
+export function optionIssueMessage(
+  what: string,
+  issue: { code: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] },
+  known: readonly string[],
+  aliases?: Readonly<Record<string, string>>,
+): string {
+  return issue.code === 'unrecognized_keys' && issue.keys?.[0] !== undefined
+    ? `${what}: ${unknownKeyMessage('option', [], issue.keys[0], known, aliases)}`
+    : `${what}: option ${issue.path.map(String).join('.')} ${issue.message}`;
+}

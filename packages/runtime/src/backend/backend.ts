@@ -59,6 +59,15 @@ export interface ResultBackend {
   chordStart?(groupId: string, size: number): Promise<void>;
   /** Deletes a completed chord's counting keys, once its body was sent. */
   chordDone?(groupId: string): Promise<void>;
+  /**
+   * Stores a group's result tuple (`{"result": <tuple>}` as JSON text) where Celery's `GroupResult.restore`
+   * reads it (Celery: `save_group`). Absent: groups cannot be saved in this backend.
+   */
+  saveGroup?(groupId: string, json: string): Promise<void>;
+  /** A saved group's stored value (`{"result": <tuple>}`), or null (Celery: `restore_group`). */
+  getGroup?(groupId: string): Promise<unknown>;
+  /** Deletes a saved group (Celery: `delete_group`). */
+  deleteGroup?(groupId: string): Promise<void>;
   /** Deletes the stored state (Celery: AsyncResult.forget). */
   forget(taskId: string): Promise<void>;
   close(): Promise<void>;

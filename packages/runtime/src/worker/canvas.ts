@@ -20,12 +20,12 @@
  * their task id when they have one, so nobody waits for them; so is a step with malformed options (ValueError).
  */
 import { randomUUID } from 'node:crypto';
-import type { ApplyOptions } from '../app/app';
+import type { ResultTuple } from '../app/async-result';
 import type { ChordEntry } from '../backend/backend';
 import { MalformedMessageError } from '../errors';
 import { excRepr, type SerializedException } from '../protocol/exceptions';
 import { decodeSignature, type Signature, type TaskRequest } from '../protocol/message';
-import { parseIsoDate } from '../protocol/time';
+import { isRecord, sendOptions, signatureList, str, type SendContext } from '../canvas/options';
 import type { WorkerControl } from './types';
 
 type CanvasHost = Pick<WorkerControl, 'app' | 'log' | 'settings'>;
@@ -40,33 +40,37 @@ const PROPAGATE = new Set(['FAILURE', 'REVOKED']);
 type ChordMember = Pick<TaskRequest, 'id' | 'group' | 'groupIndex' | 'rootId'> & { chord: Signature | null };
 
 /** Where a signature is sent from: its parent, its workflow's root, and what the step adds. */
-interface SendFrom {
-  parentId: string;
-  rootId: string;
-  /** The chain's remaining steps, travelling with the next one. */
-  chain?: Signature[];
-  /** The group id Celery gives several callbacks (or errbacks) sent together, or a group's members. */
-  group?: string | null;
-  /** A chord header member's place and its chord's body. */
-  groupIndex?: number;
-  chord?: Signature;
-}
+type SendFrom = SendContext & { parentId: string; rootId: string };
 
 export class Canvas {
   constructor(private readonly w: CanvasHost) {}
 
-  /** A task succeeded with `resultJson`: sends its callbacks and its chain's next step. */
-  async succeeded(request: TaskRequest, resultJson: string): Promise<void> {
+  /**
+   * A task succeeded with `resultJson`: sends its callbacks and its chain's next step. Returns what was sent as
+   * Celery's result tuples, the task's `children` (Celery's tracer adds them to the request before storing the
+   * result): several plain callbacks as one group, as Celery sends them.
+   */
+  async succeeded(request: TaskRequest, resultJson: string): Promise<ResultTuple[]> {
     const { callbacks, chain } = request.embed;
-    if (!callbacks?.length && !chain?.length) return;
+    if (!callbacks?.length && !chain?.length) return [];
     const result: unknown = JSON.parse(resultJson);
     const from = { parentId: request.id, rootId: request.rootId };
+    const children: ResultTuple[] = [];
     if (callbacks?.length) {
       const group = callbacks.length > 1 ? randomUUID() : null;
-      for (const sig of callbacks) await this.send(sig, [result], { ...from, group });
+      const plain: ResultTuple[] = [];
+      for (const sig of callbacks) {
+        const sent = await this.send(sig, [result], { ...from, group });
+        if (sent) (sig.subtask_type || !group ? children : plain).push(sent);
+      }
+      if (group && plain.length) children.push([[group, null], plain]);
     }
     const next = chain?.at(-1);
-    if (chain && next) await this.send(next, [result], { ...from, chain: chain.slice(0, -1) });
+    if (chain && next) {
+      const sent = await this.send(next, [result], { ...from, chain: chain.slice(0, -1) });
+      if (sent) children.push(sent);
+    }
+    return children;
   }
 
   /** A task failed with `exc`: its chain stops with the same failure and its errbacks are sent. */
@@ -176,7 +180,12 @@ export class Canvas {
    * cannot send is logged and, when it has a task id, failed: NotImplementedError for a composite one,
    * ValueError naming the option for malformed options.
    */
-  private async send(sig: Signature, partial: unknown[], from: SendFrom, dropGroup = false): Promise<void> {
+  private async send(
+    sig: Signature,
+    partial: unknown[],
+    from: SendFrom,
+    dropGroup = false,
+  ): Promise<ResultTuple | null> {
     const taskId = typeof sig.options.task_id === 'string' ? sig.options.task_id : null;
     try {
       if (sig.subtask_type === 'group') return await this.sendGroup(sig, partial, from);
@@ -188,9 +197,10 @@ export class Canvas {
         );
       }
       const args = sig.immutable ? sig.args : [...partial, ...sig.args];
-      const options = applyOptions(sig, from);
+      const options = sendOptions(sig, from);
       if (dropGroup) options.group = null;
-      await this.w.app.sendTask(sig.task, args, sig.kwargs, options);
+      const sent = await this.w.app.sendTask(sig.task, args, sig.kwargs, options);
+      return sent.asTuple();
     } catch (err) {
       if (!(err instanceof MalformedMessageError || err instanceof UnsupportedCanvas)) throw err;
       this.w.log.error(
@@ -205,6 +215,7 @@ export class Canvas {
         };
         await this.storeFailure(taskId, JSON.stringify(exc), null);
       }
+      return null;
     }
   }
 
@@ -212,12 +223,17 @@ export class Canvas {
    * Celery's `group.apply_async(partial_args, **options)`: every member sent with the group's id (its
    * `task_id`) as their `group`, the partial arguments prepended unless the member is immutable.
    */
-  private async sendGroup(sig: Signature, partial: unknown[], from: SendFrom): Promise<void> {
+  private async sendGroup(sig: Signature, partial: unknown[], from: SendFrom): Promise<ResultTuple> {
     const tasks = sig.kwargs.tasks;
     if (!Array.isArray(tasks)) throw new MalformedMessageError(`${sig.task}: kwargs.tasks must be a list`);
     const members = tasks.map((t, i) => decodeSignature(t, `kwargs.tasks[${i}]`));
     const group = str(sig.options.task_id) ?? randomUUID();
-    for (const member of members) await this.send(member, partial, { ...from, group });
+    const sent: ResultTuple[] = [];
+    for (const member of members) {
+      const tuple = await this.send(member, partial, { ...from, group });
+      if (tuple) sent.push(tuple);
+    }
+    return [[group, null], sent];
   }
 
   /**
@@ -225,7 +241,7 @@ export class Canvas {
    * header task sent with the chord's group id, its `group_index` and the body as its `chord`; the header's
    * last part sends the body (`chordPart`). Header members must be plain tasks (their count is the size).
    */
-  private async sendChord(sig: Signature, partial: unknown[], from: SendFrom): Promise<void> {
+  private async sendChord(sig: Signature, partial: unknown[], from: SendFrom): Promise<ResultTuple> {
     const header = decodeSignature(sig.kwargs.header, 'kwargs.header');
     const body = decodeSignature(sig.kwargs.body, 'kwargs.body');
     const tasks = header.kwargs.tasks;
@@ -239,9 +255,13 @@ export class Canvas {
     }
     const group = str(header.options.task_id) ?? str(sig.options.task_id) ?? randomUUID();
     await backend.chordStart(group, members.length);
+    const sent: ResultTuple[] = [];
     for (const [groupIndex, member] of members.entries()) {
-      await this.send(member, partial, { ...from, group, groupIndex, chord: body });
+      const tuple = await this.send(member, partial, { ...from, group, groupIndex, chord: body });
+      if (tuple) sent.push(tuple);
     }
+    // Celery's header group is what `chord.run` adds to the parent's children.
+    return [[group, null], sent];
   }
 
   private async storeFailure(taskId: string, excJson: string, traceback: string | null): Promise<void> {
@@ -252,63 +272,6 @@ export class Canvas {
   }
 }
 
-/** A signature's Celery options as Lovage's send options (unknown ones, such as `reply_to`, are left). */
-function applyOptions(sig: Signature, from: SendFrom): ApplyOptions {
-  const o = sig.options;
-  const chord = o.chord;
-  return {
-    taskId: str(o.task_id),
-    queue: str(o.queue),
-    priority: num(o.priority),
-    countdown: num(o.countdown),
-    eta: date(o.eta, 'eta'),
-    expires: typeof o.expires === 'number' ? o.expires : date(o.expires, 'expires'),
-    timeLimit: num(o.time_limit),
-    softTimeLimit: num(o.soft_time_limit),
-    ignoreResult: typeof o.ignore_result === 'boolean' ? o.ignore_result : undefined,
-    headers: isRecord(o.headers) ? o.headers : undefined,
-    parentId: from.parentId,
-    rootId: from.rootId,
-    group: from.group ?? str(o.group_id) ?? null,
-    groupIndex: from.groupIndex ?? (typeof o.group_index === 'number' ? o.group_index : null),
-    embed: {
-      callbacks: signatureList(o.link, 'link'),
-      errbacks: signatureList(o.link_error, 'link_error'),
-      chain: from.chain ?? null,
-      chord:
-        from.chord ??
-        (chord === null || chord === undefined ? null : decodeSignature(chord, 'options.chord')),
-    },
-  };
-}
-
-/** Celery's `link`/`link_error` option: one signature or a list of them. */
-function signatureList(v: unknown, name: string): Signature[] {
-  if (v === null || v === undefined) return [];
-  const list = Array.isArray(v) ? v : [v];
-  return list.map((s, i) => decodeSignature(s, `options.${name}[${i}]`));
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function isException(v: unknown): v is SerializedException {
   return isRecord(v) && typeof v.exc_type === 'string' && Array.isArray(v.exc_message);
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' ? v : undefined;
-}
-
-function date(v: unknown, name: string): Date | undefined {
-  try {
-    return parseIsoDate(v, `options.${name}`) ?? undefined;
-  } catch (err) {
-    throw new MalformedMessageError((err as Error).message);
-  }
 }

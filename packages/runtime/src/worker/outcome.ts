@@ -40,8 +40,11 @@ export class Outcomes {
   async succeeded(h: Held, outcome: Outcome<'success'>): Promise<void> {
     const { request } = h;
     // As Celery: the workflow's next tasks are sent before the result is stored, the chord counted after.
-    await this.canvas.succeeded(request, outcome.resultJson);
-    await this.backend(h)?.store(request.id, 'SUCCESS', outcome.resultJson, this.meta(request));
+    const children = await this.canvas.succeeded(request, outcome.resultJson);
+    await this.backend(h)?.store(request.id, 'SUCCESS', outcome.resultJson, {
+      ...this.meta(request),
+      children,
+    });
     await this.canvas.chordPart(request, 'SUCCESS', outcome.resultJson);
     this.w.emit('task-succeeded', request, outcome, h);
     this.w.events?.task('task-succeeded', {

@@ -6,7 +6,15 @@
  * backend, shared by both kinds of worker.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Worker, type TaskContext } from '../../src/index';
+import {
+  chain,
+  chord,
+  group,
+  GroupResult,
+  Worker,
+  type AsyncResult,
+  type TaskContext,
+} from '../../src/index';
 import {
   runPyJson,
   startCeleryWorker,
@@ -97,10 +105,10 @@ export function describeCanvasInterop(kind: InteropKind): void {
     if (celery) await stopProcess(celery.proc);
   });
 
-  async function canvas(scenario: string, timeout = 15): Promise<CanvasOutcome> {
+  async function canvas(scenario: string, timeout = 15, extra = {}): Promise<CanvasOutcome> {
     const out = await runPyJson<CanvasOutcome>(
       target,
-      ['canvas_client.py', JSON.stringify({ scenario, timeout, lq, pq })],
+      ['canvas_client.py', JSON.stringify({ scenario, timeout, lq, pq, ...extra })],
       (timeout + 15) * 1000,
     );
     taskIds.add(out.id);
@@ -225,6 +233,79 @@ export function describeCanvasInterop(kind: InteropKind): void {
       ]);
       expect(runs.has(out.id)).toBe(false);
       await expect.poll(() => errbackCalls, { timeout: 10_000 }).toContain(out.id);
+    });
+  });
+
+  describe('Lovage canvas -> Celery 5.2.6 worker (and a mixed fleet)', () => {
+    /** A task by name on the Celery worker's queue (pq) or the Lovage worker's (lq). */
+    const py = (name: string, ...args: unknown[]) => app.signature(`py.${name}`, args, {}, { queue: pq });
+    const ts = (name: string, ...args: unknown[]) => app.signature(`ts.${name}`, args, {}, { queue: lq });
+    /** Tracks a result, its parents and group members for cleanup. */
+    const track = (r: AsyncResult | GroupResult): void => {
+      for (let n: AsyncResult | GroupResult | null = r; n; n = n.parent) {
+        taskIds.add(n.id);
+        if (n instanceof GroupResult) for (const m of n.results) taskIds.add(m.id);
+      }
+    };
+
+    it('runs a chain on the Celery worker, and one that goes back and forth between both kinds', async () => {
+      const r = await chain(py('add', 2, 3), py('add', 4)).applyAsync();
+      track(r);
+      expect(await r.get({ timeout: 15 })).toBe(9);
+      const mixed = await chain(py('add', 1, 2), ts('mul', 4), py('add', 5)).applyAsync();
+      track(mixed);
+      expect(await mixed.get({ timeout: 15 })).toBe(17);
+      const middle = mixed.parent as AsyncResult;
+      expect(runs.get(middle.id)).toMatchObject({
+        args: [3, 4],
+        parentId: (middle.parent as AsyncResult).id,
+      });
+      // Both kinds of worker store the step they sent as the task's children, in Celery's result tuples.
+      const first = middle.parent as AsyncResult;
+      expect((await first.info())!.children).toEqual([[[middle.id, null], null]]);
+      expect((await middle.info())!.children).toEqual([[[mixed.id, null], null]]);
+      expect((await first.children()).map((c) => c.id)).toEqual([middle.id]);
+    });
+
+    it('runs a group on the Celery worker, results in order', async () => {
+      const g = await group([0, 1, 2, 3].map((i) => py('add', i, i))).applyAsync();
+      track(g);
+      expect(await g.get({ timeout: 15 })).toEqual([0, 2, 4, 6]);
+      expect(await g.completedCount()).toBe(4);
+    });
+
+    it('runs a chord counted by the Celery worker, and one whose header both kinds share', async () => {
+      const r = await chord(
+        [0, 1, 2, 3].map((i) => py('add', i, i)),
+        py('tsum'),
+      ).applyAsync();
+      track(r);
+      expect(await r.get({ timeout: 15 })).toBe(12);
+      const header = [0, 1, 2, 3, 4, 5].map((i) => (i % 2 ? ts('add', i, i) : py('add', i, i)));
+      const mixed = await chord(header, ts('tsum')).applyAsync();
+      track(mixed);
+      expect(await mixed.get({ timeout: 15 })).toBe(30);
+      expect(runs.get(mixed.id)).toMatchObject({ args: [[0, 2, 4, 6, 8, 10]] });
+    });
+
+    it("runs a Celery task's link_error errback (on the Lovage worker) with the failed id", async () => {
+      const r = await py('fail', 'boom').linkError(ts('recordError')).applyAsync();
+      track(r);
+      await expect(r.get({ timeout: 15 })).rejects.toMatchObject({ name: 'ValueError' });
+      await expect.poll(() => errbackCalls, { timeout: 10_000 }).toContain(r.id);
+    });
+
+    it("Celery's GroupResult.restore reads a group Lovage saved", async () => {
+      const g = await group([1, 2, 3].map((i) => py('add', i, 10))).applyAsync();
+      track(g);
+      await g.save();
+      try {
+        const out = await canvas('restore', 15, { gid: g.id });
+        expect(out).toMatchObject({ id: g.id, ok: true, result: [11, 12, 13] });
+        expect(out.ids.children).toEqual(g.results.map((r) => r.id));
+      } finally {
+        await g.delete();
+      }
     });
   });
 }

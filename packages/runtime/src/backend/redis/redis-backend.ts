@@ -108,14 +108,17 @@ export class RedisResultBackend implements ResultBackend {
     });
   }
 
-  async chordStart(groupId: string, size: number): Promise<void> {
-    // As Celery's backend `set`: SETEX (SET without expiry) and a PUBLISH on the key's channel.
-    const key = groupKey(groupId, '.s');
+  chordStart(groupId: string, size: number): Promise<void> {
+    return this.setAndPublish(groupKey(groupId, '.s'), String(size));
+  }
+
+  /** Celery's backend `set`: SETEX (SET without expiry) and a PUBLISH on the key's channel. */
+  private async setAndPublish(key: string, value: string): Promise<void> {
     const ttl = this.options.resultExpires;
     const pipe = this.client.multi();
-    if (ttl) pipe.setex(key, ttl, String(size));
-    else pipe.set(key, String(size));
-    pipe.publish(key, String(size));
+    if (ttl) pipe.setex(key, ttl, value);
+    else pipe.set(key, value);
+    pipe.publish(key, value);
     await this.boundary.run(() => pipe.exec());
   }
 
@@ -123,6 +126,25 @@ export class RedisResultBackend implements ResultBackend {
     await this.boundary.run(() =>
       this.client.del(groupKey(groupId, '.j'), groupKey(groupId, '.t'), groupKey(groupId, '.s')),
     );
+  }
+
+  saveGroup(groupId: string, json: string): Promise<void> {
+    // Celery's `_save_group` goes through the same `set`.
+    return this.setAndPublish(groupKey(groupId), json);
+  }
+
+  async getGroup(groupId: string): Promise<unknown> {
+    const text = await this.boundary.run(() => this.client.get(groupKey(groupId)));
+    if (text === null) return null;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return null; // unreadable, as an unreadable meta: treated as absent
+    }
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.boundary.run(() => this.client.del(groupKey(groupId)));
   }
 
   async get(taskId: string): Promise<ResultMeta | null> {

@@ -1,7 +1,7 @@
 """Celery 5.2.6 canvas client for Lovage's interop tests (canvas-interop.shared.ts): builds a canvas whose
 steps go to the given queues, sends it, waits for its result and prints the outcome as JSON.
 
-Usage: canvas_client.py '<json>' with {"scenario", "timeout", "lq", "pq"}: `lq` is the Lovage worker's queue,
+Usage: canvas_client.py '<json>' with {"scenario", "timeout", "lq", "pq"} (and "gid" for `restore`): `lq` is the Lovage worker's queue,
 `pq` a Celery worker's (mixed chords). Prints one JSON object: {"id", "ok", "state", "result"} or, when get()
 raised, {"id", "ok": false, "state", "exc_type", "exc_args"}, plus the ids the scenario needs ("ids").
 """
@@ -9,6 +9,7 @@ import json
 import sys
 
 from celery import chain, chord, group
+from celery.result import GroupResult
 
 from pytasks import app
 
@@ -75,6 +76,10 @@ def build(spec):
         header = [chain(sig('ts.fail', ('boom',), lq), sig('ts.mul', (3,), lq)), sig('ts.add', (2, 2), lq)]
         r = chord(header, sig('ts.tsum', (), lq)).apply_async()
         return r, {}
+    if name == 'restore':
+        # A group saved by Lovage's GroupResult.save(), read back by Celery's own restore.
+        r = GroupResult.restore(spec['gid'], app=app)
+        return r, {'children': [c.id for c in r.results]}
     raise SystemExit(f'unknown scenario {name}')
 
 
