@@ -4,7 +4,7 @@
  *
  * - a unique broker key prefix and queue (`e2e-<run id>`) on the machine's Redis (results in DB 1), or with
  *   TEST_BROKER=amqp (or TEST_BROKER_URL) on the broker it names, the state store staying on Redis DB 0;
- * - `lovage worker` on e2e/fixtures/tasks.ts (-E, async pool, its own node name) and `lovage monitor`;
+ * - `lovage worker` on e2e/fixtures/tasks.ts (-E, -B, async pool, its own node name) and `lovage monitor`;
  * - the console: `next build` (see LOVAGE_E2E_BUILD below), then `next start` on a free port with
  *   NODE_ENV=production and a fresh PGlite folder in a temporary directory;
  * - users seeded, not clicked: the admin from LOVAGE_ADMIN_EMAIL/PASSWORD, an operator and a viewer created
@@ -181,6 +181,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         '-A',
         'e2e/fixtures/tasks.ts',
         '-E',
+        // Beat in the worker: the fixtures' code schedule, and those the Schedules journey defines.
+        '-B',
         '-P',
         'async',
         '-n',

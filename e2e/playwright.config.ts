@@ -57,6 +57,7 @@ export default defineConfig({
         'revoke-scheduled.spec.ts',
         'worker-concurrency.spec.ts',
         'dead-letters.spec.ts',
+        'schedules.spec.ts',
         'queues.spec.ts',
         'rabbitmq.spec.ts',
         'workflow.spec.ts',

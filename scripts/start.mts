@@ -4,7 +4,8 @@
  *   - checks Redis (LOVAGE_BROKER_URL, default redis://127.0.0.1:6379/0) and says how to fix it when down;
  *     with LOVAGE_BROKER_URL=amqp://… (RabbitMQ), checks RabbitMQ and the Redis of LOVAGE_RESULT_BACKEND,
  *     which then also holds the state store (revoked ids, queues, dead letters, settings, the task index);
- *   - a worker on the demo tasks (apps/worker/examples/tasks.ts) with task events on;
+ *   - a worker on the demo tasks (apps/worker/examples/tasks.ts) with task events on, running beat too (-B:
+ *     the demo's schedule and those defined on the console's Schedules page);
  *   - the monitor, which keeps the console's task-state index in Redis;
  *   - the console at http://localhost:3000 (PORT), its users and audit in an embedded PGlite under .lovage/
  *     (DATABASE_URL for a real PostgreSQL), built first when its sources changed;
@@ -94,7 +95,7 @@ const run = services.run.bind(services);
 await checkRedis();
 if (onRabbit) await checkRabbit();
 
-run('worker', [process.execPath, lovage, 'worker', '-A', 'apps/worker/examples/tasks.ts', '-E'], {
+run('worker', [process.execPath, lovage, 'worker', '-A', 'apps/worker/examples/tasks.ts', '-E', '-B'], {
   LOVAGE_LOG_FORMAT: 'pretty',
 });
 run('monitor', [process.execPath, lovage, 'monitor', '--broker', broker], { LOVAGE_LOG_FORMAT: 'pretty' });
@@ -109,5 +110,5 @@ setTimeout(() => {
 
 process.stdout.write(
   `\nLovage is starting: console http://localhost:${port} (sign-in instructions appear below), ` +
-    `worker "lovage@<host>" on the demo tasks, and the monitor${onRabbit ? ` (broker: RabbitMQ at ${maskUrl(broker)}; results and state: ${maskUrl(backend)})` : ''}. Ctrl-C stops everything.\n\n`,
+    `worker "lovage@<host>" on the demo tasks with beat, and the monitor${onRabbit ? ` (broker: RabbitMQ at ${maskUrl(broker)}; results and state: ${maskUrl(backend)})` : ''}. Ctrl-C stops everything.\n\n`,
 );

@@ -18,6 +18,8 @@ export const app = createApp({
   backend: process.env.LOVAGE_RESULT_BACKEND ?? 'redis://127.0.0.1:6379/1',
   // Tasks show in the console from the moment they are sent, before a worker receives them.
   taskSendSentEvent: true,
+  // Sent by beat (`npm start` runs the worker with -B); more can be defined on the console's Schedules page.
+  beatSchedule: { 'demo.add-every-minute': { task: 'demo.add', schedule: 60, args: [2, 3] } },
 });
 
 /** Stored as `ValueError`, so a Python client re-raises the builtin of that name. */

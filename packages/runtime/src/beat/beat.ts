@@ -140,7 +140,10 @@ export class Beat extends EventEmitter<BeatEvents> {
     this.stopped = false;
     this.logger.info({ entries: Object.keys(this.code), token: this.token }, 'beat starting');
     await this.app.state.ping();
-    await this.store.publishCode(this.code);
+    await this.store.publishCode(this.code, {
+      defaultQueue: this.app.config.defaultQueue,
+      tasks: Object.fromEntries([...this.app.tasks].map(([name, def]) => [name, def.options.queue])),
+    });
     this.run();
     await this.ticking;
   }

@@ -119,6 +119,15 @@ export interface BeatRun {
   missed: number;
 }
 
+/**
+ * Where the app that runs beat sends tasks (its default queue, and the queue of each task it registers with
+ * one of its own), published with its code entries: the console's "run now" routes as beat would.
+ */
+export interface BeatRoutes {
+  defaultQueue: string;
+  tasks: Record<string, string>;
+}
+
 /** How a console change to an entry ended: done, the name taken (create), no such entry, or a code entry's. */
 export type DefineOutcome = 'ok' | 'exists' | 'missing' | 'code';
 
@@ -154,7 +163,9 @@ export interface BeatStore {
    * Replaces the published code entries with `entries` (beat, at start): code entries gone from the app
    * are removed, and a console entry of the same name gives way to the code one.
    */
-  publishCode(entries: Record<string, BeatDefinition>): Promise<void>;
+  publishCode(entries: Record<string, BeatDefinition>, routes: BeatRoutes): Promise<void>;
+  /** The routes the last beat to start published, or null before any did. */
+  routes(): Promise<BeatRoutes | null>;
   /** Every stored entry, code and console, by name. */
   definitions(): Promise<Record<string, StoredBeatEntry>>;
   /**

@@ -235,11 +235,14 @@ export function describeStateConformance(name: string, makeState: MakeState): vo
       });
       const v0 = await store.version();
       try {
-        await store.publishCode({ [code]: def('code.task') });
+        const routes = { defaultQueue: 'jobs', tasks: { 'code.task': 'reports' } };
+        expect(await store.routes()).toBeNull();
+        await store.publishCode({ [code]: def('code.task') }, routes);
+        expect(await store.routes()).toEqual(routes);
         const v1 = await store.version();
         expect(v1).toBeGreaterThan(v0);
         // Publishing the same entries again (another beat starting) changes nothing.
-        await store.publishCode({ [code]: def('code.task') });
+        await store.publishCode({ [code]: def('code.task') }, routes);
         expect(await store.version()).toBe(v1);
         expect((await store.definitions())[code]).toMatchObject({
           source: 'code',
@@ -290,7 +293,7 @@ export function describeStateConformance(name: string, makeState: MakeState): vo
         expect(await store.define(mine, 'delete', null, 'ann')).toBe('missing');
         expect(await store.history(mine)).toEqual([]);
         expect(await store.setEnabled(code, true)).toBe(true);
-        await store.publishCode({});
+        await store.publishCode({}, routes);
         const left = await store.definitions();
         expect(left[code]).toBeUndefined();
         expect(left[mine]).toBeUndefined();

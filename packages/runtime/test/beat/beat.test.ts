@@ -113,9 +113,10 @@ describe('the lease', () => {
 
 describe('entries defined in the console', () => {
   /** A running leader on a namespace with a 1-second code entry, its sends collected by entry name. */
-  async function running() {
+  async function running(register?: (app: App) => void) {
     const ns = namespace();
     const app = ns.open();
+    register?.(app);
     const beat = new Beat(app, { leaseTtl: 1.5 });
     const sent: { entry: string; taskId: string; missed: number }[] = [];
     beat.on('sent', (s) => sent.push(s));
@@ -134,12 +135,16 @@ describe('entries defined in the console', () => {
   });
 
   it('beat publishes its code entries; a console entry may not take their names', async () => {
-    const { store, beat } = await running();
+    const { store, beat, ns } = await running((app) =>
+      app.task('beat.routed', () => 1, { queue: 'reports' }),
+    );
     const defs = await store.definitions();
     expect(defs.tick).toMatchObject({
       source: 'code',
       definition: { task: 'beat.tick', schedule: 1, args: [1], timezone: 'UTC' },
     });
+    // Where the app routes: its default queue, the queue of each task it registers.
+    expect(await store.routes()).toEqual({ defaultQueue: ns.queue, tasks: { 'beat.routed': 'reports' } });
     expect(await store.define('tick', 'create', every(1), 'ann@example.com')).toBe('code');
     expect((await store.definitions()).tick?.source).toBe('code');
     await beat.stop();

@@ -9,6 +9,7 @@ const LINKS = [
   { href: '/workers', label: 'Workers' },
   { href: '/queues', label: 'Queues' },
   { href: '/dead-letters', label: 'Dead letters' },
+  { href: '/schedules', label: 'Schedules' },
   { href: '/settings', label: 'Settings' },
   { href: '/audit', label: 'Audit log' },
   { href: '/users', label: 'Users', admin: true },

@@ -3,10 +3,10 @@ export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const ROLE_DESCRIPTIONS: Record<Role, string> = {
-  viewer: 'reads tasks, workers, queues, dead letters, settings and the audit log',
+  viewer: 'reads tasks, workers, queues, dead letters, schedules, settings and the audit log',
   operator:
-    'also retries and revokes tasks, resizes pools, changes queues and limits live, purges queues, requeues and deletes dead letters',
-  admin: 'also changes the stored settings and manages users',
+    'also retries and revokes tasks, resizes pools, changes queues and limits live, purges queues, requeues and deletes dead letters, enables, disables and runs schedules',
+  admin: 'also changes the stored settings, defines schedules and manages users',
 };
 
 export function isRole(value: unknown): value is Role {

@@ -3,6 +3,7 @@ import { auditRouter } from './audit/router';
 import { deadLettersRouter } from './dead-letters/router';
 import { meRouter } from './me/router';
 import { queuesRouter } from './queues/router';
+import { schedulesRouter } from './schedules/router';
 import { settingsRouter } from './settings/router';
 import { setupRouter } from './setup/router';
 import { tasksRouter } from './tasks/router';
@@ -16,6 +17,7 @@ export const appRouter = router({
   workers: workersRouter,
   queues: queuesRouter,
   deadLetters: deadLettersRouter,
+  schedules: schedulesRouter,
   settings: settingsRouter,
   audit: auditRouter,
   users: usersRouter,

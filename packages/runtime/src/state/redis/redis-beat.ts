@@ -3,14 +3,15 @@
  * renew script) and each entry's timing (`<prefix>lovage:beat:entries`), changed only by the fenced claim
  * script, which refuses a beat that lost the lease. Beside them the entries themselves
  * (`lovage:beat:defs`: code entries beat published, console entries), the disabled names
- * (`lovage:beat:disabled`), a change counter beats poll (`lovage:beat:version`) and each entry's capped run
- * history (`lovage:beat:runs:<name>`).
+ * (`lovage:beat:disabled`), a change counter beats poll (`lovage:beat:version`), each entry's capped run
+ * history (`lovage:beat:runs:<name>`) and where the beat's app routes tasks (`lovage:beat:routes`).
  */
 import type { Redis } from 'ioredis';
 import { loadLua } from '../../redis/scripts';
 import {
   BEAT_HISTORY_LENGTH,
   type BeatEntryState,
+  type BeatRoutes,
   type BeatRun,
   type BeatStore,
   type ClaimOutcome,
@@ -38,7 +39,14 @@ type Scripted = Redis & {
     next: string,
   ): Promise<number>;
   lovageBeatDefine(...args: string[]): Promise<number>;
-  lovageBeatPublish(defs: string, version: string, wanted: string, now: number): Promise<number>;
+  lovageBeatPublish(
+    defs: string,
+    version: string,
+    routes: string,
+    wanted: string,
+    now: number,
+    routesJson: string,
+  ): Promise<number>;
   lovageBeatEnable(
     defs: string,
     version: string,
@@ -56,7 +64,7 @@ export function redisBeatStore(redis: Redis, prefix: string): BeatStore {
   redis.defineCommand('lovageBeatRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('lovageBeatClaim', { numberOfKeys: 2, lua: CLAIM });
   redis.defineCommand('lovageBeatDefine', { numberOfKeys: 5, lua: DEFINE });
-  redis.defineCommand('lovageBeatPublish', { numberOfKeys: 2, lua: PUBLISH });
+  redis.defineCommand('lovageBeatPublish', { numberOfKeys: 3, lua: PUBLISH });
   redis.defineCommand('lovageBeatEnable', { numberOfKeys: 3, lua: ENABLE });
   const r = redis as Scripted;
   const lease = `${prefix}lovage:beat:lease`;
@@ -64,6 +72,7 @@ export function redisBeatStore(redis: Redis, prefix: string): BeatStore {
   const defs = `${prefix}lovage:beat:defs`;
   const version = `${prefix}lovage:beat:version`;
   const disabled = `${prefix}lovage:beat:disabled`;
+  const routes = `${prefix}lovage:beat:routes`;
   const runs = (name: string) => `${prefix}lovage:beat:runs:${name}`;
   return {
     async lease(token, ttlMs) {
@@ -89,9 +98,20 @@ export function redisBeatStore(redis: Redis, prefix: string): BeatStore {
       const was = expected === null ? '' : JSON.stringify(expected);
       return OUTCOMES[await r.lovageBeatClaim(lease, entries, token, name, was, JSON.stringify(next))]!;
     },
-    async publishCode(code) {
+    async publishCode(code, appRoutes) {
       const wanted = Object.fromEntries(Object.entries(code).map(([n, d]) => [n, JSON.stringify(d)]));
-      await r.lovageBeatPublish(defs, version, JSON.stringify(wanted), Date.now());
+      await r.lovageBeatPublish(
+        defs,
+        version,
+        routes,
+        JSON.stringify(wanted),
+        Date.now(),
+        JSON.stringify(appRoutes),
+      );
+    },
+    async routes() {
+      const json = await r.get(routes);
+      return json === null ? null : (JSON.parse(json) as BeatRoutes);
     },
     async definitions() {
       const all = await r.hgetall(defs);
