@@ -48,6 +48,7 @@ export default defineConfig({
         'sign-in.spec.ts',
         'settings-validation.spec.ts',
         'tasks-layout.spec.ts',
+        'export.spec.ts',
       ],
     },
     {

@@ -54,6 +54,27 @@ describe('maskSecretsInText', () => {
   });
 });
 
+describe('maskSecretsInText on dicts written out', () => {
+  it("masks the values of secret-looking keys in Python's repr and in JSON, and nothing else", () => {
+    expect(maskSecretsInText("{'password': 'hunter2', 'n': 3}")).toBe("{'password': '****', 'n': 3}");
+    expect(maskSecretsInText('{"token": "ab\\"c", "x": "y"}')).toBe('{"token": "****", "x": "y"}');
+    expect(maskSecretsInText("{'api_key': 12345, 'user': 'bob'}")).toBe("{'api_key': '****', 'user': 'bob'}");
+    expect(maskSecretsInText("{'db_secret': 'it\\'s'}")).toBe("{'db_secret': '****'}");
+    // An empty secret stays empty (nothing to hide); tuples and plain strings are left alone.
+    expect(maskSecretsInText("{'password': ''}")).toBe("{'password': ''}");
+    expect(maskSecretsInText("('password', 'hunter2')")).toBe("('password', 'hunter2')");
+  });
+
+  it('passes 2 MB of unclosed quotes and repeated keys in one pass (a quadratic pattern would time out)', () => {
+    const unclosed = `'${'x'.repeat(2 << 20)}`;
+    expect(maskSecretsInText(unclosed)).toBe(unclosed);
+    const open = `{'a': '${'y'.repeat(2 << 20)}`;
+    expect(maskSecretsInText(open)).toBe(open);
+    const keys = `'a'`.repeat(1 << 19);
+    expect(maskSecretsInText(keys)).toBe(keys);
+  });
+});
+
 describe('cutAndMask', () => {
   it('cuts first, so an 8 MB text costs what its first characters cost', () => {
     const huge = `redis://:hunter2@db ${'x'.repeat(8 << 20)}`;

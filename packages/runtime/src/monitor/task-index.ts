@@ -425,12 +425,10 @@ export class TaskIndex {
     offset: number,
     limit: number,
   ): Promise<{ total: number; items: TaskRecord[]; exact: boolean }> {
-    const sizes = await Promise.all(indexes.map((k) => this.redis.zcard(k)));
-    const order = indexes.map((k, i) => ({ k, n: sizes[i]! })).sort((a, b) => a.n - b.n);
-    const keys = order.map((o) => o.k);
-    if (order[0]!.n === 0) return { total: 0, items: [], exact: true };
-    // Start at the newest entry in range, not at the top of the driving index.
-    let rank = max === '+inf' ? 0 : await this.redis.zcount(keys[0]!, `(${max}`, '+inf');
+    const start = await this.walkStart(indexes, max);
+    if (!start) return { total: 0, items: [], exact: true };
+    const { keys } = start;
+    let { rank } = start;
     const want = offset + limit;
     const ids: string[] = [];
     let matched = 0;
@@ -462,6 +460,55 @@ export class TaskIndex {
       }
     }
     return { total: matched, items: await this.records(ids), exact: true };
+  }
+
+  /** A walk's keys, the smallest (the driver) first, and its first rank: the newest entry in range. */
+  private async walkStart(indexes: string[], max: string): Promise<{ keys: string[]; rank: number } | null> {
+    const sizes = await Promise.all(indexes.map((k) => this.redis.zcard(k)));
+    const order = indexes.map((k, i) => ({ k, n: sizes[i]! })).sort((a, b) => a.n - b.n);
+    if (order[0]!.n === 0) return null;
+    const keys = order.map((o) => o.k);
+    // Start at the newest entry in range, not at the top of the driving index.
+    const rank = max === '+inf' ? 0 : await this.redis.zcount(keys[0]!, `(${max}`, '+inf');
+    return { keys, rank };
+  }
+
+  /**
+   * Every task matching `filter`, newest first, in batches of about `batch` (for exports): read step by step
+   * as `list` reads a page, so a long export holds Redis no longer than a list does. Tasks updated while it
+   * runs may move ahead of the walk (skipped) or behind it (seen twice): a snapshot needs no lock.
+   */
+  async *scan(filter: TaskFilter, batch = 500): AsyncGenerator<TaskRecord[]> {
+    const size = Math.min(MAX_PAGE, Math.max(1, Math.trunc(batch)));
+    if (filter.id !== undefined) {
+      const { items } = await this.list(filter, { offset: 0, limit: 1 });
+      if (items.length > 0) yield items;
+      return;
+    }
+    const indexes = await this.boundary.run(() => this.indexesFor(filter));
+    const min = filter.from !== undefined ? String(Math.ceil(filter.from)) : '-inf';
+    const max = filter.to !== undefined ? String(Math.floor(filter.to)) : '+inf';
+    if (indexes.length === 1) {
+      for (let offset = 0; ; offset += size) {
+        const out = await this.boundary.run(() =>
+          this.redis.lovageIndexList(indexes[0]!, min, max, offset, size),
+        );
+        const items = await this.boundary.run(() => this.records(out.slice(1).map(String)));
+        if (items.length > 0) yield items;
+        if (offset + size >= Number(out[0])) return;
+      }
+    }
+    const start = await this.boundary.run(() => this.walkStart(indexes, max));
+    if (!start) return;
+    let { rank } = start;
+    while (rank >= 0) {
+      const out = await this.boundary.run(() =>
+        this.redis.lovageIndexWalk(start.keys.length, ...start.keys, min, max, rank, this.walkStep, '1'),
+      );
+      rank = Number(out[0]);
+      const items = await this.boundary.run(() => this.records(out.slice(2).map(String)));
+      if (items.length > 0) yield items;
+    }
   }
 
   /**

@@ -160,6 +160,27 @@ describe('TaskIndex.list', () => {
     }
   });
 
+  it('scan yields every matching task newest first, in batches, on one index and on a walk', async () => {
+    const { index, all } = await seeded({ walkStep: 4 });
+    await index.trim();
+    const cases: [Parameters<TaskIndex['list']>[0], (s: Spec) => boolean][] = [
+      [{}, () => true],
+      [{ state: 'SUCCESS', queue: 'fast' }, (s) => s.state === 'SUCCESS' && s.queue === 'fast'],
+      [
+        { name: 'proj.t2', worker: 'w1@test', to: ms(30) },
+        (s) => s.name === 'proj.t2' && s.worker === 'w1@test' && s.at <= 30,
+      ],
+      [{ id: 't07' }, (s) => s.id === 't07'],
+      [{ name: 'no.such.task' }, () => false],
+    ];
+    for (const [filter, pred] of cases) {
+      const batches: string[][] = [];
+      for await (const batch of index.scan(filter, 3)) batches.push(ids(batch));
+      expect(batches.flat(), JSON.stringify(filter)).toEqual(newestFirst(all.filter(pred)));
+      expect(Math.max(0, ...batches.map((b) => b.length))).toBeLessThanOrEqual(4);
+    }
+  });
+
   it('a walk that would count past its budget says its total is a lower bound; the page is still exact', async () => {
     const { index, all } = await seeded({ walkStep: 2, countBudget: 4 });
     const filter = { name: 'proj.t1', worker: 'w1@test' };

@@ -7,6 +7,7 @@ import { DataTable, urlPaging } from '@/components/data-table';
 import { FilterBar } from '@/components/filter-bar';
 import { plural } from '@/components/plural';
 import { Time } from '@/components/time';
+import { ExportLinks } from '@/components/export-links';
 import { Badge, PageHeader } from '@/components/ui';
 import { useUrlState } from '@/components/use-url-state';
 import type { AuditEntryView } from '@/server/presenters/audit-presenter';
@@ -157,7 +158,19 @@ export function AuditView() {
 
   return (
     <div>
-      <PageHeader title="Audit log" />
+      <PageHeader title="Audit log">
+        <ExportLinks
+          what="audit log"
+          path="/api/export/audit"
+          filters={{
+            actor: search.actor,
+            action: search.action,
+            outcome: search.outcome,
+            from: search.from,
+            to: search.to,
+          }}
+        />
+      </PageHeader>
       <FilterBar
         label="Audit filters"
         update={update}

@@ -6,6 +6,7 @@ import { useMemo } from 'react';
 import { DataTable, urlPaging } from '@/components/data-table';
 import { FilterBar } from '@/components/filter-bar';
 import { Time } from '@/components/time';
+import { ExportLinks } from '@/components/export-links';
 import { Badge, PageHeader, StateBadge } from '@/components/ui';
 import { useUrlState, type UrlUpdate } from '@/components/use-url-state';
 import type { TaskRow } from '@/server/presenters/task-presenter';
@@ -104,7 +105,22 @@ export function TasksView() {
   return (
     <div>
       <PageHeader title="Tasks">
-        <LiveBadge {...live} />
+        <span className="flex items-center gap-3">
+          <ExportLinks
+            what="tasks"
+            path="/api/export/tasks"
+            filters={{
+              state: search.state,
+              name: search.name,
+              worker: search.worker,
+              queue: search.queue,
+              from: search.from,
+              to: search.to,
+              id: search.id,
+            }}
+          />
+          <LiveBadge {...live} />
+        </span>
       </PageHeader>
       <div className="mb-3">
         <ActivityChart filter={{ name: search.name, worker: search.worker, queue: search.queue }} />

@@ -47,14 +47,40 @@ function endsScheme(text: string, at: number): boolean {
   return false;
 }
 
-/** Masks passwords of URLs inside free text (argument reprs, tracebacks): `redis://:****@host`. */
+/**
+ * A quoted key, a colon and a value (a quoted string or a number), as Python's dict repr and JSON write
+ * them: `'password': 'x'`, `"token": "x"`, `'pin': 1234`. Linear: the key is at most 100 characters of one
+ * class, and the string value is one pass over its characters (escapes taken two at a time).
+ */
+const KEYED_VALUE = /(['"])([^'"\n]{1,100})\1(\s*:\s*)(?:(['"])((?:\\.|(?!\4)[^\\\n])*)\4|(-?\d[\d.]*))/g;
+
+/**
+ * Masks secrets inside free text (argument reprs, results, tracebacks): passwords of URLs
+ * (`redis://:****@host`) and the values under secret-looking keys of dicts written out
+ * (`{'password': '****'}`), the rule `maskSecrets` applies to objects.
+ */
 export function maskSecretsInText(text: string): string;
 export function maskSecretsInText(text: string | null): string | null;
 export function maskSecretsInText(text: string | null): string | null {
   if (text === null) return null;
-  return text.replace(USERINFO_IN_TEXT, (match: string, user: string, at: number) =>
-    endsScheme(text, at) ? `://${user}:****@` : match,
-  );
+  return text
+    .replace(USERINFO_IN_TEXT, (match: string, user: string, at: number) =>
+      endsScheme(text, at) ? `://${user}:****@` : match,
+    )
+    .replace(
+      KEYED_VALUE,
+      (
+        match: string,
+        q: string,
+        key: string,
+        colon: string,
+        vq: string | undefined,
+        value: string | undefined,
+      ) =>
+        SECRET_KEY.test(key) && (vq === undefined || value !== '')
+          ? `${q}${key}${q}${colon}${vq === undefined ? "'****'" : `${vq}****${vq}`}`
+          : match,
+    );
 }
 
 /**
