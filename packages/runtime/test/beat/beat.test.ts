@@ -39,7 +39,7 @@ function namespace() {
 }
 
 describe('several beats', () => {
-  it('three beats for 20 s, the leader stopped half-way: each 1-second run sent once, none missed', async () => {
+  it('a minute of beats, three then two (the leader stopped half-way): each 1-second run sent once, none missed', async () => {
     const ns = namespace();
     const sent: { due: number; by: number; missed: number }[] = [];
     const beats = [0, 1, 2].map((i) => {
@@ -48,15 +48,16 @@ describe('several beats', () => {
       return beat;
     });
     await Promise.all(beats.map((b) => b.start()));
-    await sleep(10_000);
+    await sleep(30_000);
     const leader = beats.find((b) => b.isLeader)!;
     expect(beats.filter((b) => b.isLeader)).toHaveLength(1);
     await leader.stop();
-    await sleep(10_000);
+    await sleep(30_000);
     await Promise.all(beats.map((b) => b.stop()));
 
     const dues = sent.map((s) => s.due);
-    expect(dues.length).toBeGreaterThanOrEqual(18);
+    // The first run is one interval after the start (as Celery's), so 59 in a minute.
+    expect(dues.length).toBeGreaterThanOrEqual(58);
     expect(new Set(dues).size).toBe(dues.length);
     // No run stood in for missed ones: the standby took over before the next due time.
     expect(sent.filter((s) => s.missed > 0)).toEqual([]);
@@ -67,7 +68,7 @@ describe('several beats', () => {
     expect(await apps[0]!.broker.queueLength(ns.queue)).toBe(dues.length);
     const stored = await apps[0]!.state.beat.read('tick');
     expect(stored).toMatchObject({ schedule: 'every 1s', next: sorted.at(-1)! + 1000 });
-  }, 40_000);
+  }, 90_000);
 });
 
 describe('the lease', () => {
