@@ -127,6 +127,8 @@ describe('Lovage canvas -> Lovage worker', () => {
     h.track(ok);
     expect(await cb.get({ timeout: 10 })).toBe(50);
     expect(t.runs.get(cbId)).toEqual({ name: 'w.mul', args: [5, 10], parentId: ok.id });
+    // Callbacks are sent before the task's own result is stored (as Celery does): wait for it first.
+    expect(await ok.get({ timeout: 10 })).toBe(5);
     expect((await ok.children()).map((c) => c.id)).toEqual([cbId]);
 
     const ebId = randomUUID();
@@ -154,6 +156,7 @@ describe('Lovage canvas -> Lovage worker', () => {
     );
     for (const id of [a, b])
       expect(await h.track(h.app.asyncResult(id)).get({ timeout: 10 })).toBeGreaterThan(0);
+    expect(await r.get({ timeout: 10 })).toBe(2);
     const [callbacks] = await r.children();
     expect(callbacks).toBeInstanceOf(GroupResult);
     expect((callbacks as GroupResult).results.map((c) => c.id)).toEqual([a, b]);
@@ -162,6 +165,7 @@ describe('Lovage canvas -> Lovage worker', () => {
     trackAll(h, end);
     expect(await end.get({ timeout: 10 })).toBe(10);
     const header = end.parent as GroupResult;
+    expect(await (header.parent as AsyncResult).get({ timeout: 10 })).toBe(2);
     const [sent] = await (header.parent as AsyncResult).children();
     expect(sent).toBeInstanceOf(GroupResult);
     expect(sent!.id).toBe(header.id);

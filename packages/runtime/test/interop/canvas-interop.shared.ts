@@ -262,6 +262,9 @@ export function describeCanvasInterop(kind: InteropKind): void {
       });
       // Both kinds of worker store the step they sent as the task's children, in Celery's result tuples.
       const first = middle.parent as AsyncResult;
+      // A step's result is stored after it sent the next one: wait for each before reading its children.
+      expect(await first.get({ timeout: 15 })).toBe(3);
+      expect(await middle.get({ timeout: 15 })).toBe(12);
       expect((await first.info())!.children).toEqual([[[middle.id, null], null]]);
       expect((await middle.info())!.children).toEqual([[[mixed.id, null], null]]);
       expect((await first.children()).map((c) => c.id)).toEqual([middle.id]);
