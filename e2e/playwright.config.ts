@@ -62,6 +62,7 @@ export default defineConfig({
         'queues.spec.ts',
         'rabbitmq.spec.ts',
         'workflow.spec.ts',
+        'replay.spec.ts',
       ],
     },
     { name: 'audit', testMatch: ['audit.spec.ts'], dependencies: ['actions'] },

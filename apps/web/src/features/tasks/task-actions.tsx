@@ -6,6 +6,7 @@ import { Alert, Button, Field, Textarea } from '@/components/ui';
 import type { TaskDetail } from '@/server/presenters/task-presenter';
 import { errorMessage, useTRPC } from '@/trpc/react';
 import { useCan } from '../auth/session-context';
+import { TaskReplay } from './task-replay';
 
 /** Retry / Revoke / Revoke and terminate, with an optional reason and the outcome shown (operators). */
 export function TaskActions({ task }: { task: TaskDetail }) {
@@ -93,6 +94,7 @@ export function TaskActions({ task }: { task: TaskDetail }) {
       </div>
       {task.retryBlockedReason && <p className="text-xs text-slate-500">Retry: {task.retryBlockedReason}.</p>}
       {revokeTitle && <p className="text-xs text-slate-500">Revoke: {revokeTitle.toLowerCase()}.</p>}
+      <TaskReplay task={task} />
       {outcome && (
         <Alert tone={outcome.tone}>
           {outcome.text}{' '}

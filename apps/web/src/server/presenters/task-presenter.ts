@@ -2,7 +2,7 @@ import 'server-only';
 import type { QueuePurge, TaskRecord } from '@lovage/runtime';
 import { TASK_TIMESTAMP_KINDS } from '../runtime';
 import { FINAL_STATES } from '../routers/tasks/task-states';
-import { maskSecretsInText } from './mask';
+import { maskSecrets, maskSecretsInText } from './mask';
 
 export interface TaskRow {
   id: string;
@@ -67,6 +67,11 @@ export interface TaskDetail extends TaskRow {
   final: boolean;
   /** Retry needs the original arguments as JSON; null when they are known. */
   retryBlockedReason: string | null;
+  /**
+   * The arguments as JSON for the replay form, pretty-printed with secrets masked (a masked value sent back
+   * unchanged keeps the original); null when the index has them only as reprs (a Celery worker's events).
+   */
+  replay: { args: string; kwargs: string } | null;
   parent: TaskRow | null;
   children: TaskRow[];
   fate: TaskFate | null;
@@ -82,6 +87,18 @@ export function retryBlockedReason(r: TaskRecord): string | null {
   if (typeof r.argsJson !== 'string') return 'cannot retry: original arguments unknown';
   if (!FINAL_STATES.includes(r.state)) return `cannot retry: the task is still ${r.state}; revoke it first`;
   return null;
+}
+
+function replayForm(r: TaskRecord): TaskDetail['replay'] {
+  if (typeof r.argsJson !== 'string') return null;
+  try {
+    const args: unknown = JSON.parse(r.argsJson);
+    const kwargs: unknown = r.kwargsJson ? JSON.parse(r.kwargsJson) : {};
+    const masked = maskSecrets({ args, kwargs });
+    return { args: JSON.stringify(masked.args, null, 2), kwargs: JSON.stringify(masked.kwargs, null, 2) };
+  } catch {
+    return null;
+  }
 }
 
 /** Clocks of the sending client and of the worker may disagree by this much (ms). */
@@ -129,6 +146,7 @@ export function presentTaskDetail(
     timeline,
     final: FINAL_STATES.includes(r.state),
     retryBlockedReason: retryBlockedReason(r),
+    replay: replayForm(r),
     parent: parent ? presentTaskRow(parent) : null,
     children: children.map(presentTaskRow),
     fate: presentFate(r, purge),

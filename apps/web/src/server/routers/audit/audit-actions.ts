@@ -1,6 +1,7 @@
 /** Every action the audit log records. Browser-safe (the audit page's filter uses it). */
 export const AUDIT_ACTIONS = [
   'task.retry',
+  'task.replay',
   'task.revoke',
   'task.terminate',
   'group.retry',
@@ -37,6 +38,7 @@ export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'task.retry': 'Retry task',
+  'task.replay': 'Replay task (edited)',
   'task.revoke': 'Revoke task',
   'task.terminate': 'Revoke and terminate task',
   'group.retry': 'Retry failed tasks of a group',

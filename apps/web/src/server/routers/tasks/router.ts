@@ -5,6 +5,7 @@ import { findTasks } from './find-tasks';
 import { getTask } from './get-task';
 import { getTaskWorkflow } from './get-task-workflow';
 import { onTasksChanged } from './on-tasks-changed';
+import { replayTask } from './replay-task';
 import { retryGroup } from './retry-group';
 import { retryTask } from './retry-task';
 import { revokeGroup } from './revoke-group';
@@ -17,6 +18,7 @@ export const tasksRouter = router({
   get: getTask,
   workflow: getTaskWorkflow,
   retry: retryTask,
+  replay: replayTask,
   revoke: revokeTask,
   retryGroup,
   revokeGroup,
