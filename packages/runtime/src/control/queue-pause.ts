@@ -60,7 +60,7 @@ export async function pauseQueue(
     .filter(([, queues]) => queueNames(queues).includes(name))
     .map(([hostname]) => hostname)
     .sort();
-  const known = await currentPause(app.state, name);
+  const known = await app.state.queues.pauseOf(name);
   const pause: QueuePause = {
     queue: name,
     by: options.by,
@@ -93,10 +93,6 @@ export async function resumeQueue(
           timeout: options.timeout ?? 2,
         });
   return { pause, workers, replies };
-}
-
-async function currentPause(state: StateStore, queue: string): Promise<QueuePause | null> {
-  return (await state.queues.paused()).find((p) => p.queue === queue) ?? null;
 }
 
 /** The queue names in one worker's `active_queues` reply (a list of kombu queue declarations). */

@@ -31,6 +31,8 @@ export interface QueueRegistry {
   resume(queue: string): Promise<(QueuePause & { waiting: string[] }) | null>;
   /** The paused queues, by name. */
   paused(): Promise<QueuePause[]>;
+  /** One queue's pause, or null when it is not paused. */
+  pauseOf(queue: string): Promise<QueuePause | null>;
   /** Notes that a worker started while `queue` was paused and left it out: `resume` names it. */
   waitFor(queue: string, hostname: string): Promise<void>;
 }

@@ -103,8 +103,11 @@ export class Canvas {
    * A chord header task finished in `status` (any ready state): counts it, and sends (or fails) the body when
    * it was the last. Nothing for a task outside a chord.
    */
-  chordPart(request: TaskRequest, status: string, resultJson: string): Promise<void> {
-    return this.countPart({ ...request, chord: request.embed.chord }, status, resultJson);
+  async chordPart(request: TaskRequest, status: string, resultJson: string): Promise<void> {
+    const { chord } = request.embed;
+    if (!chord || !request.group) return;
+    const { id, group, groupIndex, rootId } = request;
+    await this.countPart({ id, group, groupIndex, rootId, chord }, status, resultJson);
   }
 
   private async countPart(part: ChordMember, status: string, resultJson: string): Promise<void> {

@@ -40,12 +40,14 @@ export class Outcomes {
   async succeeded(h: Held, outcome: Outcome<'success'>): Promise<void> {
     const { request } = h;
     // As Celery: the workflow's next tasks are sent before the result is stored, the chord counted after.
-    const children = await this.canvas.succeeded(request, outcome.resultJson);
-    await this.backend(h)?.store(request.id, 'SUCCESS', outcome.resultJson, {
-      ...this.meta(request),
-      children,
-    });
-    await this.canvas.chordPart(request, 'SUCCESS', outcome.resultJson);
+    // A task outside any workflow (most) skips the canvas altogether.
+    const { callbacks, chain, chord } = request.embed;
+    const children =
+      callbacks?.length || chain?.length
+        ? await this.canvas.succeeded(request, outcome.resultJson)
+        : undefined;
+    await this.backend(h)?.store(request.id, 'SUCCESS', outcome.resultJson, this.meta(request, children));
+    if (chord) await this.canvas.chordPart(request, 'SUCCESS', outcome.resultJson);
     this.w.emit('task-succeeded', request, outcome, h);
     this.w.events?.task('task-succeeded', {
       uuid: request.id,
@@ -57,17 +59,18 @@ export class Outcomes {
   /** FAILURE; a task stopped by `revoke --terminate` reports REVOKED instead. */
   async failed(h: Held, outcome: Outcome<'failure'>): Promise<void> {
     const { request } = h;
+    const excJson = JSON.stringify(outcome.exc);
     if (outcome.exc.exc_type === 'TaskRevokedError') {
-      await this.backend(h)?.store(request.id, 'REVOKED', JSON.stringify(outcome.exc), this.meta(request));
-      await this.canvas.chordPart(request, 'REVOKED', JSON.stringify(outcome.exc));
+      await this.backend(h)?.store(request.id, 'REVOKED', excJson, this.meta(request));
+      await this.canvas.chordPart(request, 'REVOKED', excJson);
       this.announceRevoked(h, 'terminated');
       return;
     }
-    await this.backend(h)?.store(request.id, 'FAILURE', JSON.stringify(outcome.exc), {
+    await this.backend(h)?.store(request.id, 'FAILURE', excJson, {
       ...this.meta(request),
       traceback: outcome.traceback,
     });
-    await this.canvas.chordPart(request, 'FAILURE', JSON.stringify(outcome.exc));
+    await this.canvas.chordPart(request, 'FAILURE', excJson);
     await this.canvas.failed(request, outcome.exc, outcome.traceback);
     const exception = excRepr(outcome.exc);
     this.w.log.warn({ id: request.id, task: request.name, exception }, 'task failed');
@@ -173,8 +176,14 @@ export class Outcomes {
     return ignoresResult(h) ? null : this.w.app.backend;
   }
 
-  private meta(request: TaskRequest) {
-    return { parentId: request.parentId, groupId: request.group, expires: this.w.settings.resultExpires };
+  /** The stored result's context; `children` what it sent on (Celery's result tuples), if anything. */
+  private meta(request: TaskRequest, children?: unknown[]) {
+    return {
+      parentId: request.parentId,
+      groupId: request.group,
+      expires: this.w.settings.resultExpires,
+      children,
+    };
   }
 }
 

@@ -58,8 +58,11 @@ export class MessageStrategy {
 
   async receive(d: Delivery): Promise<void> {
     const { w } = this;
-    const back = d.message?.headers?.id;
-    if (typeof back === 'string') this.forgetParked(back);
+    // A task parked on the broker has come back (only AMQP parks; the map is empty elsewhere).
+    if (this.parked.size > 0) {
+      const back = d.message?.headers?.id;
+      if (typeof back === 'string') this.forgetParked(back);
+    }
     try {
       if (!d.message) return await this.deadLetter(d, d.envelopeError ?? 'unreadable envelope');
       let request: TaskRequest;
@@ -161,7 +164,6 @@ export class MessageStrategy {
     }
   }
 
-  /** Forgets every task held and not started (a lapsed lease, a stop): their messages go back to the queue. */
   private forgetParked(id: string): void {
     const h = this.parked.get(id);
     if (!h) return;
@@ -169,6 +171,7 @@ export class MessageStrategy {
     this.parked.delete(id);
   }
 
+  /** Forgets every task held and not started (a lapsed lease, a stop): their messages go back to the queue. */
   dropHeld(): void {
     for (const h of this.w.scheduled) clearTimeout(h.timer);
     this.w.scheduled.clear();

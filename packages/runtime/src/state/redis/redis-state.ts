@@ -174,6 +174,10 @@ export class RedisStateStore implements StateStore {
           .map((json) => JSON.parse(json) as QueuePause)
           .sort((a, b) => a.queue.localeCompare(b.queue));
       },
+      async pauseOf(queue) {
+        const json = await redis.hget(keys.pausedQueues, queue);
+        return json === null ? null : (JSON.parse(json) as QueuePause);
+      },
       async waitFor(queue, hostname) {
         await redis.sadd(keys.pauseWaiting(queue), hostname);
       },

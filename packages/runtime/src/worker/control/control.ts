@@ -82,7 +82,7 @@ export const CONTROL_COMMANDS = {
     const queue = typeof a.queue === 'string' ? a.queue : '';
     if (!w.queues.includes(queue)) return nok(`not consuming from ${queue}`);
     // A queue paused for every worker (pauseQueue) may be a worker's only one: it idles until resumed.
-    const paused = (await w.app.state.queues.paused()).some((p) => p.queue === queue);
+    const paused = (await w.app.state.queues.pauseOf(queue)) !== null;
     if (w.queues.length === 1 && !paused) {
       return nok(`cannot cancel ${queue}: it is the only queue consumed`);
     }

@@ -19,7 +19,7 @@ export const pauseQueueProcedure = operatorProcedure
   .input(pauseQueueInput)
   .mutation(async ({ ctx, input }) => {
     const { app } = ctx.services.lovage;
-    const before = (await app.state.queues.paused()).find((p) => p.queue === input.queue) ?? null;
+    const before = await app.state.queues.pauseOf(input.queue);
     return audited(
       ctx.services,
       ctx.user,
@@ -59,7 +59,7 @@ export const resumeQueueProcedure = operatorProcedure
   .input(resumeQueueInput)
   .mutation(async ({ ctx, input }) => {
     const { app } = ctx.services.lovage;
-    const before = (await app.state.queues.paused()).find((p) => p.queue === input.queue) ?? null;
+    const before = await app.state.queues.pauseOf(input.queue);
     if (!before) {
       throw new TRPCError({ code: 'NOT_FOUND', message: `queue ${input.queue} is not paused` });
     }
